@@ -1,0 +1,96 @@
+"""The `codeloop` command line.
+
+Only the standard library is imported at module level: `codeloop --version` and `--help`
+must not pay for textual or openai (the start path stays lazy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from tui import __version__
+
+APPROVAL_POLICIES = ("untrusted", "on-request", "on-failure", "never")
+SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags shared by every subcommand that starts a session.
+
+    Defaults are SUPPRESS so a flag given before the subcommand is not overwritten by the
+    subparser's default (an argparse quirk with parents/subparsers).
+    """
+    s = argparse.SUPPRESS
+    parser.add_argument("-m", "--model", default=s, help="model to use")
+    parser.add_argument(
+        "-c",
+        "--config",
+        action="append",
+        default=s,
+        metavar="KEY=VALUE",
+        help="override a config key (dotted path; VALUE parsed as TOML, else a string)",
+    )
+    parser.add_argument("-p", "--profile", default=s, help="config profile to use")
+    parser.add_argument(
+        "-a", "--ask-for-approval", choices=APPROVAL_POLICIES, default=s, dest="approval_policy"
+    )
+    parser.add_argument("-s", "--sandbox", choices=SANDBOX_MODES, default=s, dest="sandbox_mode")
+    parser.add_argument(
+        "--full-auto",
+        action="store_true",
+        default=s,
+        help="shorthand for -a on-request -s workspace-write",
+    )
+    parser.add_argument(
+        "--dangerously-bypass-approvals-and-sandbox",
+        "--yolo",
+        action="store_true",
+        default=s,
+        dest="yolo",
+        help="run every command without approval and without a sandbox",
+    )
+    parser.add_argument("-C", "--cd", default=s, metavar="DIR", help="working directory")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codeloop",
+        description="A keyboard-driven coding agent for the terminal.",
+    )
+    parser.add_argument("--version", action="version", version=f"codeloop {__version__}")
+    parser.add_argument(
+        "--demo", action="store_true", help="run the app against a built-in scripted model"
+    )
+    _add_config_flags(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ex = sub.add_parser("exec", help="run one task headless; the final message goes to stdout")
+    _add_config_flags(ex)
+    ex.add_argument("--json", action="store_true", help="print every event as a JSON line")
+    ex.add_argument("prompt", metavar="PROMPT", help="the task; '-' reads it from stdin")
+
+    sub.add_parser(
+        "apply-patch",
+        help="apply an apply_patch-format patch read from stdin in the current directory",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "apply-patch":
+        from tui.tools.apply_patch import main as apply_patch_main
+
+        return apply_patch_main()
+    if args.command == "exec":
+        from tui.exec_cmd import run_exec
+
+        return run_exec(args)
+    print(
+        "codeloop: the interactive app is not built yet; use `codeloop exec PROMPT`.",
+        file=sys.stderr,
+    )
+    return 2
