@@ -1,0 +1,489 @@
+"""codeloop's configuration: pydantic models of `config.toml` and the layers above it.
+
+Precedence, later wins: defaults < `$CODELOOP_HOME/config.toml` < the selected profile
+< `-c key=value` overrides < CLI flags (`-m`, `-a`, `-s`, `--full-auto`, `--yolo`).
+Key names follow Codex's so a user's muscle memory (and their `config.toml`) carries over.
+
+Layers are merged as raw TOML-shaped dicts and validated at each step, so an error can say
+which layer it came from (the file, a `-c` override, or the command line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import tomllib
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
+from pydantic_core import ErrorDetails
+
+ApprovalPolicy = Literal["untrusted", "on-request", "on-failure", "never"]
+SandboxMode = Literal["read-only", "workspace-write", "danger-full-access"]
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
+ReasoningSummary = Literal["auto", "concise", "detailed", "none"]
+ApplyPatchToolType = Literal["freeform", "function"]
+WireApi = Literal["responses", "chat"]
+PositiveInt = Annotated[int, Field(gt=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+# Models are strict (TOML values are already typed, so `"yes"` must not become True), but TOML
+# has no path type: paths arrive as strings and must be converted.
+TomlPath = Annotated[Path, Strict(False)]
+
+DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
+CONFIG_FILE_NAME = "config.toml"
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased for the user: where, which key, what is allowed."""
+
+
+class _ConfigModel(BaseModel):
+    # use_attribute_docstrings turns each field's docstring into its description, so the
+    # docs live next to the field and stay visible to tooling (JSON schema, /debug-config).
+    # protected_namespaces=() because Codex's key names start with "model_".
+    model_config = ConfigDict(
+        extra="forbid", strict=True, use_attribute_docstrings=True, protected_namespaces=()
+    )
+
+
+class ModelProviderInfo(_ConfigModel):
+    """One entry of `[model_providers.<id>]`: how to reach a model API."""
+
+    name: str | None = None
+    """Display name; the table id is used when unset."""
+    base_url: str | None = None
+    """Root URL of the API, e.g. `http://localhost:11434/v1`."""
+    env_key: str | None = None
+    """Environment variable holding the API key; unset for servers that need none."""
+    wire_api: WireApi = "responses"
+    """Protocol spoken: the Responses API or Chat Completions."""
+    query_params: dict[str, str] | None = None
+    """Extra query parameters on every request (e.g. Azure's `api-version`)."""
+    http_headers: dict[str, str] = {}
+    """Extra HTTP headers on every request."""
+    stream_max_retries: NonNegativeInt = 5
+    """How many times a dropped stream is reconnected before the turn fails."""
+    request_max_retries: NonNegativeInt = 4
+    """How many times a failed HTTP request is retried."""
+    stream_idle_timeout_ms: PositiveInt = 300_000
+    """A stream silent for this long is treated as dropped."""
+
+
+class SandboxWorkspaceWrite(_ConfigModel):
+    """`[sandbox_workspace_write]`: what the `workspace-write` sandbox lets through."""
+
+    writable_roots: list[TomlPath] = []
+    """Folders writable besides the cwd (and temp dirs); relative paths are anchored at the
+    config file's folder."""
+    network_access: bool = False
+    """Whether sandboxed commands may use the network."""
+
+
+class Profile(_ConfigModel):
+    """`[profiles.<name>]`: a named set of overrides, picked with `-p NAME` or `profile`."""
+
+    model: str | None = None
+    """Overrides `model`."""
+    model_provider: str | None = None
+    """Overrides `model_provider`."""
+    model_reasoning_effort: ReasoningEffort | None = None
+    """Overrides `model_reasoning_effort`."""
+    model_reasoning_summary: ReasoningSummary | None = None
+    """Overrides `model_reasoning_summary`."""
+    approval_policy: ApprovalPolicy | None = None
+    """Overrides `approval_policy`."""
+    sandbox_mode: SandboxMode | None = None
+    """Overrides `sandbox_mode`."""
+    model_context_window: PositiveInt | None = None
+    """Overrides `model_context_window`."""
+    model_auto_compact_token_limit: PositiveInt | None = None
+    """Overrides `model_auto_compact_token_limit`."""
+    developer_instructions: str | None = None
+    """Overrides `developer_instructions`."""
+    tool_output_token_limit: PositiveInt | None = None
+    """Overrides `tool_output_token_limit`."""
+    apply_patch_tool_type: ApplyPatchToolType | None = None
+    """Overrides `apply_patch_tool_type`."""
+
+
+class Config(_ConfigModel):
+    """The whole of `config.toml`, after every layer has been applied."""
+
+    model: str = "gpt-5.3-codex"
+    """Model slug sent to the provider."""
+    model_provider: str = "openai"
+    """Id of the entry in `model_providers` to use."""
+    model_providers: dict[str, ModelProviderInfo] = {}
+    """Providers by id; the built-in `openai` is always present (a user table with that id
+    is layered over it)."""
+    model_context_window: PositiveInt | None = None
+    """Context window in tokens; unset means the model's known window."""
+    model_auto_compact_token_limit: PositiveInt | None = None
+    """Compact the conversation once it uses this many tokens; unset means the model's default."""
+    model_reasoning_effort: ReasoningEffort | None = None
+    """Reasoning effort for reasoning models; unset means the model's default."""
+    model_reasoning_summary: ReasoningSummary | None = None
+    """Reasoning summary style; unset means the model's default."""
+    approval_policy: ApprovalPolicy = "untrusted"
+    """When to ask before running a command. Strict by default: nothing runs without the
+    user's say."""
+    sandbox_mode: SandboxMode = "workspace-write"
+    """How commands are confined."""
+    sandbox_workspace_write: SandboxWorkspaceWrite = SandboxWorkspaceWrite()
+    """Settings of the `workspace-write` sandbox."""
+    developer_instructions: str | None = None
+    """Extra instructions sent as a developer message at the start of each session."""
+    instructions_file: TomlPath | None = None
+    """File whose text replaces the built-in base instructions (like Codex's
+    `model_instructions_file`); relative to the config file's folder."""
+    project_doc_max_bytes: NonNegativeInt = 32768
+    """Cap on the AGENTS.md text included in the prompt; 0 disables project docs."""
+    tool_output_token_limit: PositiveInt = 10_000
+    """Tool output beyond this many tokens is truncated (head and tail kept)."""
+    apply_patch_tool_type: ApplyPatchToolType | None = None
+    """How the apply_patch tool is offered; unset means decided by the model."""
+    parallel_tool_calls: bool = True
+    """Whether the model may issue several tool calls in one response."""
+    profile: str | None = None
+    """Profile applied when `-p` is not given; once loaded, the profile in effect."""
+    profiles: dict[str, Profile] = {}
+    """Named profiles, by name."""
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    """What the engine gets: the validated config plus facts settled at start-up."""
+
+    config: Config
+    cwd: Path
+    home: Path
+    config_file: Path | None
+    instructions: str | None
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """A provider ready for the SDK: URL and key resolved."""
+
+    id: str
+    base_url: str
+    api_key: str
+    wire_api: WireApi
+    info: ModelProviderInfo
+
+
+def codeloop_home(env: Mapping[str, str] | None = None) -> Path:
+    """`$CODELOOP_HOME`, else `~/.codeloop`."""
+    env = os.environ if env is None else env
+    if value := env.get("CODELOOP_HOME"):
+        return Path(value).expanduser().resolve()
+    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
+    return home / ".codeloop"
+
+
+def load_config(
+    args: argparse.Namespace | None = None, *, env: Mapping[str, str] | None = None
+) -> ResolvedConfig:
+    """Read `config.toml` and apply profile, `-c` overrides and CLI flags; raise ConfigError."""
+    args = args if args is not None else argparse.Namespace()
+    env = os.environ if env is None else env
+    home = codeloop_home(env)
+    cwd = _resolve_cwd(getattr(args, "cd", None))
+    path = home / CONFIG_FILE_NAME
+    file_raw = _read_toml(path)
+    config_file = path if file_raw is not None else None
+    file_raw = _anchor_paths(file_raw or {}, path.parent)
+    where_file = str(path)
+    _validate(file_raw, where_file)
+
+    overrides = _anchor_paths(_parse_overrides(getattr(args, "config", None) or []), cwd)
+    raw = _deep_merge(file_raw, overrides)
+    _validate(raw, "-c override")
+
+    if (name := getattr(args, "profile", None)) is not None:
+        profile_where = "command line"
+    else:
+        name = raw.get("profile")
+        profile_where = "-c override" if "profile" in overrides else where_file
+    if name is not None:
+        profiles = raw.get("profiles", {})
+        if name not in profiles:
+            known = ", ".join(repr(p) for p in sorted(profiles)) or "none are defined"
+            raise ConfigError(f"{profile_where}: unknown profile {name!r}; known profiles: {known}")
+        # A profile beats the file but not an explicit -c of the same key.
+        raw.update({k: v for k, v in profiles[name].items() if k not in overrides})
+        raw["profile"] = name
+
+    raw.update(_flag_values(args))
+    providers = dict(raw.get("model_providers", {}))
+    providers["openai"] = _deep_merge(_builtin_openai(env), providers.get("openai", {}))
+    raw["model_providers"] = providers
+    config = _validate(raw, "command line")
+
+    instructions = None
+    if config.instructions_file is not None:
+        where = "-c override" if "instructions_file" in overrides else where_file
+        try:
+            instructions = config.instructions_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise ConfigError(
+                f"{where}: instructions_file: cannot read {str(config.instructions_file)!r}: "
+                f"{reason}"
+            ) from None
+    return ResolvedConfig(config, cwd, home, config_file, instructions)
+
+
+def resolve_provider(rc: ResolvedConfig, env: Mapping[str, str] | None = None) -> ProviderSettings:
+    """The selected provider with its URL and API key; ConfigError says what is missing."""
+    env = os.environ if env is None else env
+    pid = rc.config.model_provider
+    providers = rc.config.model_providers
+    if pid not in providers:
+        known = ", ".join(repr(p) for p in sorted(providers))
+        raise ConfigError(
+            f"model_provider: {pid!r} is not a known provider; known providers: {known} "
+            f"(define it under [model_providers.{pid}])"
+        )
+    info = providers[pid]
+    if not info.base_url:
+        raise ConfigError(
+            f"model_providers.{pid}.base_url is not set; "
+            f'add it, e.g. -c model_providers.{pid}.base_url="http://localhost:11434/v1"'
+        )
+    if info.env_key:
+        api_key = env.get(info.env_key, "").strip()
+        if not api_key:
+            raise ConfigError(
+                f"{info.env_key} is not set (needed by provider {pid!r}); export it, "
+                "or pick another provider with -c model_provider=..."
+            )
+    else:
+        # Keyless servers (a local Ollama) ignore the key, but the SDK refuses an empty one.
+        api_key = "unused"
+    return ProviderSettings(pid, info.base_url, api_key, info.wire_api, info)
+
+
+# --- layers ---------------------------------------------------------------------------------
+
+
+def _resolve_cwd(cd: str | None) -> Path:
+    if cd is None:
+        return Path(os.getcwd()).resolve()
+    target = Path(cd).expanduser()
+    if not target.exists():
+        raise ConfigError(f"command line: -C/--cd {cd!r}: no such directory")
+    if not target.is_dir():
+        raise ConfigError(f"command line: -C/--cd {cd!r}: not a directory")
+    return target.resolve()
+
+
+def _read_toml(path: Path) -> dict[str, Any] | None:
+    """The parsed file, or None when it doesn't exist (defaults apply)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib's message already carries "(at line L, column C)".
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _parse_overrides(items: list[str]) -> dict[str, Any]:
+    """`-c a.b=VALUE` items as one nested dict; later items win."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        parts = [p.strip() for p in key.split(".")]
+        if not sep or not all(parts):
+            raise ConfigError(
+                f"-c override: {item!r} is not KEY=VALUE (e.g. -c model_reasoning_effort=high "
+                "or -c sandbox_workspace_write.network_access=true)"
+            )
+        node = out
+        for part in parts[:-1]:
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+        node[parts[-1]] = _parse_value(value.strip())
+    return out
+
+
+def _parse_value(text: str) -> Any:
+    """A TOML value; anything that isn't one (a bare word like `high`) is a string."""
+    try:
+        parsed = tomllib.loads(f"v = {text}")
+    except tomllib.TOMLDecodeError:
+        return text
+    # "1\nx = 2" parses, but smuggles in a second key: take the whole text literally instead.
+    return parsed["v"] if parsed.keys() == {"v"} else text
+
+
+def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
+    """-m, -a, -s and the two shorthands, which may repeat -a/-s but not contradict them."""
+    out = {
+        key: value
+        for key in ("model", "approval_policy", "sandbox_mode")
+        if (value := getattr(args, key, None)) is not None
+    }
+    given = [(flag, implied) for attr, flag, implied in _SHORTHANDS if getattr(args, attr, False)]
+    if len(given) > 1:
+        raise ConfigError("command line: --full-auto and --yolo cannot be used together")
+    for flag, implied in given:
+        for key, value in implied.items():
+            if out.setdefault(key, value) != value:
+                raise ConfigError(
+                    f"command line: {flag} means -a {implied['approval_policy']} "
+                    f"-s {implied['sandbox_mode']}; it conflicts with "
+                    f"{'-a' if key == 'approval_policy' else '-s'} {out[key]}"
+                )
+    return out
+
+
+# (argparse attribute, flag as typed, what it stands for)
+_SHORTHANDS = (
+    (
+        "full_auto",
+        "--full-auto",
+        {"approval_policy": "on-request", "sandbox_mode": "workspace-write"},
+    ),
+    ("yolo", "--yolo", {"approval_policy": "never", "sandbox_mode": "danger-full-access"}),
+)
+
+
+def _builtin_openai(env: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "name": "OpenAI",
+        "base_url": env.get("OPENAI_BASE_URL") or DEFAULT_OPENAI_BASE_URL,
+        "env_key": "OPENAI_API_KEY",
+        "wire_api": "responses",
+    }
+
+
+def _anchor_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Make the layer's relative paths absolute against `base` (its file's folder, or the cwd).
+
+    Done per layer because after merging nobody knows which folder a path was relative to.
+    Non-strings are left alone for validation to report.
+    """
+
+    def anchor(value: Any) -> Any:
+        return str(base / Path(value).expanduser()) if isinstance(value, str) else value
+
+    if "instructions_file" in raw:
+        raw["instructions_file"] = anchor(raw["instructions_file"])
+    sww = raw.get("sandbox_workspace_write")
+    if isinstance(sww, dict) and isinstance(sww.get("writable_roots"), list):
+        sww["writable_roots"] = [anchor(v) for v in sww["writable_roots"]]
+    return raw
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """A new dict: `top` over `base`, tables merged key by key."""
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+# --- turning pydantic's errors into one sentence ----------------------------------------------
+
+
+def _validate(raw: dict[str, Any], where: str) -> Config:
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        errors = exc.errors()
+        message = _describe(errors[0], where)
+        if len(errors) > 1:
+            message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+        raise ConfigError(message) from None
+
+
+def _describe(err: ErrorDetails, where: str) -> str:
+    loc = tuple(err["loc"])
+    key = _dotted(loc)
+    got = err.get("input")
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        known = sorted(getattr(_type_at(loc[:-1]), "model_fields", {}))
+        hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        suggestion = f"did you mean {hint[0]!r}? " if hint else ""
+        return f"unknown key {key!r} in {where}; {suggestion}known keys: {', '.join(known)}"
+    if kind == "literal_error":
+        choices = get_args(_type_at(loc))
+        allowed = ", ".join(map(repr, choices)) or err.get("ctx", {}).get("expected", "")
+        return f"{where}: {key}: {got!r} is not one of {allowed}"
+    phrase = _PHRASES.get(kind)
+    if phrase is None:
+        problem = err["msg"][0].lower() + err["msg"][1:]
+    else:
+        problem = phrase.format(**err.get("ctx", {}))
+    return f"{where}: {key}: {problem}, got {got!r}"
+
+
+_PHRASES = {
+    "string_type": "expected a string",
+    "int_type": "expected an integer",
+    "bool_type": "expected true or false",
+    "dict_type": "expected a table",
+    "model_type": "expected a table",
+    "list_type": "expected an array",
+    "path_type": "expected a path (a string)",
+    "greater_than": "must be greater than {gt}",
+    "greater_than_equal": "must be at least {ge}",
+}
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _unwrap(tp: Any) -> Any:
+    """Strip `Annotated[...]` and `| None` to get at the type a value must have."""
+    while True:
+        origin = get_origin(tp)
+        if origin is Annotated:
+            tp = get_args(tp)[0]
+        elif origin in (Union, types.UnionType):
+            rest = [a for a in get_args(tp) if a is not type(None)]
+            if len(rest) != 1:
+                return tp
+            tp = rest[0]
+        else:
+            return tp
+
+
+def _type_at(loc: tuple[str | int, ...]) -> Any:
+    """The declared type at an error location, walking models, dict values and list items."""
+    tp: Any = Config
+    for part in loc:
+        tp = _unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = tp.model_fields.get(str(part))
+            if field is None:
+                return None
+            tp = field.annotation
+        elif get_origin(tp) in (dict, list):
+            tp = get_args(tp)[-1]
+        else:
+            return None
+    return _unwrap(tp)
