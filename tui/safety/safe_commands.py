@@ -1,0 +1,408 @@
+"""Commands that only read, so they may run without asking.
+
+The list follows Codex (`is_safe_command.rs`, the version with git still in
+it). A command is known-safe when it is one of a few read-only programs with
+arguments that keep it read-only, or a `bash -lc` script made only of such
+commands joined by `&&`, `||`, `;` or `|`.
+
+Anything this module cannot fully understand is *not* safe: the cost of a
+false "unsafe" is one approval prompt, the cost of a false "safe" is a command
+the user never saw.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+_ALWAYS_SAFE = frozenset(
+    "cat cd cut echo expr false grep head id ls nl paste pwd rev seq stat tail tr true "
+    "uname wc which whoami numfmt tac".split()
+)
+
+# Programs whose every option is harmless, so a glob that expands into an
+# option-looking file name (`-delete`, `--pre=x`) cannot make them write or
+# execute anything. Commands with conditional rules are absent on purpose.
+_GLOB_TOLERANT = _ALWAYS_SAFE
+
+_SHELLS = frozenset({"bash", "sh", "zsh"})
+_SHELL_SCRIPT_FLAGS = frozenset({"-c", "-lc"})
+
+# A program named by absolute path counts only from directories that only
+# root can write to; `./ls` or `/tmp/ls` could be anything.
+_TRUSTED_BIN_DIRS = ("/bin/", "/usr/bin/")
+
+_UNSAFE_FIND_ACTIONS = frozenset(
+    {"-exec", "-execdir", "-ok", "-okdir", "-delete", "-fls", "-fprint", "-fprint0", "-fprintf"}
+)
+_UNSAFE_RG_FLAGS_WITH_VALUE = ("--pre", "--hostname-bin")
+_UNSAFE_RG_FLAGS = frozenset({"--search-zip", "-z"})
+
+_GIT_READ_SUBCOMMANDS = frozenset({"status", "log", "diff", "show", "branch"})
+# `--output` makes log/diff/show write a file; `--ext-diff` runs a configured program.
+_UNSAFE_GIT_DIFF_FLAGS = ("--output", "--ext-diff")
+_GIT_BRANCH_LIST_FLAGS = frozenset(
+    {
+        "-a", "--all", "-r", "--remotes", "-l", "--list", "-v", "-vv", "--verbose",
+        "--show-current", "-i", "--ignore-case", "--no-color", "--no-column",
+        "--omit-empty",
+    }
+)  # fmt: skip
+# Listing filters whose value may come as the next word.
+_GIT_BRANCH_VALUE_FLAGS = frozenset(
+    {"--contains", "--no-contains", "--merged", "--no-merged", "--points-at", "--sort", "--format"}
+)
+_GIT_BRANCH_EQUALS_FLAGS = (*_GIT_BRANCH_VALUE_FLAGS, "--color", "--column", "--abbrev")
+
+_SED_PRINT_RANGE = re.compile(r"\d+(,\d+)?p")
+
+
+def is_known_safe(argv: Sequence[str]) -> bool:
+    """True when `argv` only reads, by the Codex known-safe rules."""
+    if not argv:
+        return False
+    if _is_safe_exec(argv):
+        return True
+    script = _shell_script(argv)
+    if script is None:
+        return False
+    commands = _split_script(script)
+    if not commands:
+        return False
+    return all(_is_safe_scripted(command) for command in commands)
+
+
+def normalize_command(argv: Sequence[str]) -> str:
+    """The key under which "approve for this session" remembers a command.
+
+    For a shell wrapper (`bash -lc SCRIPT`, `bash -c`, `sh -c`, `zsh -lc`) the
+    key is the script with runs of unquoted blanks squeezed to one space;
+    otherwise it is `shlex.join(argv)`. So `["bash", "-lc", "ls  -la"]` and
+    `["ls", "-la"]` share the key `ls -la`: the user approves the text they
+    were shown, and `shlex.join` text run by a shell is exactly that argv. The
+    approval UI should display this same string (Codex #4212: approvals were
+    cached under the wrapped argv while the user saw the script, so they never
+    matched).
+
+    Leading `VAR=value` assignments stay in the key: `PAGER=evil git log` is a
+    different command from `git log`. Which shell runs the script is not part
+    of the key, since it is not what the user reads.
+    """
+    script = _shell_script(argv)
+    if script is not None:
+        return _squeeze_blanks(script)
+    return shlex.join(argv)
+
+
+def _shell_script(argv: Sequence[str]) -> str | None:
+    if len(argv) != 3 or argv[1] not in _SHELL_SCRIPT_FLAGS:
+        return None
+    if _program_name(argv[0]) not in _SHELLS:
+        return None
+    return argv[2]
+
+
+def _program_name(arg0: str) -> str | None:
+    if "/" not in arg0:
+        return arg0
+    for directory in _TRUSTED_BIN_DIRS:
+        rest = arg0.removeprefix(directory)
+        if rest != arg0 and rest and "/" not in rest:
+            return rest
+    return None
+
+
+def _is_safe_exec(argv: Sequence[str]) -> bool:
+    name = _program_name(argv[0])
+    args = list(argv[1:])
+    if name is None:
+        return False
+    if name in _ALWAYS_SAFE:
+        return True
+    if name == "uniq":
+        return _is_safe_uniq(args)
+    if name == "base64":
+        return not any(
+            arg in ("-o", "--output") or arg.startswith("--output=") or arg.startswith("-o")
+            for arg in args
+        )
+    if name == "find":
+        return not any(arg in _UNSAFE_FIND_ACTIONS for arg in args)
+    if name == "rg":
+        return not any(_is_unsafe_rg_arg(arg) for arg in args)
+    if name == "git":
+        return _is_safe_git(args)
+    if name == "sed":
+        return (
+            len(args) == 3
+            and args[0] == "-n"
+            and _SED_PRINT_RANGE.fullmatch(args[1]) is not None
+            and not args[2].startswith("-")
+        )
+    return False
+
+
+def _is_safe_uniq(args: list[str]) -> bool:
+    # `uniq INPUT OUTPUT` overwrites OUTPUT, which Codex's plain entry misses.
+    # Option values (`-f 2`) count as operands here: wrong only towards asking.
+    operands = 0
+    options_done = False
+    for arg in args:
+        if not options_done and arg == "--":
+            options_done = True
+        elif options_done or not arg.startswith("-") or arg == "-":
+            operands += 1
+    return operands <= 1
+
+
+def _is_unsafe_rg_arg(arg: str) -> bool:
+    if arg in _UNSAFE_RG_FLAGS:
+        return True
+    if any(arg == flag or arg.startswith(flag + "=") for flag in _UNSAFE_RG_FLAGS_WITH_VALUE):
+        return True
+    # `-z` hides in clusters such as `-iz`.
+    return arg.startswith("-") and not arg.startswith("--") and "z" in arg
+
+
+def _is_safe_git(args: list[str]) -> bool:
+    if any(arg == "-c" or arg.startswith("--config-env") for arg in args):
+        return False
+    index = 0
+    # The only global options accepted: they change where git looks, not what it does.
+    while index < len(args) and args[index].startswith("-"):
+        if args[index] == "-C" and index + 1 < len(args):
+            index += 2
+        elif args[index] in ("--no-pager", "-P"):
+            index += 1
+        else:
+            return False
+    if index >= len(args) or args[index] not in _GIT_READ_SUBCOMMANDS:
+        return False
+    subcommand, rest = args[index], args[index + 1 :]
+    if subcommand == "branch":
+        return _is_git_branch_listing(rest)
+    return not any(
+        arg == flag or arg.startswith(flag + "=") for arg in rest for flag in _UNSAFE_GIT_DIFF_FLAGS
+    )
+
+
+def _is_git_branch_listing(args: list[str]) -> bool:
+    """Only the listing forms of `git branch`: a bare name would create a branch."""
+    listing = False
+    positional = 0
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg in ("-l", "--list"):
+            listing = True
+        elif arg in _GIT_BRANCH_VALUE_FLAGS:
+            if index + 1 < len(args) and not args[index + 1].startswith("-"):
+                index += 1
+        elif arg in _GIT_BRANCH_LIST_FLAGS:
+            pass
+        elif arg.startswith("--") and any(arg.startswith(flag + "=") for flag in _GIT_BRANCH_EQUALS_FLAGS):
+            pass
+        elif arg.startswith("-"):
+            return False
+        else:
+            positional += 1
+        index += 1
+    # With --list, positional words are name patterns; without it, a new branch.
+    return positional == 0 or listing
+
+
+# ---------------------------------------------------------------------------
+# A deliberately small shell-script reader. It understands words, quotes,
+# backslashes, comments and the four joining operators; everything else
+# (redirections, substitutions, expansions, subshells, background jobs) makes
+# the script unsupported, which means "not known-safe".
+
+
+@dataclass
+class _Word:
+    text: str
+    """The word after quote removal."""
+    pattern: bool
+    """Contains an unquoted glob or brace character, so the shell may turn it into other words."""
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _is_safe_scripted(command: list[_Word]) -> bool:
+    if command[0].pattern:
+        return False
+    name = _program_name(command[0].text)
+    if any(word.pattern for word in command) and name not in _GLOB_TOLERANT:
+        return False
+    return _is_safe_exec([word.text for word in command])
+
+
+def _split_script(script: str) -> list[list[_Word]] | None:
+    """The plain commands of `script`, or None when it uses anything else."""
+    try:
+        return _Splitter(script).split()
+    except _Unsupported:
+        return None
+
+
+class _Splitter:
+    def __init__(self, script: str) -> None:
+        self.script = script
+        self.pos = 0
+        self.commands: list[list[_Word]] = []
+        self.current: list[_Word] = []
+        self.chars: list[str] = []
+        self.in_word = False
+        self.pattern = False
+        # An operator that still needs a command after it (`ls &&` alone is incomplete).
+        self.dangling = False
+
+    def split(self) -> list[list[_Word]]:
+        script = self.script
+        while self.pos < len(script):
+            char = script[self.pos]
+            if char in " \t":
+                self._end_word()
+            elif char == "\n":
+                self._end_word()
+                self._end_command(operator=None)
+            elif char == "#" and not self.in_word:
+                newline = script.find("\n", self.pos)
+                self.pos = len(script) if newline < 0 else newline
+                continue
+            elif char == "'":
+                close = script.find("'", self.pos + 1)
+                if close < 0:
+                    raise _Unsupported
+                self._take(script[self.pos + 1 : close])
+                self.pos = close
+            elif char == '"':
+                self._double_quoted()
+            elif char == "\\":
+                following = script[self.pos + 1 : self.pos + 2]
+                if not following:
+                    raise _Unsupported
+                if following != "\n":  # backslash-newline joins lines
+                    self._take(following)
+                self.pos += 1
+            elif char in "$`<>()":
+                raise _Unsupported
+            elif char in "&|;":
+                self._operator(char)
+                continue
+            else:
+                if char in "*?[{":
+                    self.pattern = True
+                self._take(char)
+            self.pos += 1
+        self._end_word()
+        if self.dangling and not self.current:
+            raise _Unsupported
+        self._end_command(operator=None)
+        return self.commands
+
+    def _double_quoted(self) -> None:
+        script = self.script
+        index = self.pos + 1
+        while index < len(script) and script[index] != '"':
+            char = script[index]
+            if char in "$`":
+                raise _Unsupported
+            if char == "\\" and index + 1 < len(script) and script[index + 1] in '$`"\\\n':
+                if script[index + 1] != "\n":
+                    self._take(script[index + 1])
+                index += 2
+                continue
+            self._take(char)
+            index += 1
+        if index >= len(script):
+            raise _Unsupported
+        self._take("")  # `""` is still a word
+        self.pos = index
+
+    def _operator(self, char: str) -> None:
+        pair = self.script[self.pos : self.pos + 2]
+        if pair in ("&&", "||"):
+            operator, width = pair, 2
+        elif char == "|" and pair != "|&":
+            operator, width = "|", 1
+        elif char == ";" and pair != ";;":
+            operator, width = ";", 1
+        else:  # `&` (background), `|&`, `;;`
+            raise _Unsupported
+        self._end_word()
+        self._end_command(operator=operator)
+        self.pos += width
+
+    def _take(self, text: str) -> None:
+        self.chars.append(text)
+        self.in_word = True
+
+    def _end_word(self) -> None:
+        if self.in_word:
+            self.current.append(_Word("".join(self.chars), self.pattern))
+        self.chars, self.in_word, self.pattern = [], False, False
+
+    def _end_command(self, operator: str | None) -> None:
+        if not self.current:
+            # Blank lines are fine (also after `&&`, where bash keeps reading);
+            # an operator with no command before it is not.
+            if operator is not None:
+                raise _Unsupported
+            return
+        self.commands.append(self.current)
+        self.current = []
+        self.dangling = operator in ("&&", "||", "|")
+
+
+def _squeeze_blanks(script: str) -> str:
+    """Collapse unquoted runs of spaces and tabs; quoted text stays as written.
+
+    Newlines separate commands, so they are kept (blank lines dropped). After a
+    `<<` the rest is left untouched because heredoc bodies keep their spacing.
+    """
+    out: list[str] = []
+    pending_space = False
+    index = 0
+    while index < len(script):
+        char = script[index]
+        if char in " \t":
+            pending_space = bool(out) and out[-1] != "\n"
+            index += 1
+            continue
+        if char == "\n":
+            pending_space = False
+            if out and out[-1] != "\n":
+                out.append("\n")
+            index += 1
+            continue
+        if pending_space:
+            out.append(" ")
+            pending_space = False
+        if script.startswith("<<", index):
+            out.append(script[index:])
+            break
+        end = _quoted_span_end(script, index)
+        out.append(script[index:end])
+        index = end
+    return "".join(out).strip()
+
+
+def _quoted_span_end(script: str, index: int) -> int:
+    """End of the verbatim span starting at `index`: a quote, an escape or one char."""
+    char = script[index]
+    if char == "\\":
+        return min(index + 2, len(script))
+    if char == "'":
+        close = script.find("'", index + 1)
+        return len(script) if close < 0 else close + 1
+    if char == '"':
+        cursor = index + 1
+        while cursor < len(script) and script[cursor] != '"':
+            cursor += 2 if script[cursor] == "\\" else 1
+        return min(cursor + 1, len(script))
+    return index + 1

@@ -1,0 +1,244 @@
+"""Run one command to completion and shape its output for the model.
+
+Every command gets its own process group so that a timeout or an interrupt
+can kill everything it started, not just the direct child (Codex #7985:
+children survived interrupts). Captured output is bounded in memory no matter
+how much the command prints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+TIMEOUT_EXIT_CODE = 124
+"""Exit code reported for a timed-out command, as coreutils `timeout` does."""
+
+_READ_CHUNK = 64 * 1024
+# After the main process exits, background children may still hold the pipe
+# open (`server &`); we read what they write for this long, then kill them.
+_DRAIN_GRACE_S = 2.0
+# Bound on waiting for a killed group to be reaped; SIGKILL is not ignorable,
+# so this only guards against an uninterruptible (D-state) process.
+_REAP_TIMEOUT_S = 5.0
+_BYTES_PER_TOKEN = 4
+
+_SECRET_NAME_PARTS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
+_DROPPED_VARIABLES = frozenset({"SSH_AUTH_SOCK"})
+
+
+@dataclass
+class ExecResult:
+    exit_code: int
+    """The exit status; -N when killed by signal N; 124 when we killed it for timing out."""
+    output: str
+    """stdout and stderr interleaved in arrival order, decoded as UTF-8 with replacement.
+    When bytes were dropped for the cap, a one-line marker stands where they were."""
+    duration_s: float
+    timed_out: bool = False
+    truncated_bytes: int = 0
+    """Bytes dropped from the middle of the output to respect `output_cap_bytes`."""
+
+
+class _HeadTailBuffer:
+    """Keeps the first and last bytes of a stream, counting what falls between."""
+
+    def __init__(self, cap_bytes: int) -> None:
+        self.head_cap = max(cap_bytes, 0) // 2
+        self.tail_cap = max(cap_bytes, 0) - self.head_cap
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+
+    def feed(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = self.head_cap - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if not chunk or self.tail_cap == 0:
+            return
+        self.tail += chunk
+        # Trimming only once the tail is twice its cap keeps the copying
+        # amortised linear while memory stays within 3x the cap.
+        if len(self.tail) > 2 * self.tail_cap:
+            del self.tail[: len(self.tail) - self.tail_cap]
+
+    @property
+    def dropped(self) -> int:
+        return self.total - len(self.head) - min(len(self.tail), self.tail_cap)
+
+    def text(self) -> str:
+        tail = bytes(self.tail[-self.tail_cap :]) if self.tail_cap else b""
+        head = self.head.decode("utf-8", errors="replace")
+        if self.dropped == 0:
+            return (bytes(self.head) + tail).decode("utf-8", errors="replace")
+        return f"{head}\n…[{self.dropped} bytes of output dropped]…\n{tail.decode('utf-8', errors='replace')}"
+
+
+async def run_process(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    timeout_s: float | None = None,
+    output_cap_bytes: int = 1 << 20,
+) -> ExecResult:
+    """Run `argv` and collect its combined output.
+
+    Never raises for a command that cannot start: a missing program gives exit
+    code 127 and a missing working directory or unrunnable file gives 126,
+    each with a message in `output`, as a shell would. Cancelling the awaiting
+    task kills the command's whole process group before re-raising.
+    """
+    started = time.monotonic()
+    if not argv:
+        return ExecResult(exit_code=127, output="codeloop: empty command\n", duration_s=0.0)
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        return ExecResult(
+            exit_code=_spawn_failure_code(exc, cwd),
+            output=_spawn_failure_message(exc, argv[0], cwd),
+            duration_s=time.monotonic() - started,
+        )
+
+    buffer = _HeadTailBuffer(output_cap_bytes)
+    assert process.stdout is not None  # we asked for a pipe
+    reader = asyncio.create_task(_pump(process.stdout, buffer))
+    timed_out = False
+    try:
+        try:
+            await asyncio.wait_for(process.wait(), timeout_s)
+        except TimeoutError:
+            timed_out = True
+            _kill_group(process.pid)
+            await _reap(process)
+        try:
+            await asyncio.wait_for(asyncio.shield(reader), _DRAIN_GRACE_S)
+        except TimeoutError:
+            # Something the command left running still holds the pipe.
+            _kill_group(process.pid)
+            try:
+                await asyncio.wait_for(reader, _DRAIN_GRACE_S)
+            except TimeoutError:
+                pass  # wait_for has cancelled the reader; keep what we have
+    except asyncio.CancelledError:
+        _kill_group(process.pid)
+        await _reap(process)
+        reader.cancel()
+        raise
+
+    returncode = process.returncode
+    return ExecResult(
+        exit_code=TIMEOUT_EXIT_CODE if timed_out or returncode is None else returncode,
+        output=buffer.text(),
+        duration_s=time.monotonic() - started,
+        timed_out=timed_out,
+        truncated_bytes=buffer.dropped,
+    )
+
+
+async def _pump(stream: asyncio.StreamReader, buffer: _HeadTailBuffer) -> None:
+    while chunk := await stream.read(_READ_CHUNK):
+        buffer.feed(chunk)
+
+
+def _kill_group(pgid: int) -> None:
+    # start_new_session made the child a group leader, so its pid is the group id.
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # the group is already gone
+
+
+async def _reap(process: asyncio.subprocess.Process) -> None:
+    try:
+        await asyncio.wait_for(process.wait(), _REAP_TIMEOUT_S)
+    except TimeoutError:
+        pass
+
+
+def _spawn_failure_code(exc: OSError, cwd: Path) -> int:
+    if isinstance(exc, FileNotFoundError) and cwd.is_dir():
+        return 127
+    return 126
+
+
+def _spawn_failure_message(exc: OSError, program: str, cwd: Path) -> str:
+    if not cwd.is_dir():
+        return f"codeloop: working directory does not exist: {cwd}\n"
+    if isinstance(exc, FileNotFoundError):
+        return f"codeloop: command not found: {program}\n"
+    if isinstance(exc, PermissionError):
+        return f"codeloop: permission denied: {program}\n"
+    return f"codeloop: cannot execute {program}: {exc.strerror or exc}\n"
+
+
+def format_exec_output(result: ExecResult, token_limit: int) -> str:
+    """The text the model sees for a finished command.
+
+    The output budget is `token_limit` × 4 characters (Codex's estimate of
+    bytes per token, applied to characters). Longer output keeps its head and
+    tail halves, cut at line boundaries where that loses less than half of a
+    half, around a marker saying how much was left out.
+    """
+    output = result.output
+    budget = max(token_limit, 0) * _BYTES_PER_TOKEN
+    lines = [f"Exit code: {result.exit_code}", f"Wall time: {result.duration_s:.1f} seconds"]
+    if result.timed_out:
+        lines.append(f"Command timed out after {result.duration_s:.1f} seconds and was killed.")
+    if len(output) > budget:
+        lines.append(f"Total output lines: {_count_lines(output)}")
+        output = _truncate_middle(output, budget)
+    lines.append("Output:")
+    return "\n".join(lines) + "\n" + output
+
+
+def _count_lines(text: str) -> int:
+    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+
+
+def _truncate_middle(text: str, budget: int) -> str:
+    head_budget = budget // 2
+    tail_budget = budget - head_budget
+    head = text[:head_budget]
+    cut = head.rfind("\n")
+    if cut >= head_budget // 2:
+        head = head[: cut + 1]
+    tail = text[len(text) - tail_budget :] if tail_budget else ""
+    cut = tail.find("\n")
+    if 0 <= cut < tail_budget // 2:
+        tail = tail[cut + 1 :]
+    omitted = len(text) - len(head) - len(tail)
+    separator = "" if head.endswith("\n") or not head else "\n"
+    return f"{head}{separator}…[{omitted} chars truncated]…\n{tail}"
+
+
+def shell_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment commands run with: the given one (default: ours) minus secrets.
+
+    Drops variables whose name contains KEY, TOKEN, SECRET or PASSWORD (any
+    case) so the model cannot echo them into its context, and SSH_AUTH_SOCK so
+    commands cannot sign with the user's SSH keys.
+    """
+    source = os.environ if base is None else base
+    return {
+        name: value
+        for name, value in source.items()
+        if name not in _DROPPED_VARIABLES
+        and not any(part in name.upper() for part in _SECRET_NAME_PARTS)
+    }
