@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "exec":
         from tui.exec_cmd import run_exec
 
-        return run_exec(args)
+        return run_exec(args)  # turns a ConfigError into one message and exit code 2
     print(
         "codeloop: the interactive app is not built yet; use `codeloop exec PROMPT`.",
         file=sys.stderr,

@@ -1,0 +1,87 @@
+"""Helpers to drive the engine against the local fake server, with no screen."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from tests.fakeopenai import FakeOpenAI
+from tests.fakeopenai import events as fe
+from tui.engine import events as ev
+from tui.engine.context import TurnSettings
+from tui.engine.rollout import RolloutWriter
+from tui.engine.session import Session
+from tui.model.responses import ResponsesClient
+from tui.safety.sandbox import SandboxPolicy
+from tui.tools.registry import ToolRouter
+
+MODEL = "gpt-5.4"
+TERMINAL = (ev.TurnCompleted, ev.TurnAborted, ev.TurnFailed)
+
+
+def make_session(
+    fake: FakeOpenAI,
+    cwd: Path,
+    *,
+    policy: str = "never",
+    sandbox: str = "danger-full-access",
+    interactive: bool = True,
+    apply_patch_kind: str = "freeform",
+    rollout: RolloutWriter | None = None,
+    client: Any = None,
+    reasoning: dict[str, Any] | None = None,
+    network_access: bool = False,
+    **kwargs: Any,
+) -> Session:
+    client = client or ResponsesClient(base_url=fake.base_url, api_key="test-key", request_max_retries=0)
+    sess = Session(
+        client=client,
+        settings=TurnSettings(MODEL, policy, SandboxPolicy(sandbox, network_access=network_access), cwd.resolve()),  # type: ignore[arg-type]
+        instructions="BASE INSTRUCTIONS",
+        tools=ToolRouter(apply_patch_kind),  # type: ignore[arg-type]
+        interactive=interactive,
+        rollout=rollout,
+        reasoning=reasoning,
+        **kwargs,
+    )
+    sess.retry_base_delay_s = 0.01
+    return sess
+
+
+Approver = Callable[[ev.ApprovalRequested], ev.ReviewDecision]
+
+
+async def run_turn(
+    sess: Session, text: str, approve: Approver | None = None, timeout: float = 30
+) -> list[ev.Event]:
+    """Submit `text` and collect events up to the turn's end, answering approvals with `approve`."""
+    await sess.submit(ev.UserInput(text))
+    return await collect(sess, approve, timeout)
+
+
+async def collect(sess: Session, approve: Approver | None = None, timeout: float = 30) -> list[ev.Event]:
+    seen: list[ev.Event] = []
+    async with asyncio.timeout(timeout):
+        while True:
+            event = await sess.next_event()
+            seen.append(event)
+            if isinstance(event, ev.ApprovalRequested):
+                if approve is None:
+                    raise AssertionError(f"unexpected approval request: {event}")
+                event.resolve(approve(event))
+            if isinstance(event, TERMINAL):
+                return seen
+
+
+def of_type(events: list[ev.Event], kind: type) -> list[Any]:
+    return [e for e in events if isinstance(e, kind)]
+
+
+def shell_call(call_id: str, argv: list[str], **extra: Any) -> list[dict[str, Any]]:
+    return fe.function_call_item(call_id, "shell", json.dumps({"command": argv, **extra}))
+
+
+def outputs_by_call(body: dict[str, Any]) -> dict[str, str]:
+    return {i["call_id"]: i["output"] for i in body["input"] if i.get("type", "").endswith("_call_output")}

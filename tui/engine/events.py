@@ -1,0 +1,293 @@
+"""The engine's protocol: operations in (imperative), events out (past tense).
+
+The TUI and `codeloop exec` are two clients of this one protocol. Events are plain dataclasses
+so they serialise to JSON lines (`codeloop exec --json`, the rollout) without ceremony; the only
+non-data member is the future an `ApprovalRequested` carries, which is excluded from JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+class ReviewDecision(str, enum.Enum):
+    """What the user said to an approval request."""
+
+    APPROVED = "approved"
+    APPROVED_FOR_SESSION = "approved_for_session"
+    DENIED = "denied"
+    ABORT = "abort"
+
+
+# ---------------------------------------------------------------- operations
+
+
+@dataclass
+class UserInput:
+    text: str
+
+
+@dataclass
+class Interrupt:
+    pass
+
+
+@dataclass
+class OverrideSettings:
+    """Change settings for the following turns; the change is appended to the history."""
+
+    model: str | None = None
+    approval_policy: str | None = None
+    sandbox_mode: str | None = None
+    cwd: str | None = None
+
+
+@dataclass
+class Shutdown:
+    pass
+
+
+Op = UserInput | Interrupt | OverrideSettings | Shutdown
+
+
+# ---------------------------------------------------------------- events
+
+
+@dataclass
+class Event:
+    type: ClassVar[str] = "event"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type}
+        for f in dataclasses.fields(self):
+            if f.metadata.get("json", True):
+                out[f.name] = _jsonable(getattr(self, f.name))
+        return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _jsonable(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+@dataclass
+class SessionConfigured(Event):
+    type: ClassVar[str] = "session_configured"
+    session_id: str
+    model: str
+    cwd: str
+    approval_policy: str
+    sandbox_mode: str
+    rollout_path: str | None
+
+
+@dataclass
+class TurnStarted(Event):
+    type: ClassVar[str] = "turn_started"
+    turn_id: str
+    model_context_window: int | None = None
+
+
+@dataclass
+class UserMessageRecorded(Event):
+    type: ClassVar[str] = "user_message"
+    text: str
+
+
+@dataclass
+class AgentMessageDelta(Event):
+    type: ClassVar[str] = "agent_message_delta"
+    delta: str
+
+
+@dataclass
+class AgentMessage(Event):
+    type: ClassVar[str] = "agent_message"
+    text: str
+    phase: str | None = None
+
+
+@dataclass
+class ReasoningDelta(Event):
+    type: ClassVar[str] = "reasoning_delta"
+    delta: str
+
+
+@dataclass
+class ReasoningSummary(Event):
+    type: ClassVar[str] = "reasoning"
+    text: str
+
+
+@dataclass
+class ToolCallProposed(Event):
+    """The model asked for a tool call (emitted at `output_item.done`, before anything runs)."""
+
+    type: ClassVar[str] = "tool_call_proposed"
+    call_id: str
+    name: str
+    arguments: str
+
+
+@dataclass
+class ExecCommandBegan(Event):
+    type: ClassVar[str] = "exec_command_began"
+    call_id: str
+    command: list[str]
+    cwd: str
+    sandboxed: bool
+
+
+@dataclass
+class ExecCommandEnded(Event):
+    type: ClassVar[str] = "exec_command_ended"
+    call_id: str
+    exit_code: int
+    duration_s: float
+    output: str
+    timed_out: bool = False
+
+
+@dataclass
+class FileChangeSummary:
+    path: str
+    kind: str
+    added: int
+    removed: int
+    diff: str
+    move_to: str | None = None
+
+
+@dataclass
+class PatchApplyBegan(Event):
+    type: ClassVar[str] = "patch_apply_began"
+    call_id: str
+    changes: list[FileChangeSummary]
+
+
+@dataclass
+class PatchApplyEnded(Event):
+    type: ClassVar[str] = "patch_apply_ended"
+    call_id: str
+    success: bool
+    output: str
+
+
+@dataclass
+class ToolCallEnded(Event):
+    """Every call ends with exactly one of these, carrying the output the model gets."""
+
+    type: ClassVar[str] = "tool_call_ended"
+    call_id: str
+    name: str
+    output: str
+    success: bool
+
+
+@dataclass
+class ApprovalRequested(Event):
+    """The engine awaits `future`; a client resolves it with a ReviewDecision."""
+
+    type: ClassVar[str] = "approval_requested"
+    call_id: str
+    kind: str  # "exec" | "patch"
+    reason: str
+    command: list[str] | None = None
+    cwd: str | None = None
+    sandboxed: bool = True
+    changes: list[FileChangeSummary] | None = None
+    future: asyncio.Future[ReviewDecision] | None = field(
+        default=None, repr=False, compare=False, metadata={"json": False}
+    )
+
+    def resolve(self, decision: ReviewDecision) -> None:
+        if self.future is not None and not self.future.done():
+            self.future.set_result(decision)
+
+
+@dataclass
+class ApprovalDecided(Event):
+    type: ClassVar[str] = "approval_decided"
+    call_id: str
+    decision: ReviewDecision
+    by: str  # "user" | "policy" | "session"
+
+
+@dataclass
+class PlanStep:
+    step: str
+    status: str
+
+
+@dataclass
+class PlanUpdated(Event):
+    type: ClassVar[str] = "plan_updated"
+    plan: list[PlanStep]
+    explanation: str | None = None
+
+
+@dataclass
+class TokenUsage(Event):
+    type: ClassVar[str] = "token_usage"
+    input_tokens: int
+    cached_input_tokens: int
+    output_tokens: int
+    reasoning_tokens: int
+    total_tokens: int
+    session_total_tokens: int
+    model_context_window: int | None = None
+
+
+@dataclass
+class StreamRetrying(Event):
+    type: ClassVar[str] = "stream_retrying"
+    attempt: int
+    max_attempts: int
+    delay_s: float
+    reason: str
+
+
+@dataclass
+class WarningIssued(Event):
+    type: ClassVar[str] = "warning"
+    message: str
+
+
+@dataclass
+class Error(Event):
+    type: ClassVar[str] = "error"
+    message: str
+
+
+@dataclass
+class TurnCompleted(Event):
+    type: ClassVar[str] = "turn_completed"
+    turn_id: str
+    last_agent_message: str | None
+
+
+@dataclass
+class TurnAborted(Event):
+    type: ClassVar[str] = "turn_aborted"
+    turn_id: str
+    reason: str
+
+
+@dataclass
+class TurnFailed(Event):
+    type: ClassVar[str] = "turn_failed"
+    turn_id: str
+    message: str

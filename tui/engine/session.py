@@ -1,0 +1,275 @@
+"""The session: operations in, events out, one turn task at a time.
+
+An asyncio object with no UI in it. `submit()` takes operations; `next_event()` yields typed
+events. Approvals are futures carried by `ApprovalRequested` events that the engine awaits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from tui.engine.context import TurnSettings, initial_context, message, settings_diff
+from tui.engine.events import (
+    Error,
+    Event,
+    Interrupt,
+    Op,
+    OverrideSettings,
+    SessionConfigured,
+    Shutdown,
+    TokenUsage,
+    TurnAborted,
+    TurnCompleted,
+    TurnFailed,
+    TurnStarted,
+    UserInput,
+)
+from tui.engine.rollout import RolloutWriter
+from tui.model.types import ModelClient, ModelError, Prompt, Usage
+from tui.safety.approvals import ApprovalStore
+from tui.tools.base import ToolContext, TurnAbortRequested
+from tui.tools.registry import ToolRouter, call_from_item
+
+TURN_ABORTED_NOTE = (
+    "<turn_aborted>\nThe user interrupted the previous turn on purpose. Commands that were "
+    "running were stopped; anything aborted may have partly run, so check the current state "
+    "before retrying.\n</turn_aborted>"
+)
+
+# Events worth keeping in the rollout (deltas are not: the items they build are recorded).
+_PERSISTED_EVENTS = frozenset(
+    {"token_usage", "plan_updated", "turn_completed", "turn_aborted", "turn_failed", "error",
+     "approval_decided", "exec_command_ended", "patch_apply_ended", "stream_retrying", "warning"}
+)
+
+
+class Session:
+    def __init__(
+        self,
+        *,
+        client: ModelClient,
+        settings: TurnSettings,
+        instructions: str,
+        tools: ToolRouter,
+        developer_instructions: str | None = None,
+        agents_text: str | None = None,
+        reasoning: dict[str, Any] | None = None,
+        parallel_tool_calls: bool = True,
+        tool_output_token_limit: int = 10_000,
+        interactive: bool = True,
+        rollout: RolloutWriter | None = None,
+        session_id: str | None = None,
+        context_window: int | None = None,
+        stream_max_retries: int = 5,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        self.session_id = session_id or str(uuid.uuid4())
+        self.client = client
+        self.settings = settings
+        self.instructions = instructions  # frozen for the session: part of the cached prefix
+        self.tools = tools
+        self.developer_instructions = developer_instructions
+        self.agents_text = agents_text
+        self.reasoning = reasoning
+        self.parallel_tool_calls = parallel_tool_calls
+        self.tool_output_token_limit = tool_output_token_limit
+        self.interactive = interactive
+        self.rollout = rollout
+        self.context_window = context_window
+        self.stream_max_retries = stream_max_retries
+        self.retry_base_delay_s = 0.5
+        self.history: list[dict[str, Any]] = []
+        self.approvals = ApprovalStore()
+        self.total_usage = Usage()
+        self.last_usage: Usage | None = None
+        self._reference: TurnSettings | None = None  # what the model was last told
+        self._events: asyncio.Queue[Event] = asyncio.Queue()
+        self._pending: list[str] = []
+        self._task: asyncio.Task[None] | None = None
+        self._turn_seq = 0
+        if rollout is not None:
+            rollout.write("session_meta", {
+                "id": self.session_id,
+                "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(),
+                "cwd": str(settings.cwd),
+                "model": settings.model,
+                "instructions": instructions,
+                "tools": tools.specs,
+                **(meta or {}),
+            })
+        self.emit(SessionConfigured(
+            self.session_id, settings.model, str(settings.cwd), settings.approval_policy,
+            settings.sandbox.mode, str(rollout.path) if rollout else None,
+        ))
+
+    # ------------------------------------------------------------ protocol
+
+    async def submit(self, op: Op) -> None:
+        if isinstance(op, UserInput):
+            if self.turn_running:
+                self._pending.append(op.text)  # picked up before the next sampling request
+            else:
+                self._start_turn(op.text)
+        elif isinstance(op, Interrupt):
+            await self.interrupt()
+        elif isinstance(op, OverrideSettings):
+            self.override(op)
+        elif isinstance(op, Shutdown):
+            await self.interrupt()
+            if self.rollout is not None:
+                self.rollout.close()
+
+    async def next_event(self) -> Event:
+        return await self._events.get()
+
+    @property
+    def turn_running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def interrupt(self) -> None:
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def wait_idle(self) -> None:
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def override(self, op: OverrideSettings) -> None:
+        s = self.settings
+        sandbox = replace(s.sandbox, mode=op.sandbox_mode) if op.sandbox_mode else s.sandbox
+        self.settings = TurnSettings(
+            model=op.model or s.model,
+            approval_policy=op.approval_policy or s.approval_policy,
+            sandbox=sandbox,
+            cwd=Path(op.cwd).resolve() if op.cwd else s.cwd,
+        )
+
+    # ------------------------------------------------------------ engine internals
+
+    def emit(self, event: Event) -> None:
+        self._events.put_nowait(event)
+        if self.rollout is not None and event.type in _PERSISTED_EVENTS:
+            self.rollout.write("event_msg", event.to_json())
+
+    def record(self, item: dict[str, Any]) -> None:
+        """Append to the history (never rewrite it) and to the rollout, at once."""
+        self.history.append(item)
+        if self.rollout is not None:
+            self.rollout.write("response_item", item)
+
+    def record_context_updates(self) -> None:
+        if self._reference is None:
+            items = initial_context(
+                self.settings,
+                developer_instructions=self.developer_instructions,
+                agents_text=self.agents_text,
+                interactive=self.interactive,
+                today=_dt.date.today(),
+            )
+        else:
+            items = settings_diff(self._reference, self.settings, interactive=self.interactive)
+        for item in items:
+            self.record(item)
+        if self._reference != self.settings and self.rollout is not None:
+            self.rollout.write("turn_context", {
+                "model": self.settings.model,
+                "approval_policy": self.settings.approval_policy,
+                "sandbox_mode": self.settings.sandbox.mode,
+                "cwd": str(self.settings.cwd),
+            })
+        self._reference = self.settings
+
+    def build_prompt(self) -> Prompt:
+        return Prompt(
+            model=self.settings.model,
+            instructions=self.instructions,
+            input=list(self.history),
+            tools=self.tools.specs,
+            parallel_tool_calls=self.parallel_tool_calls,
+            prompt_cache_key=self.session_id,
+            reasoning=self.reasoning,
+        )
+
+    def tool_context(self) -> ToolContext:
+        return ToolContext(
+            cwd=self.settings.cwd,
+            approval_policy=self.settings.approval_policy,  # type: ignore[arg-type]
+            sandbox=self.settings.sandbox,
+            tool_output_token_limit=self.tool_output_token_limit,
+            approvals=self.approvals,
+            emit=self.emit,
+            interactive=self.interactive,
+        )
+
+    def drain_pending_input(self) -> list[str]:
+        pending, self._pending = self._pending, []
+        return pending
+
+    def has_pending_input(self) -> bool:
+        return bool(self._pending)
+
+    def account_usage(self, usage: Usage) -> None:
+        self.last_usage = usage
+        t = self.total_usage
+        self.total_usage = Usage(
+            t.input_tokens + usage.input_tokens,
+            t.cached_input_tokens + usage.cached_input_tokens,
+            t.output_tokens + usage.output_tokens,
+            t.reasoning_tokens + usage.reasoning_tokens,
+            t.total_tokens + usage.total_tokens,
+        )
+        self.emit(TokenUsage(
+            usage.input_tokens, usage.cached_input_tokens, usage.output_tokens,
+            usage.reasoning_tokens, usage.total_tokens, self.total_usage.total_tokens,
+            self.context_window,
+        ))
+
+    # ------------------------------------------------------------ the turn task
+
+    def _start_turn(self, text: str) -> None:
+        self._turn_seq += 1
+        turn_id = f"turn-{self._turn_seq}"
+        self._task = asyncio.create_task(self._run_turn_task(turn_id, text), name=turn_id)
+
+    async def _run_turn_task(self, turn_id: str, text: str) -> None:
+        from tui.engine.turn import run_turn
+
+        self.emit(TurnStarted(turn_id, self.context_window))
+        try:
+            last = await run_turn(self, text)
+        except asyncio.CancelledError:
+            self._finish_aborted(turn_id, "interrupted")
+            return
+        except TurnAbortRequested:
+            self._finish_aborted(turn_id, "aborted at an approval")
+            return
+        except ModelError as e:
+            self.emit(Error(str(e)))
+            self.emit(TurnFailed(turn_id, str(e)))
+            return
+        except Exception as e:  # keep the session alive; the user can go on
+            self.emit(Error(f"internal error: {type(e).__name__}: {e}"))
+            self.emit(TurnFailed(turn_id, f"{type(e).__name__}: {e}"))
+            return
+        self.emit(TurnCompleted(turn_id, last))
+
+    def _finish_aborted(self, turn_id: str, reason: str) -> None:
+        self._answer_open_calls()
+        self.record(message("user", TURN_ABORTED_NOTE))
+        self.emit(TurnAborted(turn_id, reason))
+
+    def _answer_open_calls(self) -> None:
+        """A call recorded without an output would make every later request invalid."""
+        answered = {i.get("call_id") for i in self.history if i.get("type", "").endswith("_output")}
+        for item in list(self.history):
+            call = call_from_item(item)
+            if call is not None and call.call_id not in answered:
+                self.record(call.output_item("aborted by user"))
+                answered.add(call.call_id)

@@ -1,0 +1,171 @@
+"""One turn of the agent loop: sample, run the calls, append their outputs, repeat.
+
+Only a response that reached `response.completed` is acted on: a stream that fails part-way is
+retried from scratch and its partial items are dropped, so no call runs from an incomplete
+response and nothing is recorded twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import TYPE_CHECKING
+
+from tui.engine.context import message
+from tui.engine.events import (
+    AgentMessage,
+    AgentMessageDelta,
+    ReasoningDelta,
+    ReasoningSummary,
+    StreamRetrying,
+    ToolCallEnded,
+    ToolCallProposed,
+    UserMessageRecorded,
+)
+from tui.model.types import (
+    Completed,
+    ModelError,
+    OutputItemDone,
+    ReasoningSummaryDelta,
+    SampledResponse,
+    TextDelta,
+)
+from tui.model.responses import history_item
+from tui.tools.base import ToolCall, ToolContext, ToolResult, TurnAbortRequested
+from tui.tools.registry import call_from_item
+from tui.tools.shell import is_parallel_safe
+
+if TYPE_CHECKING:
+    from tui.engine.session import Session
+
+ABORTED_OUTPUT = "aborted by user"
+
+
+async def run_turn(sess: Session, text: str) -> str | None:
+    """Run one user turn to its end; returns the last assistant message."""
+    sess.record_context_updates()
+    sess.record(message("user", text))
+    sess.emit(UserMessageRecorded(text))
+    ctx = sess.tool_context()
+    last_message: str | None = None
+    while True:
+        for queued in sess.drain_pending_input():
+            sess.record(message("user", queued))
+            sess.emit(UserMessageRecorded(queued))
+        response = await sample_with_retries(sess)
+        for item in response.items:
+            sess.record(item)
+            if item.get("type") == "message":
+                last_message = "".join(p.get("text", "") for p in item.get("content", []))
+        if response.usage is not None:
+            sess.account_usage(response.usage)
+        calls = [c for c in (call_from_item(i) for i in response.items) if c is not None]
+        if calls:
+            await run_calls(sess, calls, ctx)
+        elif not sess.has_pending_input():
+            return last_message
+
+
+async def sample_with_retries(sess: Session) -> SampledResponse:
+    attempt = 0
+    while True:
+        try:
+            return await sample(sess)
+        except ModelError as e:
+            if not e.retryable or attempt >= sess.stream_max_retries:
+                raise
+            attempt += 1
+            delay = e.retry_after_s
+            if delay is None:
+                delay = sess.retry_base_delay_s * (2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
+            delay = min(delay, 60.0)
+            sess.emit(StreamRetrying(attempt, sess.stream_max_retries, delay, str(e)))
+            await asyncio.sleep(delay)
+
+
+async def sample(sess: Session) -> SampledResponse:
+    response = SampledResponse()
+    async for event in sess.client.stream(sess.build_prompt()):
+        if isinstance(event, TextDelta):
+            sess.emit(AgentMessageDelta(event.delta))
+        elif isinstance(event, ReasoningSummaryDelta):
+            sess.emit(ReasoningDelta(event.delta))
+        elif isinstance(event, OutputItemDone):
+            item = history_item(event.item)
+            if item is None:
+                continue
+            response.items.append(item)
+            _announce(sess, item)
+        elif isinstance(event, Completed):
+            response.usage = event.usage
+            response.response_id = event.response_id
+            return response
+    raise ModelError("stream closed before response.completed", retryable=True)
+
+
+def _announce(sess: Session, item: dict) -> None:
+    kind = item["type"]
+    if kind == "message":
+        text = "".join(p.get("text", "") for p in item.get("content", []))
+        sess.emit(AgentMessage(text, item.get("phase")))
+    elif kind == "reasoning":
+        text = "\n\n".join(p.get("text", "") for p in item.get("summary", []))
+        if text:
+            sess.emit(ReasoningSummary(text))
+    else:
+        call = call_from_item(item)
+        if call is not None:
+            sess.emit(ToolCallProposed(call.call_id, call.name, call.payload))
+
+
+def _batches(calls: list[ToolCall]) -> list[list[ToolCall]]:
+    """Consecutive read-only calls share a batch and run together; anything else runs alone."""
+    batches: list[list[ToolCall]] = []
+    for call in calls:
+        if is_parallel_safe(call) and batches and is_parallel_safe(batches[-1][0]):
+            batches[-1].append(call)
+        else:
+            batches.append([call])
+    return batches
+
+
+async def run_calls(sess: Session, calls: list[ToolCall], ctx: ToolContext) -> None:
+    """Every call gets exactly one output, appended in call order, whatever happens."""
+    answered: set[str] = set()
+    try:
+        for batch in _batches(calls):
+            results = await _run_batch(sess, batch, ctx)
+            for call, result in zip(batch, results):
+                _record_output(sess, call, result)
+                answered.add(call.call_id)
+    except (asyncio.CancelledError, TurnAbortRequested):
+        for call in calls:
+            if call.call_id not in answered:
+                _record_output(sess, call, ToolResult(ABORTED_OUTPUT, False))
+        raise
+
+
+async def _run_batch(sess: Session, batch: list[ToolCall], ctx: ToolContext) -> list[ToolResult]:
+    tasks = [asyncio.ensure_future(execute(sess, c, ctx)) for c in batch]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        # gather leaves siblings running when one raises: stop them (their processes die too).
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+def _record_output(sess: Session, call: ToolCall, result: ToolResult) -> None:
+    sess.record(call.output_item(result.output))
+    sess.emit(ToolCallEnded(call.call_id, call.name, result.output, result.success))
+
+
+async def execute(sess: Session, call: ToolCall, ctx: ToolContext) -> ToolResult:
+    try:
+        return await sess.tools.dispatch(call, ctx)
+    except (asyncio.CancelledError, TurnAbortRequested):
+        raise
+    except Exception as e:  # a bug in a handler must still give the model an output
+        return ToolResult(f"the tool failed unexpectedly: {type(e).__name__}: {e}", False)

@@ -1,0 +1,213 @@
+"""The OpenAI Responses API client: one streamed request → internal model events.
+
+Stateless on purpose (ZDR-safe, cache-friendly): `store: false`, the whole history every time,
+never `previous_response_id`, encrypted reasoning requested so reasoning items can be replayed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, AsyncIterator
+
+import openai
+
+from tui.model.types import (
+    Completed,
+    ContextWindowExceeded,
+    ModelError,
+    ModelEvent,
+    OutputItemDone,
+    Prompt,
+    ReasoningSummaryDelta,
+    TextDelta,
+    Usage,
+)
+
+# Codes the live service sends that must not be retried (retrying only burns quota or time).
+FATAL_CODES = frozenset(
+    {"insufficient_quota", "usage_not_included", "invalid_prompt", "cyber_policy", "invalid_api_key"}
+)
+_RETRY_HINT = re.compile(r"(?i)try again in\s*(\d+(?:\.\d+)?)\s*(ms|s|seconds?)")
+
+
+def retry_hint_seconds(message: str) -> float | None:
+    m = _RETRY_HINT.search(message or "")
+    if not m:
+        return None
+    value = float(m.group(1))
+    return value / 1000 if m.group(2).lower() == "ms" else value
+
+
+def classify_error(code: str | None, message: str) -> ModelError:
+    """Map a provider error code (an open string) to what the turn loop should do."""
+    if code == "context_length_exceeded":
+        return ContextWindowExceeded(message)
+    retryable = code not in FATAL_CODES
+    return ModelError(
+        message, retryable=retryable, code=code, retry_after_s=retry_hint_seconds(message)
+    )
+
+
+def history_item(item: dict[str, Any]) -> dict[str, Any] | None:
+    """The replayable form of an output item.
+
+    Ids and statuses are dropped (with `store: false` the server cannot resolve ids, and a
+    reasoning id without its encrypted content is refused); `phase` stays on assistant messages
+    because the API asks for it back.
+    """
+    kind = item.get("type")
+    if kind == "message":
+        parts = [
+            {"type": "output_text", "text": p.get("text", "")}
+            for p in item.get("content") or []
+            if p.get("type") == "output_text"
+        ]
+        out: dict[str, Any] = {"type": "message", "role": "assistant", "content": parts}
+        if item.get("phase"):
+            out["phase"] = item["phase"]
+        return out
+    if kind == "reasoning":
+        out = {"type": "reasoning", "summary": item.get("summary") or []}
+        if item.get("content"):
+            out["content"] = item["content"]
+        if item.get("encrypted_content"):
+            out["encrypted_content"] = item["encrypted_content"]
+        return out
+    if kind == "function_call":
+        return {
+            "type": "function_call",
+            "name": item.get("name", ""),
+            "arguments": item.get("arguments") or "",
+            "call_id": item.get("call_id", ""),
+        }
+    if kind == "custom_tool_call":
+        return {
+            "type": "custom_tool_call",
+            "name": item.get("name", ""),
+            "input": item.get("input") or "",
+            "call_id": item.get("call_id", ""),
+        }
+    if kind == "compaction":
+        return {"type": "compaction", "encrypted_content": item.get("encrypted_content", "")}
+    if kind in ("web_search_call",):
+        return {k: v for k, v in item.items() if k != "status"}
+    return None
+
+
+def request_body(prompt: Prompt) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "model": prompt.model,
+        "instructions": prompt.instructions,
+        "input": prompt.input,
+        "tools": prompt.tools,
+        "tool_choice": "auto",
+        "parallel_tool_calls": prompt.parallel_tool_calls,
+        "store": False,
+        "stream": True,
+        "prompt_cache_key": prompt.prompt_cache_key,
+    }
+    if prompt.reasoning is not None:
+        body["reasoning"] = prompt.reasoning
+        # Without storage, reasoning can only be replayed from its encrypted content.
+        body["include"] = ["reasoning.encrypted_content"]
+    return body
+
+
+class ResponsesClient:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        idle_timeout_s: float = 300.0,
+        request_max_retries: int = 4,
+        headers: dict[str, str] | None = None,
+        session_id: str | None = None,
+    ) -> None:
+        default_headers = dict(headers or {})
+        if session_id:
+            default_headers.setdefault("session_id", session_id)
+        self._client = openai.AsyncOpenAI(
+            base_url=base_url,
+            api_key=api_key,
+            max_retries=request_max_retries,
+            # The read timeout applies per chunk, so it is the stream's idle timeout.
+            timeout=openai.Timeout(idle_timeout_s, connect=10.0),
+            default_headers=default_headers,
+        )
+
+    @property
+    def sdk(self) -> openai.AsyncOpenAI:
+        return self._client
+
+    async def stream(self, prompt: Prompt) -> AsyncIterator[ModelEvent]:
+        body = request_body(prompt)
+        try:
+            stream = await self._client.responses.create(**body)
+            async for event in stream:
+                out = _translate(event)
+                if out is None:
+                    continue
+                yield out
+                if isinstance(out, Completed):
+                    return
+        except ModelError:
+            raise
+        except openai.APIStatusError as e:
+            raise status_error(e) from e
+        except (openai.APIConnectionError, openai.APITimeoutError) as e:
+            raise ModelError(f"connection problem: {e}", retryable=True) from e
+        except openai.APIError as e:
+            # A nested `error` event mid-stream: the SDK raises instead of yielding it.
+            raise classify_error(e.code, e.message) from e
+        # The SDK ends iteration silently when the connection closes early.
+        raise ModelError("stream closed before response.completed", retryable=True)
+
+
+def status_error(e: openai.APIStatusError) -> ModelError:
+    body = e.body if isinstance(e.body, dict) else {}
+    code = body.get("code") or e.code
+    message = body.get("message") or e.message
+    status = e.status_code
+    if code == "context_length_exceeded":
+        return ContextWindowExceeded(message)
+    retry_after = _retry_after(e)
+    if status == 429 and code not in FATAL_CODES:
+        return ModelError(f"rate limited: {message}", retryable=True, code=code, retry_after_s=retry_after)
+    if status >= 500:
+        return ModelError(f"server error {status}: {message}", retryable=True, code=code, retry_after_s=retry_after)
+    return ModelError(f"HTTP {status}: {message}", retryable=False, code=code)
+
+
+def _retry_after(e: openai.APIStatusError) -> float | None:
+    raw = e.response.headers.get("retry-after") if e.response is not None else None
+    try:
+        return float(raw) if raw is not None else retry_hint_seconds(str(e.message))
+    except ValueError:
+        return None
+
+
+def _translate(event: Any) -> ModelEvent | None:
+    kind = getattr(event, "type", None)
+    if kind == "response.output_text.delta":
+        return TextDelta(event.delta)
+    if kind == "response.reasoning_summary_text.delta":
+        return ReasoningSummaryDelta(event.delta)
+    if kind == "response.output_item.done":
+        # The `.done` copy is the final one (encrypted content differs from `.added`).
+        return OutputItemDone(event.item.to_dict())
+    if kind == "response.completed":
+        raw = event.response.to_dict()
+        return Completed(raw.get("id"), Usage.from_responses(raw.get("usage")))
+    if kind == "response.failed":
+        err = (event.response.to_dict().get("error")) or {}
+        raise classify_error(err.get("code"), err.get("message") or "response failed")
+    if kind == "response.incomplete":
+        details = event.response.to_dict().get("incomplete_details") or {}
+        reason = details.get("reason") or "unknown"
+        raise ModelError(f"incomplete response ({reason})", retryable=False, code=reason)
+    if kind == "error":
+        raw = event.to_dict()
+        nested = raw.get("error") if isinstance(raw.get("error"), dict) else raw
+        raise classify_error(nested.get("code"), nested.get("message") or "stream error")
+    return None

@@ -1,0 +1,134 @@
+"""The approval policy: which calls run, which ask the user, which are refused.
+
+Pure decisions, no I/O: the tool handlers ask here first and then await the user's answer
+(a future) only when the answer is `ASK`. The session store remembers "approve for the session"
+under the same normalised key the user was shown (Codex #4212: a wrapped argv cached under a
+different key made session approvals never match).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Literal, Sequence
+
+from tui.safety.safe_commands import is_known_safe, normalize_command
+
+ApprovalPolicy = Literal["untrusted", "on-request", "on-failure", "never"]
+
+
+class Action(enum.Enum):
+    RUN = "run"
+    ASK = "ask"
+    REJECT = "reject"
+
+
+@dataclass(frozen=True)
+class Assessment:
+    action: Action
+    sandboxed: bool
+    reason: str
+
+
+@dataclass
+class ApprovalStore:
+    """What the user approved "for the session"."""
+
+    commands: set[str] = field(default_factory=set)
+    unsandboxed_commands: set[str] = field(default_factory=set)
+    paths: set[Path] = field(default_factory=set)
+
+    def approve_command(self, argv: Sequence[str], *, sandboxed: bool) -> None:
+        key = normalize_command(argv)
+        (self.commands if sandboxed else self.unsandboxed_commands).add(key)
+
+    def command_approved(self, argv: Sequence[str], *, sandboxed: bool) -> bool:
+        key = normalize_command(argv)
+        # Approval to run outside the sandbox covers running inside it, not the reverse.
+        return key in self.unsandboxed_commands or (sandboxed and key in self.commands)
+
+    def approve_paths(self, paths: Iterable[Path]) -> None:
+        self.paths.update(paths)
+
+    def paths_approved(self, paths: Iterable[Path]) -> bool:
+        wanted = set(paths)
+        return bool(wanted) and wanted <= self.paths
+
+
+def assess_exec(
+    *,
+    policy: ApprovalPolicy,
+    sandbox_mode: str,
+    argv: Sequence[str],
+    escalate: bool,
+    store: ApprovalStore,
+) -> Assessment:
+    """Decide the first attempt of a shell call."""
+    no_sandbox = sandbox_mode == "danger-full-access"
+    sandboxed = not no_sandbox and not escalate
+    if escalate and not no_sandbox:
+        if policy == "never":
+            return Assessment(
+                Action.REJECT,
+                False,
+                "the command asked to run outside the sandbox, but the approval policy is "
+                "`never`: nothing may run outside the sandbox. Run it without "
+                "`require_escalated`, or do without it.",
+            )
+        if store.command_approved(argv, sandboxed=False):
+            return Assessment(Action.RUN, False, "approved for this session")
+        return Assessment(Action.ASK, False, "the model asked to run outside the sandbox")
+    if policy == "untrusted":
+        if is_known_safe(argv):
+            return Assessment(Action.RUN, sandboxed, "known-safe read-only command")
+        if store.command_approved(argv, sandboxed=sandboxed):
+            return Assessment(Action.RUN, sandboxed, "approved for this session")
+        return Assessment(Action.ASK, sandboxed, "approval policy `untrusted` asks for every command that is not known to be read-only")
+    # on-request, on-failure, never: the sandbox (or the user's choice of full access) is the gate.
+    return Assessment(Action.RUN, sandboxed, f"approval policy `{policy}`")
+
+
+def assess_sandbox_denial(*, policy: ApprovalPolicy, argv: Sequence[str], store: ApprovalStore) -> Assessment:
+    """A sandboxed run failed in a way that looks like the sandbox refused it."""
+    if policy == "never":
+        return Assessment(Action.REJECT, True, "the sandbox refused and the approval policy is `never`")
+    if store.command_approved(argv, sandboxed=False):
+        return Assessment(Action.RUN, False, "approved for this session")
+    return Assessment(Action.ASK, False, "the sandbox refused the command; run it again without the sandbox?")
+
+
+def paths_inside(paths: Iterable[Path], roots: Sequence[Path]) -> bool:
+    resolved_roots = [r.resolve() for r in roots]
+    for p in paths:
+        rp = p.resolve()
+        if not any(rp == r or r in rp.parents for r in resolved_roots):
+            return False
+    return True
+
+
+def assess_patch(
+    *,
+    policy: ApprovalPolicy,
+    sandbox_mode: str,
+    paths: Sequence[Path],
+    writable_roots: Sequence[Path],
+    store: ApprovalStore,
+) -> Assessment:
+    """Decide whether a patch touching `paths` may be applied."""
+    inside = sandbox_mode == "danger-full-access" or paths_inside(paths, writable_roots)
+    if policy == "never":
+        if inside:
+            return Assessment(Action.RUN, False, "inside the writable roots")
+        return Assessment(
+            Action.REJECT,
+            False,
+            "the patch writes outside the writable roots and the approval policy is `never`",
+        )
+    if store.paths_approved(paths):
+        return Assessment(Action.RUN, False, "these files were approved for this session")
+    if policy == "untrusted":
+        return Assessment(Action.ASK, False, "approval policy `untrusted` asks for every patch")
+    if inside:
+        return Assessment(Action.RUN, False, "inside the writable roots")
+    return Assessment(Action.ASK, False, "the patch writes outside the writable roots")

@@ -1,0 +1,100 @@
+"""What a tool handler gets and gives: the call, the turn's context, and one result."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Literal
+
+from pydantic import BaseModel, ValidationError
+
+from tui.engine.events import ApprovalDecided, ApprovalRequested, Event, ReviewDecision
+from tui.safety.approvals import ApprovalPolicy, ApprovalStore
+from tui.safety.sandbox import SandboxPolicy
+
+
+class TurnAbortRequested(Exception):
+    """The user chose "abort" in an approval: the whole turn stops."""
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    call_id: str
+    name: str
+    kind: Literal["function", "custom"]
+    payload: str  # JSON arguments for functions, raw text for custom tools
+
+    def output_item(self, output: str) -> dict[str, Any]:
+        kind = "custom_tool_call_output" if self.kind == "custom" else "function_call_output"
+        return {"type": kind, "call_id": self.call_id, "output": output}
+
+
+@dataclass
+class ToolResult:
+    output: str
+    success: bool
+
+
+HEADLESS_DECLINE = (
+    "This call needs the user's approval, but codeloop is running headless (`codeloop exec`) "
+    "with nobody to ask, so it was declined. Do without it, or tell the user to rerun with a "
+    "looser policy (e.g. --full-auto)."
+)
+
+
+@dataclass
+class ToolContext:
+    """The settings a call runs under, fixed for the duration of one turn."""
+
+    cwd: Path
+    approval_policy: ApprovalPolicy
+    sandbox: SandboxPolicy
+    tool_output_token_limit: int
+    approvals: ApprovalStore
+    emit: Callable[[Event], None]
+    interactive: bool
+    default_timeout_s: float = 600.0
+    _ask: Callable[[ApprovalRequested], Awaitable[ReviewDecision]] | None = field(
+        default=None, repr=False
+    )
+
+    async def request_approval(self, request: ApprovalRequested) -> ReviewDecision:
+        """Emit the request and await the user's decision; headless sessions decline."""
+        if not self.interactive:
+            self.emit(ApprovalDecided(request.call_id, ReviewDecision.DENIED, "policy"))
+            return ReviewDecision.DENIED
+        request.future = asyncio.get_running_loop().create_future()
+        self.emit(request)
+        try:
+            decision = await request.future
+        except asyncio.CancelledError:
+            request.resolve(ReviewDecision.ABORT)
+            raise
+        self.emit(ApprovalDecided(request.call_id, decision, "user"))
+        if decision is ReviewDecision.ABORT:
+            raise TurnAbortRequested()
+        return decision
+
+    def declined_message(self, what: str) -> str:
+        if not self.interactive:
+            return HEADLESS_DECLINE
+        return f"The user declined {what}. Do not retry it unchanged; ask or take another way."
+
+
+def parse_arguments(model: type[BaseModel], payload: str) -> BaseModel | str:
+    """Parse JSON arguments; on failure return a message that tells the model what was wrong."""
+    try:
+        raw = json.loads(payload or "{}")
+    except json.JSONDecodeError as e:
+        return f"could not parse the arguments as JSON ({e.msg} at position {e.pos}); send a JSON object."
+    if not isinstance(raw, dict):
+        return "the arguments must be a JSON object."
+    try:
+        return model.model_validate(raw)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in e.errors()
+        )
+        return f"invalid arguments: {problems}."

@@ -1,0 +1,82 @@
+"""The `apply_patch` tool: plan every change, pass the approval gate, then write all-or-nothing."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from tui.engine.events import (
+    ApprovalRequested,
+    FileChangeSummary,
+    PatchApplyBegan,
+    PatchApplyEnded,
+    ReviewDecision,
+)
+from tui.safety import approvals
+from tui.safety.approvals import Action
+from tui.tools.apply_patch import FileChange, PatchError, apply_changes, diff_stats, plan_patch, unified_diff
+from tui.tools.base import ToolCall, ToolContext, ToolResult, parse_arguments
+
+
+class ApplyPatchArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    input: str
+
+
+def summarize(changes: list[FileChange]) -> list[FileChangeSummary]:
+    out = []
+    for c in changes:
+        added, removed = diff_stats(c)
+        out.append(
+            FileChangeSummary(
+                path=c.rel, kind=c.kind, added=added, removed=removed, diff=unified_diff(c), move_to=c.move_rel
+            )
+        )
+    return out
+
+
+async def handle_apply_patch(call: ToolCall, ctx: ToolContext) -> ToolResult:
+    if call.kind == "custom":
+        return await apply_patch_text(call, call.payload, ctx)
+    args = parse_arguments(ApplyPatchArgs, call.payload)
+    if isinstance(args, str):
+        return ToolResult(args, False)
+    assert isinstance(args, ApplyPatchArgs)
+    return await apply_patch_text(call, args.input, ctx)
+
+
+async def apply_patch_text(call: ToolCall, text: str, ctx: ToolContext) -> ToolResult:
+    roots = ctx.sandbox.effective_writable_roots(ctx.cwd)
+    # Paths are confined to the workspace and the writable roots; whether a write there needs
+    # the user's say is the policy's question below.
+    allowed = [ctx.cwd, *roots]
+    try:
+        changes = plan_patch(text, ctx.cwd, allowed_roots=allowed)
+    except PatchError as e:
+        return ToolResult(f"apply_patch failed, nothing was changed: {e}", False)
+    touched = [c.path for c in changes] + [c.move_to for c in changes if c.move_to is not None]
+    verdict = approvals.assess_patch(
+        policy=ctx.approval_policy,
+        sandbox_mode=ctx.sandbox.mode,
+        paths=touched,
+        writable_roots=roots,
+        store=ctx.approvals,
+    )
+    summary = summarize(changes)
+    if verdict.action is Action.REJECT:
+        return ToolResult(f"Patch not applied: {verdict.reason}.", False)
+    if verdict.action is Action.ASK:
+        decision = await ctx.request_approval(
+            ApprovalRequested(call_id=call.call_id, kind="patch", reason=verdict.reason, changes=summary)
+        )
+        if decision is ReviewDecision.APPROVED_FOR_SESSION:
+            ctx.approvals.approve_paths(touched)
+        elif decision is not ReviewDecision.APPROVED:
+            return ToolResult(ctx.declined_message("this patch; nothing was changed"), False)
+    ctx.emit(PatchApplyBegan(call.call_id, summary))
+    try:
+        output = apply_changes(changes)
+    except (PatchError, OSError) as e:
+        ctx.emit(PatchApplyEnded(call.call_id, False, str(e)))
+        return ToolResult(f"apply_patch failed, nothing was changed: {e}", False)
+    ctx.emit(PatchApplyEnded(call.call_id, True, output))
+    return ToolResult(output, True)

@@ -1,0 +1,127 @@
+"""The `shell` tool: approval gate → sandbox → process → the text the model reads."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Literal, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tui.engine.events import ApprovalRequested, ExecCommandBegan, ExecCommandEnded, ReviewDecision
+from tui.safety import approvals
+from tui.safety.approvals import Action
+from tui.safety.safe_commands import is_known_safe
+from tui.safety.sandbox import SandboxUnavailable, is_sandbox_denial, wrap
+from tui.tools.base import ToolCall, ToolContext, ToolResult, parse_arguments
+from tui.tools.process import ExecResult, format_exec_output, run_process, shell_environment
+
+
+class ShellArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    command: list[str] = Field(min_length=1)
+    workdir: str | None = None
+    timeout_ms: int | None = Field(default=None, gt=0)
+    sandbox_permissions: Literal["use_default", "require_escalated"] = "use_default"
+    justification: str | None = None
+
+
+def is_parallel_safe(call: ToolCall) -> bool:
+    """Known-safe read-only shell calls may run concurrently with each other."""
+    if call.name != "shell":
+        return False
+    args = parse_arguments(ShellArgs, call.payload)
+    return isinstance(args, ShellArgs) and args.sandbox_permissions == "use_default" and is_known_safe(args.command)
+
+
+def embedded_patch(argv: Sequence[str]) -> str | None:
+    """`apply_patch` invoked through the shell (models sometimes do): route it to the patch tool."""
+    if len(argv) == 2 and argv[0] in ("apply_patch", "applypatch"):
+        return argv[1]
+    if len(argv) == 3 and argv[0] in ("bash", "sh", "zsh") and argv[1] in ("-lc", "-c"):
+        script = argv[2].lstrip()
+        if script.startswith(("apply_patch", "applypatch")) and "*** Begin Patch" in script:
+            return script
+    return None
+
+
+async def handle_shell(call: ToolCall, ctx: ToolContext) -> ToolResult:
+    args = parse_arguments(ShellArgs, call.payload)
+    if isinstance(args, str):
+        return ToolResult(args, False)
+    assert isinstance(args, ShellArgs)
+    patch = embedded_patch(args.command)
+    if patch is not None:
+        from tui.tools.patch_tool import apply_patch_text
+
+        return await apply_patch_text(call, patch, ctx)
+
+    cwd = (ctx.cwd / args.workdir).resolve() if args.workdir else ctx.cwd
+    if not cwd.is_dir():
+        return ToolResult(f"workdir {cwd} does not exist or is not a directory.", False)
+    escalate = args.sandbox_permissions == "require_escalated"
+    verdict = approvals.assess_exec(
+        policy=ctx.approval_policy,
+        sandbox_mode=ctx.sandbox.mode,
+        argv=args.command,
+        escalate=escalate,
+        store=ctx.approvals,
+    )
+    if verdict.action is Action.REJECT:
+        return ToolResult(f"Not run: {verdict.reason}", False)
+    sandboxed = verdict.sandboxed
+    if verdict.action is Action.ASK:
+        reason = args.justification if (escalate and args.justification) else verdict.reason
+        if not await _approve(call, ctx, args.command, cwd, reason, sandboxed):
+            return ToolResult(ctx.declined_message(f"to run `{shlex.join(args.command)}`"), False)
+
+    timeout_s = args.timeout_ms / 1000 if args.timeout_ms else ctx.default_timeout_s
+    result = await _run(call, ctx, args.command, cwd, sandboxed, timeout_s)
+    if isinstance(result, str):
+        return ToolResult(result, False)
+
+    if sandboxed and is_sandbox_denial(result.exit_code, result.output):
+        retry = approvals.assess_sandbox_denial(
+            policy=ctx.approval_policy, argv=args.command, store=ctx.approvals
+        )
+        run_again = retry.action is Action.RUN
+        if retry.action is Action.ASK:
+            run_again = await _approve(call, ctx, args.command, cwd, retry.reason, sandboxed=False)
+        if run_again:
+            rerun = await _run(call, ctx, args.command, cwd, False, timeout_s)
+            if isinstance(rerun, str):
+                return ToolResult(rerun, False)
+            result = rerun
+    text = format_exec_output(result, ctx.tool_output_token_limit)
+    return ToolResult(text, result.exit_code == 0 and not result.timed_out)
+
+
+async def _approve(
+    call: ToolCall, ctx: ToolContext, argv: list[str], cwd: Path, reason: str, sandboxed: bool
+) -> bool:
+    decision = await ctx.request_approval(
+        ApprovalRequested(
+            call_id=call.call_id, kind="exec", reason=reason, command=argv, cwd=str(cwd), sandboxed=sandboxed
+        )
+    )
+    if decision is ReviewDecision.APPROVED_FOR_SESSION:
+        ctx.approvals.approve_command(argv, sandboxed=sandboxed)
+    return decision in (ReviewDecision.APPROVED, ReviewDecision.APPROVED_FOR_SESSION)
+
+
+async def _run(
+    call: ToolCall, ctx: ToolContext, argv: list[str], cwd: Path, sandboxed: bool, timeout_s: float
+) -> ExecResult | str:
+    try:
+        final_argv = wrap(argv, ctx.sandbox, cwd) if sandboxed else list(argv)
+    except SandboxUnavailable as e:
+        return f"Not run: the sandbox is unavailable. {e}"
+    ctx.emit(ExecCommandBegan(call.call_id, list(argv), str(cwd), sandboxed))
+    result = await run_process(final_argv, cwd=cwd, env=shell_environment(), timeout_s=timeout_s)
+    ctx.emit(
+        ExecCommandEnded(
+            call.call_id, result.exit_code, result.duration_s, result.output[-4000:], result.timed_out
+        )
+    )
+    return result
