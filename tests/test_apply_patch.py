@@ -224,6 +224,18 @@ def test_pure_addition_under_an_anchor_goes_right_below_it(tmp_path: Path) -> No
     assert after == 'def f():\n    """Doc."""\n    pass\n'
 
 
+def test_stray_blank_line_in_a_pure_addition_still_appends_at_end_of_file(tmp_path: Path) -> None:
+    assert update(tmp_path, "f.txt", "a\nb\n", "@@", "+c", "", "+d") == "a\nb\nc\n\nd\n"
+
+
+def test_trailing_blank_line_after_a_pure_addition_is_not_added(tmp_path: Path) -> None:
+    (tmp_path / "g.txt").write_text("g\n")
+    text = patch("*** Update File: f.txt", "@@", "+c", "", "*** Update File: g.txt", "@@", "+h")
+    (tmp_path / "f.txt").write_text("a\n")
+    apply(tmp_path, text)
+    assert (tmp_path / "f.txt").read_text() == "a\nc\n"
+
+
 def test_git_style_range_header_counts_as_a_bare_anchor(tmp_path: Path) -> None:
     assert update(tmp_path, "f.txt", "a\nb\n", "@@ -1,2 +1,2 @@", " a", "-b", "+c") == "a\nc\n"
 
@@ -445,6 +457,7 @@ def test_unified_diff_context_width_is_configurable(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------- property
 
 _HEADERS = ["*** Add File: ", "*** Delete File: ", "*** Update File: ", "*** Move to: "]
+_PATHS = ["a.txt", "dir", "link", "../x", "/abs", "new/n", "", "a\x00b", "é\udcff", "x" * 300]
 _PIECES = st.one_of(
     st.sampled_from(
         [
@@ -464,8 +477,7 @@ _PIECES = st.one_of(
     st.builds(
         "{}{}".format,
         st.sampled_from(_HEADERS),
-        st.sampled_from(["a.txt", "dir", "link", "../x", "/abs", "new/n", "", "a\x00b", "é\udcff"])
-        | st.text(max_size=12),
+        st.sampled_from(_PATHS) | st.text(max_size=12),
     ),
     st.builds("{}{}".format, st.sampled_from([" ", "-", "+", "@@ "]), st.text(max_size=12)),
     st.text(max_size=20),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import typing
 from collections.abc import AsyncIterator
@@ -10,6 +11,8 @@ from typing import Any
 
 import openai
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openai.types.chat import ChatCompletionChunk
 from openai.types.responses import ResponseStreamEvent
 
@@ -160,7 +163,9 @@ def test_turn_events_pass_their_sdk_class_validation() -> None:
 
 
 def test_incomplete_and_failed_builders_validate() -> None:
-    for event in [*ev.turn(ev.message_item("cut"), incomplete_reason="max_output_tokens"), ev.failed("rate_limit_exceeded", "slow down")]:
+    stream = ev.turn(ev.message_item("cut"), incomplete_reason="max_output_tokens")
+    assert stream[-1]["response"]["incomplete_details"] == {"reason": "max_output_tokens"}
+    for event in [*stream, ev.failed("rate_limit_exceeded", "slow down")]:
         EVENT_CLASSES[event["type"]].model_validate({"sequence_number": 0, **event})
 
 
@@ -174,6 +179,21 @@ async def test_turn_satisfies_the_sdk_stream_helper_invariants(
         final = await stream.get_final_response()
     assert [item.type for item in final.output] == ["reasoning", "message", "function_call"]
     assert final.output_text == "hi"
+
+
+@settings(max_examples=25, deadline=None)
+@given(text=st.text(max_size=80), chunk_size=st.integers(1, 9))
+def test_any_text_survives_sse_framing_byte_for_byte(text: str, chunk_size: int) -> None:
+    # Newlines, CRs and U+2028 inside JSON strings must not break frames.
+    async def replay(fake: FakeOpenAI) -> tuple[str, str]:
+        async with openai.AsyncOpenAI(base_url=fake.base_url, api_key="k", max_retries=0) as client:
+            got = await collect(client, input="hi")
+        deltas = "".join(e.delta for e in got if e.type == "response.output_text.delta")
+        return deltas, got[-1].response.output_text
+
+    with FakeOpenAI() as fake:
+        fake.queue_response(ev.turn(ev.message_item(text, chunk_size=chunk_size)))
+        assert asyncio.run(replay(fake)) == (text, text)
 
 
 async def test_handler_entry_answers_from_the_request_body(
@@ -282,7 +302,7 @@ async def test_codex_style_stateless_history_is_accepted(fake_openai: FakeOpenAI
         {"type": "function_call_output", "call_id": call["call_id"], "output": "19"},
         {"type": "custom_tool_call", "call_id": "call_X", "name": "apply_patch", "input": "*** Begin Patch"},
         {"type": "custom_tool_call_output", "call_id": "call_X", "output": "Done!"},
-        {"type": "message", "role": "assistant", "phase": "final_answer", "content": [{"type": "output_text", "text": "19"}]},
+        {"role": "assistant", "phase": "final_answer", "content": [{"type": "output_text", "text": "19"}]},
     ]
     tools = [
         {"type": "function", "name": "calculator", "strict": False, "parameters": {"type": "object", "properties": {}}},
@@ -347,7 +367,9 @@ async def test_scripted_429_is_not_retried_by_the_sdk(fake_openai: FakeOpenAI, c
 
 
 async def test_scripted_503_is_retried_by_the_sdk_into_the_next_entry(fake_openai: FakeOpenAI) -> None:
-    fake_openai.queue_http_error(503, {"error": {"message": "overloaded", "type": "server_error", "param": None, "code": "server_is_overloaded"}}, headers={"retry-after-ms": "10"})  # fmt: skip
+    overloaded = {"message": "overloaded", "type": "server_error", "param": None, "code": "server_is_overloaded"}
+    # retry-after-ms keeps the SDK's backoff short; explicit headers also drop the x-should-retry default.
+    fake_openai.queue_http_error(503, {"error": overloaded}, headers={"retry-after-ms": "10"})
     fake_openai.queue_response(ev.turn(ev.message_item("second try")))
     async with openai.AsyncOpenAI(base_url=fake_openai.base_url, api_key="k", max_retries=1) as client:
         got = await collect(client, input="hi")
@@ -384,10 +406,12 @@ async def test_chat_builders_accumulate_through_the_sdk_helper(
     fake_openai.queue_chat(
         [
             *ev.chat_text_chunks("Let me look.", finish_reason=None),
-            *ev.chat_tool_call_chunks([("call_1", "shell", '{"cmd":"ls"}'), ("call_2", "read", '{"p":"a"}')], with_role=False),
+            *ev.chat_tool_call_chunks(
+                [("call_1", "shell", '{"cmd":"ls"}'), ("call_2", "read", '{"p":"a"}')], with_role=False
+            ),
             ev.chat_usage_chunk(149, 60, cached_tokens=100),
         ]
-    )  # fmt: skip
+    )
     async with client.chat.completions.stream(model="gpt-4o", messages=[{"role": "user", "content": "hi"}]) as s:
         final = await s.get_final_completion()
     message = final.choices[0].message
@@ -445,3 +469,10 @@ async def test_spec_compact_example_round_trips(fake_openai: FakeOpenAI, client:
 
 def test_fixture_root_is_two_levels_above_tests() -> None:
     assert ev.SHARED == Path(__file__).resolve().parents[2] / "shared"
+
+
+async def test_a_raising_handler_fails_the_request_loudly(fake_openai: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
+    fake_openai.queue_handler(lambda body: body["no such key"])
+    with pytest.raises(openai.InternalServerError, match="queue_handler raised KeyError"):
+        await collect(client, input="hi")
+    assert len(fake_openai.requests) == 1

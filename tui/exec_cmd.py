@@ -66,6 +66,8 @@ async def _exec(rc, provider, prompt: str, *, json_mode: bool) -> int:  # type: 
             if isinstance(event, ev.TurnAborted):
                 return 130
             if isinstance(event, ev.TurnFailed):
+                if json_mode:
+                    print(f"codeloop: turn failed: {event.message}", file=sys.stderr, flush=True)
                 return 1
     finally:
         await session.submit(ev.Shutdown())

@@ -164,7 +164,9 @@ def message_item(
     item_id = item_id or new_id("msg")
     base = {"item_id": item_id, "output_index": output_index, "content_index": 0}
     part = {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
-    added: dict[str, Any] = {"id": item_id, "type": "message", "status": "in_progress", "content": [], "role": "assistant"}
+    added: dict[str, Any] = {
+        "id": item_id, "type": "message", "status": "in_progress", "content": [], "role": "assistant"
+    }  # fmt: skip
     if phase is not None:
         added["phase"] = phase
     done = {**added, "status": "completed", "content": [part]}
@@ -185,45 +187,34 @@ def function_call_item(
     call_id: str, name: str, arguments: str, *, item_id: str | None = None, chunk_size: int = 8, output_index: int = 0
 ) -> list[Event]:
     """A function call. Like the live API, `arguments.done` carries no `name`."""
-    item_id = item_id or new_id("fc")
-    added = {
-        "id": item_id, "type": "function_call", "status": "in_progress",
-        "arguments": "", "call_id": call_id, "name": name,
-    }  # fmt: skip
-    base = {"item_id": item_id, "output_index": output_index}
-    return [
-        {"type": "response.output_item.added", "output_index": output_index, "item": added},
-        *(
-            {"type": "response.function_call_arguments.delta", **base, "delta": piece}
-            for piece in chunks_of(arguments, chunk_size)
-        ),
-        {"type": "response.function_call_arguments.done", **base, "arguments": arguments},
-        {
-            "type": "response.output_item.done",
-            "output_index": output_index,
-            "item": {**added, "status": "completed", "arguments": arguments},
-        },
-    ]
+    item = {"id": item_id or new_id("fc"), "type": "function_call", "call_id": call_id, "name": name}
+    return _streamed_call(item, "arguments", arguments, "function_call_arguments", chunk_size, output_index)
 
 
 def custom_tool_call_item(
     call_id: str, name: str, input: str, *, item_id: str | None = None, chunk_size: int = 16, output_index: int = 0
 ) -> list[Event]:
     """A freeform (custom) tool call; `input` is raw text such as a patch, not JSON."""
-    item_id = item_id or new_id("ctc")
-    added = {"id": item_id, "type": "custom_tool_call", "status": "in_progress", "call_id": call_id, "name": name, "input": ""}
-    base = {"item_id": item_id, "output_index": output_index}
+    item = {"id": item_id or new_id("ctc"), "type": "custom_tool_call", "call_id": call_id, "name": name}
+    return _streamed_call(item, "input", input, "custom_tool_call_input", chunk_size, output_index)
+
+
+def _streamed_call(
+    item: dict[str, Any], field: str, value: str, stem: str, chunk_size: int, output_index: int
+) -> list[Event]:
+    # Both call kinds stream the same way: added (empty field), deltas, `.done` with the whole
+    # value, then the completed item. Calls are never interleaved (responses-protocol.md §1d).
+    added = {**item, "status": "in_progress", field: ""}
+    base = {"item_id": item["id"], "output_index": output_index}
+    deltas = [{"type": f"response.{stem}.delta", **base, "delta": piece} for piece in chunks_of(value, chunk_size)]
     return [
         {"type": "response.output_item.added", "output_index": output_index, "item": added},
-        *(
-            {"type": "response.custom_tool_call_input.delta", **base, "delta": piece}
-            for piece in chunks_of(input, chunk_size)
-        ),
-        {"type": "response.custom_tool_call_input.done", **base, "input": input},
+        *deltas,
+        {"type": f"response.{stem}.done", **base, field: value},
         {
             "type": "response.output_item.done",
             "output_index": output_index,
-            "item": {**added, "status": "completed", "input": input},
+            "item": {**added, "status": "completed", field: value},
         },
     ]
 
@@ -240,33 +231,27 @@ def reasoning_item(
     and the `.added` copy of encrypted_content differs from the final one, as it does live."""
     item_id = item_id or new_id("rs")
     parts = [summary] if isinstance(summary, str) else list(summary)
-    events: list[Event] = [
-        {
-            "type": "response.output_item.added",
-            "output_index": output_index,
-            "item": {"id": item_id, "type": "reasoning", "encrypted_content": encrypted_content[:12], "summary": []},
-        }
-    ]
+    added = {"id": item_id, "type": "reasoning", "encrypted_content": encrypted_content[:12], "summary": []}
+    events: list[Event] = [{"type": "response.output_item.added", "output_index": output_index, "item": added}]
     for index, text in enumerate(parts):
         base = {"item_id": item_id, "output_index": output_index, "summary_index": index}
-        events.append({"type": "response.reasoning_summary_part.added", **base, "part": {"type": "summary_text", "text": ""}})
+        part = {"type": "summary_text", "text": text}
+        events.append({"type": "response.reasoning_summary_part.added", **base, "part": {**part, "text": ""}})
         events += [
             {"type": "response.reasoning_summary_text.delta", **base, "delta": piece}
             for piece in chunks_of(text, chunk_size)
         ]
         events.append({"type": "response.reasoning_summary_text.done", **base, "text": text})
-        events.append({"type": "response.reasoning_summary_part.done", **base, "part": {"type": "summary_text", "text": text}})
-    final = {
-        "id": item_id,
-        "type": "reasoning",
-        "encrypted_content": encrypted_content,
-        "summary": [{"type": "summary_text", "text": text} for text in parts],
-    }
+        events.append({"type": "response.reasoning_summary_part.done", **base, "part": part})
+    summaries = [{"type": "summary_text", "text": text} for text in parts]
+    final = {**added, "encrypted_content": encrypted_content, "summary": summaries}
     events.append({"type": "response.output_item.done", "output_index": output_index, "item": final})
     return events
 
 
-def compaction_item(encrypted_content: str = ENCRYPTED, *, item_id: str | None = None, output_index: int = 0) -> list[Event]:
+def compaction_item(
+    encrypted_content: str = ENCRYPTED, *, item_id: str | None = None, output_index: int = 0
+) -> list[Event]:
     """Server-side compaction (context_management): added and done, no deltas, as captured live."""
     item = {"id": item_id or new_id("cmp"), "type": "compaction", "encrypted_content": encrypted_content}
     return [

@@ -152,7 +152,9 @@ class FakeOpenAI:
         with self._lock:
             self._queues[endpoint].append(entry)
 
-    def queue_response(self, events: list[dict[str, Any]], *, delay: float = 0.0, stall_after: int | None = None) -> None:
+    def queue_response(
+        self, events: list[dict[str, Any]], *, delay: float = 0.0, stall_after: int | None = None
+    ) -> None:
         """An SSE stream for POST /v1/responses; missing sequence_numbers are filled in.
 
         `delay` sleeps between frames. `stall_after=n` sends n events, then holds the connection

@@ -190,7 +190,7 @@ class _Workspace:
         if keep_link:
             # Deleting a symlink removes the link, never the file it points to.
             link = self._real(lexical.parent, rel) / lexical.name
-            if link.is_symlink():
+            if os.path.islink(link):
                 return link
         return real
 
@@ -213,15 +213,12 @@ class _Workspace:
             raise PatchError(f"Cannot {verb} '{rel}': {e.strerror or e}") from None
 
     def check_writable(self, path: Path, rel: str) -> None:
-        if self.pending.get(path) is None and _is_dir(path):
+        try:
+            is_dir = self.pending.get(path) is None and path.is_dir()
+        except OSError as e:  # e.g. a name longer than the filesystem allows
+            raise PatchError(f"Cannot write '{rel}': {e.strerror or e}") from None
+        if is_dir:
             raise PatchError(f"Cannot write '{rel}': it is a directory")
-
-
-def _is_dir(path: Path) -> bool:
-    try:
-        return path.is_dir()
-    except (OSError, ValueError):
-        return False
 
 
 def plan_patch(

@@ -180,19 +180,21 @@ def apply_chunks(lines: list[str], chunks: Sequence[Chunk], path: str) -> list[s
             if found is None:
                 raise PatchError(f"Failed to find context '{anchor}' in {path}")
             cursor = found + 1
-        ops = chunk.lines
-        old = chunk.old_lines()
+        ops, old = chunk.lines, chunk.old_lines()
+        start = _locate(matcher, old, cursor, chunk.at_eof) if old else None
+        if start is None and old and old[-1] == "":
+            # A blank line a model leaves before the next header is read as an empty context line.
+            ops, old = _without_last_old_line(ops), old[:-1]
+            start = _locate(matcher, old, cursor, chunk.at_eof) if old else None
         if not old:
             # Nothing to match: an anchored addition goes right under its anchor, a bare one at EOF.
+            # A blank line between its `+` lines was one more added line that lost its `+`.
             at = cursor if chunk.anchors else len(lines)
-            edits.append(_Edit(at, 0, [text for _, text in ops]))
+            added = list(chunk.lines)
+            while added and added[-1] == (" ", ""):
+                added.pop()
+            edits.append(_Edit(at, 0, [text for _, text in added]))
             continue
-        start = _locate(matcher, old, cursor, chunk.at_eof)
-        if start is None and old[-1] == "":
-            # A blank line a model leaves before the next header is read as an empty context line.
-            ops = _without_last_old_line(ops)
-            old = old[:-1]
-            start = _locate(matcher, old, cursor, chunk.at_eof)
         if start is None:
             expected = "\n".join(chunk.old_lines())
             raise PatchError(f"Failed to find expected lines in {path}:\n{expected}")

@@ -1,0 +1,133 @@
+"""`codeloop exec` end to end: a real process, the local fake server, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.engine_support import shell_call
+from tests.fakeopenai import FakeOpenAI
+from tests.fakeopenai import events as fe
+from tui.engine.rollout import read_rollout
+
+PATCH = "*** Begin Patch\n*** Update File: calc.py\n@@\n-    return a - b\n+    return a + b\n*** End Patch\n"
+
+
+def run_exec(fake: FakeOpenAI, cwd: Path, home: Path, *args: str, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CODELOOP_"))}
+    base.update({"CODELOOP_HOME": str(home), "OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "test-key"})
+    base.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "tui", "exec", *args],
+        cwd=cwd, env=base, input=stdin, capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> tuple[Path, Path]:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    return ws, tmp_path / "home"
+
+
+def test_exec_runs_a_task_end_to_end(fake_openai: FakeOpenAI, workspace: tuple[Path, Path]) -> None:
+    ws, home = workspace
+    fake_openai.queue_response(fe.turn(fe.reasoning_item("Look first"), shell_call("c1", ["cat", "calc.py"])))
+    fake_openai.queue_response(fe.turn(fe.custom_tool_call_item("c2", "apply_patch", PATCH)))
+    fake_openai.queue_response(fe.turn(fe.message_item("Fixed `add` in calc.py.")))
+    proc = run_exec(fake_openai, ws, home, "--full-auto", "fix the failing test")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "Fixed `add` in calc.py.\n"
+    assert "$ cat calc.py" in proc.stderr and "update calc.py (+1 -1)" in proc.stderr
+    assert (ws / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
+    bodies = fake_openai.responses_bodies()
+    assert len(bodies) == 3
+    assert all(r.headers.get("authorization") == "Bearer test-key" for r in fake_openai.requests)
+    # The rollout holds everything resume will need: meta, every item in order, events.
+    [rollout] = list((home / "sessions").rglob("rollout-*.jsonl"))
+    lines = read_rollout(rollout)
+    assert lines[0]["type"] == "session_meta" and lines[0]["payload"]["id"] == bodies[0]["prompt_cache_key"]
+    assert lines[0]["payload"]["instructions"] == bodies[0]["instructions"]
+    items = [ln["payload"] for ln in lines if ln["type"] == "response_item"]
+    assert items[: len(bodies[-1]["input"])] == bodies[-1]["input"]
+    assert items[-1]["type"] == "message" and items[-1]["role"] == "assistant"
+    assert "test-key" not in rollout.read_text()
+
+
+def test_exec_reads_the_prompt_from_stdin_and_prints_json_events(fake_openai: FakeOpenAI, workspace: tuple[Path, Path]) -> None:
+    ws, home = workspace
+    fake_openai.queue_response(fe.turn(fe.message_item("hello there")))
+    proc = run_exec(fake_openai, ws, home, "--json", "-", stdin="say hello\n")
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    types = [e["type"] for e in events]
+    assert types[0] == "session_configured" and types[-1] == "turn_completed"
+    assert "agent_message_delta" in types and "token_usage" in types
+    assert events[-1]["last_agent_message"] == "hello there"
+    user = fake_openai.responses_bodies()[0]["input"][-1]
+    assert user["content"][0]["text"] == "say hello"
+
+
+def test_exec_declines_what_needs_approval(fake_openai: FakeOpenAI, workspace: tuple[Path, Path]) -> None:
+    ws, home = workspace
+    fake_openai.queue_response(fe.turn(fe.custom_tool_call_item("c1", "apply_patch", PATCH)))
+    fake_openai.queue_response(fe.turn(fe.message_item("I could not edit.")))
+    proc = run_exec(fake_openai, ws, home, "fix it")  # default policy: untrusted
+    assert proc.returncode == 0, proc.stderr
+    assert (ws / "calc.py").read_text() == "def add(a, b):\n    return a - b\n"
+    out = [i for i in fake_openai.responses_bodies()[1]["input"] if i["type"] == "custom_tool_call_output"]
+    assert "headless" in out[0]["output"] and "declined" in out[0]["output"]
+
+
+def test_exec_failure_exits_non_zero_with_a_message(fake_openai: FakeOpenAI, workspace: tuple[Path, Path]) -> None:
+    ws, home = workspace
+    fake_openai.queue_http_error(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}})
+    proc = run_exec(fake_openai, ws, home, "hi")
+    assert proc.returncode == 1
+    assert "Incorrect API key" in proc.stderr and proc.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("config", "env", "needle"),
+    [
+        ('modle = "x"\n', {}, "unknown key 'modle'"),
+        ('approval_policy = "sometimes"\n', {}, "approval_policy"),
+        ("model = [\n", {}, "invalid TOML"),
+        ("", {"OPENAI_API_KEY": ""}, "OPENAI_API_KEY is not set"),
+    ],
+)
+def test_exec_bad_config_exits_2_and_does_nothing(
+    fake_openai: FakeOpenAI, workspace: tuple[Path, Path], config: str, env: dict, needle: str
+) -> None:
+    ws, home = workspace
+    home.mkdir()
+    (home / "config.toml").write_text(config)
+    proc = run_exec(fake_openai, ws, home, "hi", env=env)
+    assert proc.returncode == 2
+    assert needle in proc.stderr and proc.stderr.startswith("codeloop: ")
+    assert fake_openai.requests == [] and not (home / "sessions").exists()
+
+
+def test_exec_over_chat_completions(fake_openai: FakeOpenAI, workspace: tuple[Path, Path]) -> None:
+    ws, home = workspace
+    home.mkdir()
+    (home / "config.toml").write_text(
+        'model = "qwen3-coder"\nmodel_provider = "local"\n'
+        f'[model_providers.local]\nbase_url = "{fake_openai.base_url}"\nwire_api = "chat"\n'
+    )
+    fake_openai.queue_chat(fe.chat_tool_call_chunks([("call_1", "shell", json.dumps({"command": ["cat", "calc.py"]}))]) + [fe.chat_usage_chunk()])
+    fake_openai.queue_chat(fe.chat_text_chunks("It subtracts."))
+    proc = run_exec(fake_openai, ws, home, "--full-auto", "what does add do?")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "It subtracts.\n"
+    second = fake_openai.chat_bodies()[1]
+    roles = [m["role"] for m in second["messages"]]
+    assert roles[:3] == ["system", "system", "user"] and roles[-2:] == ["assistant", "tool"]
+    assert "return a - b" in second["messages"][-1]["content"]
+    assert all(t["type"] == "function" for t in second["tools"])
