@@ -85,3 +85,20 @@ def shell_call(call_id: str, argv: list[str], **extra: Any) -> list[dict[str, An
 
 def outputs_by_call(body: dict[str, Any]) -> dict[str, str]:
     return {i["call_id"]: i["output"] for i in body["input"] if i.get("type", "").endswith("_call_output")}
+
+
+def process_gone(pid: int, wait_s: float = 5.0) -> bool:
+    """True once `pid` has exited: gone, or a zombie waiting for whoever adopted it to reap it."""
+    import time
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            return True
+        if state in ("Z", "X"):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)

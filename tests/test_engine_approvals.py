@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine_support import collect, make_session, of_type, outputs_by_call, run_turn, shell_call
+from tests.engine_support import collect, make_session, of_type, outputs_by_call, process_gone, run_turn, shell_call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
 from tui.engine import events as ev
@@ -196,8 +196,7 @@ async def test_interrupt_kills_the_running_command_and_records_the_abort(fake_op
     events = await collect(sess)
     assert of_type(events, ev.TurnAborted)[0].reason == "interrupted"
     child = int(pidfile.read_text())
-    await asyncio.sleep(0.2)
-    assert not Path(f"/proc/{child}").exists() or "zombie" in Path(f"/proc/{child}/status").read_text().lower()
+    assert process_gone(child)
     await run_turn(sess, "again")
     body = fake_openai.responses_bodies()[1]
     assert outputs_by_call(body) == {"c1": "aborted by user"}

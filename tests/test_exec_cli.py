@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine_support import shell_call
+from tests.engine_support import process_gone, shell_call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
 from tui.engine.rollout import read_rollout
@@ -131,3 +131,49 @@ def test_exec_over_chat_completions(fake_openai: FakeOpenAI, workspace: tuple[Pa
     assert roles[:3] == ["system", "system", "user"] and roles[-2:] == ["assistant", "tool"]
     assert "return a - b" in second["messages"][-1]["content"]
     assert all(t["type"] == "function" for t in second["tools"])
+
+
+def test_sigint_kills_the_running_command_and_exits_130(fake_openai: FakeOpenAI, workspace: tuple[Path, Path]) -> None:
+    import signal
+    import time
+
+    ws, home = workspace
+    pidfile = ws / "child.pid"
+    fake_openai.queue_response(fe.turn(shell_call("c1", ["bash", "-lc", f"sleep 120 & echo $! > {pidfile}; wait"])))
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CODELOOP_"))}
+    base.update({"CODELOOP_HOME": str(home), "OPENAI_BASE_URL": fake_openai.base_url, "OPENAI_API_KEY": "test-key"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui", "exec", "--yolo", "wait"], cwd=ws, env=base,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not (pidfile.exists() and pidfile.read_text().strip()):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    child = int(pidfile.read_text())
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 130, err
+    assert "turn aborted" in err
+    assert process_gone(child)
+    [rollout] = list((home / "sessions").rglob("rollout-*.jsonl"))
+    items = [ln["payload"] for ln in read_rollout(rollout) if ln["type"] == "response_item"]
+    assert {"type": "function_call_output", "call_id": "c1", "output": "aborted by user"} in items
+    assert "<turn_aborted>" in items[-1]["content"][0]["text"]
+
+
+def test_sandboxed_mode_refuses_without_bwrap(fake_openai: FakeOpenAI, workspace: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui.config import load_config, resolve_provider
+    from tui.engine import bootstrap
+    from tui.safety.sandbox import SandboxUnavailable
+
+    ws, home = workspace
+    monkeypatch.setattr(bootstrap, "bwrap_problem", lambda: "bwrap was not found; install it: apt-get install bubblewrap")
+    import argparse
+
+    env = {"CODELOOP_HOME": str(home), "OPENAI_API_KEY": "k", "HOME": str(home)}
+    rc = load_config(argparse.Namespace(cd=str(ws), sandbox_mode="workspace-write"), env=env)
+    with pytest.raises(SandboxUnavailable, match="apt-get install bubblewrap"):
+        bootstrap.build_session(rc, resolve_provider(rc, env), interactive=False)
+    rc = load_config(argparse.Namespace(cd=str(ws), sandbox_mode="danger-full-access"), env=env)
+    assert bootstrap.build_session(rc, resolve_provider(rc, env), interactive=False, write_rollout=False)

@@ -109,7 +109,7 @@ class ChatClient:
         try:
             stream = await self._client.chat.completions.create(**body)
             async for chunk in stream:
-                raw = chunk.to_dict()
+                raw = chunk.to_dict(warnings=False)  # lenient: some servers send odd types
                 if raw.get("usage"):
                     usage = _usage(raw["usage"])
                 for choice in raw.get("choices") or []:
