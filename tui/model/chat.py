@@ -15,7 +15,7 @@ from typing import Any, AsyncIterator
 
 import openai
 
-from tui.model.responses import status_error, classify_error
+from tui.model.sdk import sdk_client, sdk_error
 from tui.model.types import (
     Completed,
     ModelError,
@@ -82,13 +82,7 @@ class ChatClient:
         request_max_retries: int = 4,
         headers: dict[str, str] | None = None,
     ) -> None:
-        self._client = openai.AsyncOpenAI(
-            base_url=base_url,
-            api_key=api_key or "unused",
-            max_retries=request_max_retries,
-            timeout=openai.Timeout(idle_timeout_s, connect=10.0),
-            default_headers=headers or {},
-        )
+        self._client = sdk_client(base_url, api_key, idle_timeout_s, request_max_retries, headers or {})
 
     async def stream(self, prompt: Prompt) -> AsyncIterator[ModelEvent]:
         body: dict[str, Any] = {
@@ -121,12 +115,8 @@ class ChatClient:
                         _accumulate(calls, pos, tc)
                     if choice.get("finish_reason"):
                         finished = True
-        except openai.APIStatusError as e:
-            raise status_error(e) from e
-        except (openai.APIConnectionError, openai.APITimeoutError) as e:
-            raise ModelError(f"connection problem: {e}", retryable=True) from e
-        except openai.APIError as e:
-            raise classify_error(e.code, e.message) from e
+        except openai.OpenAIError as e:
+            raise sdk_error(e) from e
         if not finished:
             raise ModelError("chat stream closed before a finish_reason", retryable=True)
         if text:

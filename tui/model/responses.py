@@ -6,14 +6,13 @@ never `previous_response_id`, encrypted reasoning requested so reasoning items c
 
 from __future__ import annotations
 
-import re
 from typing import Any, AsyncIterator
 
 import openai
 
+from tui.model.sdk import classify_error, sdk_client, sdk_error
 from tui.model.types import (
     Completed,
-    ContextWindowExceeded,
     ModelError,
     ModelEvent,
     OutputItemDone,
@@ -22,31 +21,6 @@ from tui.model.types import (
     TextDelta,
     Usage,
 )
-
-# Codes the live service sends that must not be retried (retrying only burns quota or time).
-FATAL_CODES = frozenset(
-    {"insufficient_quota", "usage_not_included", "invalid_prompt", "cyber_policy", "invalid_api_key"}
-)
-_RETRY_HINT = re.compile(r"(?i)try again in\s*(\d+(?:\.\d+)?)\s*(ms|s|seconds?)")
-
-
-def retry_hint_seconds(message: str) -> float | None:
-    m = _RETRY_HINT.search(message or "")
-    if not m:
-        return None
-    value = float(m.group(1))
-    return value / 1000 if m.group(2).lower() == "ms" else value
-
-
-def classify_error(code: str | None, message: str) -> ModelError:
-    """Map a provider error code (an open string) to what the turn loop should do."""
-    if code == "context_length_exceeded":
-        return ContextWindowExceeded(message)
-    retryable = code not in FATAL_CODES
-    return ModelError(
-        message, retryable=retryable, code=code, retry_after_s=retry_hint_seconds(message)
-    )
-
 
 def history_item(item: dict[str, Any]) -> dict[str, Any] | None:
     """The replayable form of an output item.
@@ -127,14 +101,7 @@ class ResponsesClient:
         default_headers = dict(headers or {})
         if session_id:
             default_headers.setdefault("session_id", session_id)
-        self._client = openai.AsyncOpenAI(
-            base_url=base_url,
-            api_key=api_key,
-            max_retries=request_max_retries,
-            # The read timeout applies per chunk, so it is the stream's idle timeout.
-            timeout=openai.Timeout(idle_timeout_s, connect=10.0),
-            default_headers=default_headers,
-        )
+        self._client = sdk_client(base_url, api_key, idle_timeout_s, request_max_retries, default_headers)
 
     @property
     def sdk(self) -> openai.AsyncOpenAI:
@@ -151,40 +118,11 @@ class ResponsesClient:
                 yield out
                 if isinstance(out, Completed):
                     return
-        except ModelError:
-            raise
-        except openai.APIStatusError as e:
-            raise status_error(e) from e
-        except (openai.APIConnectionError, openai.APITimeoutError) as e:
-            raise ModelError(f"connection problem: {e}", retryable=True) from e
-        except openai.APIError as e:
-            # A nested `error` event mid-stream: the SDK raises instead of yielding it.
-            raise classify_error(e.code, e.message) from e
+        except openai.OpenAIError as e:
+            # Includes a nested `error` event mid-stream: the SDK raises instead of yielding it.
+            raise sdk_error(e) from e
         # The SDK ends iteration silently when the connection closes early.
         raise ModelError("stream closed before response.completed", retryable=True)
-
-
-def status_error(e: openai.APIStatusError) -> ModelError:
-    body = e.body if isinstance(e.body, dict) else {}
-    code = body.get("code") or e.code
-    message = body.get("message") or e.message
-    status = e.status_code
-    if code == "context_length_exceeded":
-        return ContextWindowExceeded(message)
-    retry_after = _retry_after(e)
-    if status == 429 and code not in FATAL_CODES:
-        return ModelError(f"rate limited: {message}", retryable=True, code=code, retry_after_s=retry_after)
-    if status >= 500:
-        return ModelError(f"server error {status}: {message}", retryable=True, code=code, retry_after_s=retry_after)
-    return ModelError(f"HTTP {status}: {message}", retryable=False, code=code)
-
-
-def _retry_after(e: openai.APIStatusError) -> float | None:
-    raw = e.response.headers.get("retry-after") if e.response is not None else None
-    try:
-        return float(raw) if raw is not None else retry_hint_seconds(str(e.message))
-    except ValueError:
-        return None
 
 
 def _translate(event: Any) -> ModelEvent | None:
