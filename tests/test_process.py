@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -106,7 +107,13 @@ async def test_output_cap_keeps_head_and_tail_and_counts_the_rest(tmp_path: Path
         f"[out.write(b'x' * 1048576) for _ in range({size // 1048576})]; out.write(b'\\nEND\\n')"
     )
     cap = 64 * 1024
-    result = await run_process([sys.executable, "-c", program], cwd=tmp_path, output_cap_bytes=cap)
+    tracemalloc.start()
+    try:
+        result = await run_process([sys.executable, "-c", program], cwd=tmp_path, output_cap_bytes=cap)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024, "memory must stay bounded however much the command prints"
     assert result.exit_code == 0
     total = len("START\n") + size + len("\nEND\n")
     assert result.truncated_bytes == total - cap

@@ -19,7 +19,6 @@ from pathlib import Path
 TIMEOUT_EXIT_CODE = 124
 """Exit code reported for a timed-out command, as coreutils `timeout` does."""
 
-_READ_CHUNK = 64 * 1024
 # After the main process exits, background children may still hold the pipe
 # open (`server &`); we read what they write for this long, then kill them.
 _DRAIN_GRACE_S = 2.0
@@ -99,8 +98,11 @@ async def run_process(
     started = time.monotonic()
     if not argv:
         return ExecResult(exit_code=127, output="codeloop: empty command\n", duration_s=0.0)
+    loop = asyncio.get_running_loop()
+    buffer = _HeadTailBuffer(output_cap_bytes)
     try:
-        process = await asyncio.create_subprocess_exec(
+        transport, collector = await loop.subprocess_exec(
+            lambda: _Collector(buffer, loop),
             *argv,
             cwd=cwd,
             env=dict(env) if env is not None else None,
@@ -116,33 +118,25 @@ async def run_process(
             duration_s=time.monotonic() - started,
         )
 
-    buffer = _HeadTailBuffer(output_cap_bytes)
-    assert process.stdout is not None  # we asked for a pipe
-    reader = asyncio.create_task(_pump(process.stdout, buffer))
+    pgid = transport.get_pid()  # start_new_session made the child a group leader
     timed_out = False
     try:
-        try:
-            await asyncio.wait_for(process.wait(), timeout_s)
-        except TimeoutError:
+        if not await _settled(collector.exited, timeout_s):
             timed_out = True
-            _kill_group(process.pid)
-            await _reap(process)
-        try:
-            await asyncio.wait_for(asyncio.shield(reader), _DRAIN_GRACE_S)
-        except TimeoutError:
+            _kill_group(pgid)
+            await _settled(collector.exited, _REAP_TIMEOUT_S)
+        if not await _settled(collector.output_closed, _DRAIN_GRACE_S):
             # Something the command left running still holds the pipe.
-            _kill_group(process.pid)
-            try:
-                await asyncio.wait_for(reader, _DRAIN_GRACE_S)
-            except TimeoutError:
-                pass  # wait_for has cancelled the reader; keep what we have
+            _kill_group(pgid)
+            await _settled(collector.output_closed, _DRAIN_GRACE_S)
     except asyncio.CancelledError:
-        _kill_group(process.pid)
-        await _reap(process)
-        reader.cancel()
+        _kill_group(pgid)
+        await _settled(collector.exited, _REAP_TIMEOUT_S)
         raise
+    finally:
+        transport.close()
 
-    returncode = process.returncode
+    returncode = transport.get_returncode()
     return ExecResult(
         exit_code=TIMEOUT_EXIT_CODE if timed_out or returncode is None else returncode,
         output=buffer.text(),
@@ -152,24 +146,43 @@ async def run_process(
     )
 
 
-async def _pump(stream: asyncio.StreamReader, buffer: _HeadTailBuffer) -> None:
-    while chunk := await stream.read(_READ_CHUNK):
-        buffer.feed(chunk)
+class _Collector(asyncio.SubprocessProtocol):
+    """Feeds output into the buffer and reports exit and end-of-output separately.
+
+    `asyncio.subprocess.Process.wait()` on Python 3.11 returns only once every
+    pipe is closed too, so a background grandchild holding stdout would make
+    an exited command look like it is still running; the protocol's
+    `process_exited` fires at the real exit.
+    """
+
+    def __init__(self, buffer: _HeadTailBuffer, loop: asyncio.AbstractEventLoop) -> None:
+        self.buffer = buffer
+        self.exited: asyncio.Future[None] = loop.create_future()
+        self.output_closed: asyncio.Future[None] = loop.create_future()
+
+    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
+        self.buffer.feed(data.encode() if isinstance(data, str) else data)
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        if not self.output_closed.done():
+            self.output_closed.set_result(None)
+
+    def process_exited(self) -> None:
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+
+async def _settled(future: asyncio.Future[None], timeout_s: float | None) -> bool:
+    """Wait up to `timeout_s` for `future` without cancelling it; True if it finished."""
+    done, _ = await asyncio.wait({future}, timeout=timeout_s)
+    return bool(done)
 
 
 def _kill_group(pgid: int) -> None:
-    # start_new_session made the child a group leader, so its pid is the group id.
     try:
         os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass  # the group is already gone
-
-
-async def _reap(process: asyncio.subprocess.Process) -> None:
-    try:
-        await asyncio.wait_for(process.wait(), _REAP_TIMEOUT_S)
-    except TimeoutError:
-        pass
 
 
 def _spawn_failure_code(exc: OSError, cwd: Path) -> int:
