@@ -22,6 +22,7 @@ from tui.model.types import (
     Usage,
 )
 
+
 def history_item(item: dict[str, Any]) -> dict[str, Any] | None:
     """The replayable form of an output item.
 
