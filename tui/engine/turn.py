@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 from tui.engine.context import message
@@ -85,21 +86,23 @@ async def sample_with_retries(sess: Session) -> SampledResponse:
 
 async def sample(sess: Session) -> SampledResponse:
     response = SampledResponse()
-    async for event in sess.client.stream(sess.build_prompt()):
-        if isinstance(event, TextDelta):
-            sess.emit(AgentMessageDelta(event.delta))
-        elif isinstance(event, ReasoningSummaryDelta):
-            sess.emit(ReasoningDelta(event.delta))
-        elif isinstance(event, OutputItemDone):
-            item = history_item(event.item)
-            if item is None:
-                continue
-            response.items.append(item)
-            _announce(sess, item)
-        elif isinstance(event, Completed):
-            response.usage = event.usage
-            response.response_id = event.response_id
-            return response
+    # aclosing: leaving the loop at `Completed` must close the HTTP stream now, not at GC time.
+    async with aclosing(sess.client.stream(sess.build_prompt())) as stream:
+        async for event in stream:
+            if isinstance(event, TextDelta):
+                sess.emit(AgentMessageDelta(event.delta))
+            elif isinstance(event, ReasoningSummaryDelta):
+                sess.emit(ReasoningDelta(event.delta))
+            elif isinstance(event, OutputItemDone):
+                item = history_item(event.item)
+                if item is None:
+                    continue
+                response.items.append(item)
+                _announce(sess, item)
+            elif isinstance(event, Completed):
+                response.usage = event.usage
+                response.response_id = event.response_id
+                return response
     raise ModelError("stream closed before response.completed", retryable=True)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from typing import Any, AsyncGenerator
 
 import openai
 
@@ -84,7 +84,7 @@ class ChatClient:
     ) -> None:
         self._client = sdk_client(base_url, api_key, idle_timeout_s, request_max_retries, headers or {})
 
-    async def stream(self, prompt: Prompt) -> AsyncIterator[ModelEvent]:
+    async def stream(self, prompt: Prompt) -> AsyncGenerator[ModelEvent, None]:
         body: dict[str, Any] = {
             "model": prompt.model,
             "messages": to_chat_messages(prompt),

@@ -6,7 +6,7 @@ never `previous_response_id`, encrypted reasoning requested so reasoning items c
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator
+from typing import Any, AsyncGenerator
 
 import openai
 
@@ -108,7 +108,7 @@ class ResponsesClient:
     def sdk(self) -> openai.AsyncOpenAI:
         return self._client
 
-    async def stream(self, prompt: Prompt) -> AsyncIterator[ModelEvent]:
+    async def stream(self, prompt: Prompt) -> AsyncGenerator[ModelEvent, None]:
         body = request_body(prompt)
         try:
             stream = await self._client.responses.create(**body)

@@ -8,7 +8,7 @@ byte for byte.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Protocol
+from typing import Any, AsyncGenerator, Protocol
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class ContextWindowExceeded(ModelError):
 
 
 class ModelClient(Protocol):
-    def stream(self, prompt: Prompt) -> AsyncIterator[ModelEvent]: ...
+    def stream(self, prompt: Prompt) -> AsyncGenerator[ModelEvent, None]: ...
 
 
 @dataclass
