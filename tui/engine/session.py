@@ -123,6 +123,9 @@ class Session:
             await self.interrupt()
             if self.rollout is not None:
                 self.rollout.close()
+            close = getattr(self.client, "aclose", None)
+            if close is not None:  # release pooled connections while the loop still runs
+                await close()
 
     async def next_event(self) -> Event:
         return await self._events.get()

@@ -84,6 +84,9 @@ class ChatClient:
     ) -> None:
         self._client = sdk_client(base_url, api_key, idle_timeout_s, request_max_retries, headers or {})
 
+    async def aclose(self) -> None:
+        await self._client.close()
+
     async def stream(self, prompt: Prompt) -> AsyncGenerator[ModelEvent, None]:
         body: dict[str, Any] = {
             "model": prompt.model,
@@ -101,20 +104,20 @@ class ChatClient:
         usage: Usage | None = None
         finished = False
         try:
-            stream = await self._client.chat.completions.create(**body)
-            async for chunk in stream:
-                raw = chunk.to_dict(warnings=False)  # lenient: some servers send odd types
-                if raw.get("usage"):
-                    usage = _usage(raw["usage"])
-                for choice in raw.get("choices") or []:
-                    delta = choice.get("delta") or {}
-                    if delta.get("content"):
-                        text.append(delta["content"])
-                        yield TextDelta(delta["content"])
-                    for pos, tc in enumerate(delta.get("tool_calls") or []):
-                        _accumulate(calls, pos, tc)
-                    if choice.get("finish_reason"):
-                        finished = True
+            async with await self._client.chat.completions.create(**body) as stream:
+                async for chunk in stream:
+                    raw = chunk.to_dict(warnings=False)  # lenient: some servers send odd types
+                    if raw.get("usage"):
+                        usage = _usage(raw["usage"])
+                    for choice in raw.get("choices") or []:
+                        delta = choice.get("delta") or {}
+                        if delta.get("content"):
+                            text.append(delta["content"])
+                            yield TextDelta(delta["content"])
+                        for pos, tc in enumerate(delta.get("tool_calls") or []):
+                            _accumulate(calls, pos, tc)
+                        if choice.get("finish_reason"):
+                            finished = True
         except openai.OpenAIError as e:
             raise sdk_error(e) from e
         if not finished:

@@ -108,17 +108,21 @@ class ResponsesClient:
     def sdk(self) -> openai.AsyncOpenAI:
         return self._client
 
+    async def aclose(self) -> None:
+        await self._client.close()
+
     async def stream(self, prompt: Prompt) -> AsyncGenerator[ModelEvent, None]:
         body = request_body(prompt)
         try:
-            stream = await self._client.responses.create(**body)
-            async for event in stream:
-                out = _translate(event)
-                if out is None:
-                    continue
-                yield out
-                if isinstance(out, Completed):
-                    return
+            # `async with`: the HTTP response is closed when we stop at the terminal event.
+            async with await self._client.responses.create(**body) as stream:
+                async for event in stream:
+                    out = _translate(event)
+                    if out is None:
+                        continue
+                    yield out
+                    if isinstance(out, Completed):
+                        return
         except openai.OpenAIError as e:
             # Includes a nested `error` event mid-stream: the SDK raises instead of yielding it.
             raise sdk_error(e) from e
