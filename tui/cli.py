@@ -7,7 +7,6 @@ must not pay for textual or openai (the start path stays lazy).
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Sequence
 
 from tui import __version__
@@ -89,8 +88,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tui.exec_cmd import run_exec
 
         return run_exec(args)  # turns a ConfigError into one message and exit code 2
-    print(
-        "codeloop: the interactive app is not built yet; use `codeloop exec PROMPT`.",
-        file=sys.stderr,
-    )
-    return 2
+    from tui.app.run import run_app
+
+    return run_app(args)

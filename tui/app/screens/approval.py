@@ -1,0 +1,83 @@
+"""The approval modal: the engine awaits the decision made here.
+
+y approve once · a approve for the session · n deny (the model is told) · Esc abort the turn.
+Arrows + Enter work too. The rest of the UI keeps running behind the modal.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui.engine.events import ApprovalRequested, ReviewDecision
+
+CHOICES = [
+    (ReviewDecision.APPROVED, "Yes, once", "y"),
+    (ReviewDecision.APPROVED_FOR_SESSION, "Yes, and don't ask again this session", "a"),
+    (ReviewDecision.DENIED, "No, tell the model", "n"),
+    (ReviewDecision.ABORT, "Abort the turn", "esc"),
+]
+
+
+class ApprovalScreen(ModalScreen[ReviewDecision]):
+    DEFAULT_CSS = """
+    ApprovalScreen { align: center middle; }
+    ApprovalScreen > Vertical {
+        width: 90%; max-width: 120; height: auto; max-height: 90%;
+        border: thick $warning; background: $surface; padding: 1 2;
+    }
+    ApprovalScreen #title { text-style: bold; }
+    ApprovalScreen #details { height: auto; max-height: 30; margin: 1 0; }
+    ApprovalScreen OptionList { height: auto; }
+    """
+    BINDINGS = [
+        Binding("y", "decide('approved')", "Approve", id="approval.approve"),
+        Binding("a", "decide('approved_for_session')", "Approve for session", id="approval.approve_session"),
+        Binding("n", "decide('denied')", "Deny", id="approval.deny"),
+        Binding("escape", "decide('abort')", "Abort turn", id="approval.abort"),
+    ]
+
+    def __init__(self, request: ApprovalRequested) -> None:
+        super().__init__()
+        self.request = request
+
+    def compose(self) -> ComposeResult:
+        req = self.request
+        with Vertical():
+            if req.kind == "exec":
+                yield Label("Run this command?", id="title")
+                body = Text()
+                body.append("$ " + shlex.join(req.command or []), style="bold")
+                body.append(f"\nin {req.cwd}", style="dim")
+                body.append("\nsandboxed" if req.sandboxed else "\nWITHOUT the sandbox", style="dim" if req.sandboxed else "bold red")
+                body.append(f"\n\nReason: {req.reason}")
+            else:
+                yield Label("Apply these edits?", id="title")
+                body = Text()
+                for c in req.changes or []:
+                    body.append(f"{c.kind} {c.path}{' → ' + c.move_to if c.move_to else ''} ", style="bold")
+                    body.append(f"+{c.added} -{c.removed}\n")
+                for c in req.changes or []:
+                    for line in c.diff.splitlines():
+                        style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
+                        body.append(line + "\n", style=style)
+                body.append(f"\nReason: {req.reason}")
+            with VerticalScroll(id="details"):
+                yield Static(body)
+            yield OptionList(*(Option(f"{label} ({key})", id=d.value) for d, label, key in CHOICES))
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.action_decide(event.option.id or "denied")
+
+    def action_decide(self, decision: str) -> None:
+        self.dismiss(ReviewDecision(decision))

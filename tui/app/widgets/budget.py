@@ -1,0 +1,354 @@
+"""The token budget pane: how full the context window is, what each request cost, and where
+auto-compaction will fire.
+
+The arithmetic lives in `BudgetModel`, a plain class with no Textual in it, so it can be
+unit-tested and so the widget only formats. The model never guesses: "used" is the last
+response's `total_tokens` (what the context holds after it), plus whatever the caller says is
+waiting to be sent; an "≈" marks any figure that rests on an estimate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from textual.content import Content
+from textual.widget import Widget
+
+from tui.app.themes import app_color
+from tui.engine.events import TokenUsage
+
+Level = Literal["ok", "warn", "danger"]
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+@dataclass(frozen=True)
+class Prices:
+    """USD per million tokens for one model; cached input is billed instead of input."""
+
+    input: float
+    cached_input: float
+    output: float
+
+    def cost(self, input_tokens: int, cached_input_tokens: int, output_tokens: int) -> float:
+        # Reasoning tokens are already inside output_tokens, so they are not added again.
+        uncached = input_tokens - cached_input_tokens
+        return (
+            uncached * self.input
+            + cached_input_tokens * self.cached_input
+            + output_tokens * self.output
+        ) / 1_000_000
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One model request's usage, with its cost at the prices in force when it was made."""
+
+    input_tokens: int
+    cached_input_tokens: int
+    output_tokens: int
+    reasoning_tokens: int
+    total_tokens: int
+    cost: float | None
+
+    @property
+    def cache_hit(self) -> float | None:
+        """Percentage of input tokens served from the prompt cache; None without input."""
+        return _percent(self.cached_input_tokens, self.input_tokens)
+
+
+@dataclass(frozen=True)
+class CompactionRecord:
+    """The history was compacted from `before` to `after` tokens after `after_request` requests."""
+
+    before: int
+    after: int
+    after_request: int
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return None if whole <= 0 else 100 * part / whole
+
+
+def human_tokens(count: int) -> str:
+    """Token counts short enough for a narrow pane: 987, 9,876, 12.3k, 200k, 1.05M."""
+    if count < 10_000:
+        return f"{count:,}"
+    if count < 1_000_000:
+        return f"{count / 1000:.1f}".removesuffix(".0") + "k"
+    return f"{count / 1_000_000:.2f}M"
+
+
+class BudgetModel:
+    """The budget's state and arithmetic."""
+
+    WARN_AT = 0.75
+    """Fraction of the effective limit at which the gauge turns to the warning colour."""
+    DANGER_AT = 0.90
+    """... and to the danger colour: close enough that the next big tool output may cross it."""
+
+    def __init__(self, prices: Prices | None = None) -> None:
+        self.context_window: int | None = None
+        self.auto_compact_limit: int | None = None
+        self.prices = prices
+        self.requests: list[RequestRecord] = []
+        self.compactions: list[CompactionRecord] = []
+        self.session_total_tokens = 0
+        # What the context holds now: the last response's total, or a compaction's result.
+        self._held = 0
+        self._held_approximate = False
+        self.pending = 0
+        self.pending_approximate = False
+
+    def set_limits(self, context_window: int | None, auto_compact_limit: int | None) -> None:
+        self.context_window = context_window
+        self.auto_compact_limit = auto_compact_limit
+
+    def record_usage(self, usage: TokenUsage) -> None:
+        """A response finished. Its tokens replace any estimate of what was about to be sent."""
+        cost = None
+        if self.prices is not None:
+            cost = self.prices.cost(
+                usage.input_tokens, usage.cached_input_tokens, usage.output_tokens
+            )
+        self.requests.append(
+            RequestRecord(
+                usage.input_tokens,
+                usage.cached_input_tokens,
+                usage.output_tokens,
+                usage.reasoning_tokens,
+                usage.total_tokens,
+                cost,
+            )
+        )
+        self.session_total_tokens = usage.session_total_tokens
+        if usage.model_context_window is not None:
+            self.context_window = usage.model_context_window
+        self._held, self._held_approximate = usage.total_tokens, False
+        self.pending, self.pending_approximate = 0, False
+
+    def set_estimate(self, tokens: int, approximate: bool) -> None:
+        """Tokens waiting to go out with the next request (typed text, tool output)."""
+        self.pending, self.pending_approximate = max(0, tokens), approximate
+
+    def record_compaction(self, before: int, after: int) -> None:
+        # The compacted size is the engine's count of a history no response has measured yet.
+        self.compactions.append(CompactionRecord(before, after, len(self.requests)))
+        self._held, self._held_approximate = after, True
+
+    @property
+    def used(self) -> int:
+        return self._held + self.pending
+
+    @property
+    def approximate(self) -> bool:
+        return self._held_approximate or (self.pending > 0 and self.pending_approximate)
+
+    @property
+    def percent_left(self) -> int | None:
+        """Whole percent of the window still free, rounded down; None if the window is unknown."""
+        if not self.context_window:
+            return None
+        return max(0, self.context_window - self.used) * 100 // self.context_window
+
+    @property
+    def tokens_until_compaction(self) -> int | None:
+        if self.auto_compact_limit is None:
+            return None
+        return max(0, self.auto_compact_limit - self.used)
+
+    @property
+    def level(self) -> Level:
+        limit = self.auto_compact_limit or self.context_window
+        if not limit:
+            return "ok"
+        ratio = self.used / limit
+        return "danger" if ratio >= self.DANGER_AT else "warn" if ratio >= self.WARN_AT else "ok"
+
+    def session_sum(self, field: str) -> int:
+        """Sum of one `RequestRecord` token field over the session's requests."""
+        return sum(getattr(request, field) for request in self.requests)
+
+    @property
+    def session_cache_hit(self) -> float | None:
+        return _percent(self.session_sum("cached_input_tokens"), self.session_sum("input_tokens"))
+
+    @property
+    def session_cost(self) -> tuple[float, int]:
+        """(cost of the priced requests, number of requests that had no price)."""
+        priced = [r.cost for r in self.requests if r.cost is not None]
+        return sum(priced), len(self.requests) - len(priced)
+
+    def gauge_cells(self, width: int) -> tuple[int, int | None]:
+        """(cells filled, cell of the auto-compaction marker) for a gauge `width` cells wide."""
+        if not self.context_window or width <= 0:
+            return 0, None
+        filled = min(width, round(self.used / self.context_window * width))
+        marker = None
+        if self.auto_compact_limit is not None:
+            marker = min(width - 1, int(self.auto_compact_limit / self.context_window * width))
+        return filled, marker
+
+    def cache_hit_sparkline(self, width: int) -> str:
+        """One bar per request (newest last, at most `width`), scaled 0–100 %, not min–max."""
+        bars = []
+        for request in self.requests[-width:] if width > 0 else []:
+            hit = request.cache_hit
+            bars.append(" " if hit is None else _BARS[round(hit / 100 * (len(_BARS) - 1))])
+        return "".join(bars)
+
+
+LABEL_WIDTH = 10
+
+
+class BudgetView(Widget):
+    """Token budget pane. Data in through the methods below; it never talks to the engine."""
+
+    DEFAULT_CSS = Path(__file__).with_suffix(".tcss").read_text(encoding="utf-8")
+
+    def __init__(
+        self,
+        *,
+        prices: Prices | None = None,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.model = BudgetModel(prices)
+
+    def on_mount(self) -> None:
+        # The budget colours are resolved while rendering, so a new theme needs a new render.
+        self.app.theme_changed_signal.subscribe(self, lambda _: self.refresh())
+
+    def set_limits(self, context_window: int | None, auto_compact_limit: int | None) -> None:
+        self.model.set_limits(context_window, auto_compact_limit)
+        self.refresh(layout=True)
+
+    def record_usage(self, usage: TokenUsage) -> None:
+        self.model.record_usage(usage)
+        self.refresh(layout=True)
+
+    def set_estimate(self, tokens: int, approximate: bool) -> None:
+        self.model.set_estimate(tokens, approximate)
+        self.refresh(layout=True)
+
+    def record_compaction(self, before: int, after: int) -> None:
+        self.model.record_compaction(before, after)
+        self.refresh(layout=True)
+
+    def set_prices(self, prices: Prices | None) -> None:
+        """Prices for requests recorded from now on (a model switch changes them)."""
+        self.model.prices = prices
+        self.refresh(layout=True)
+
+    def render(self) -> Content:
+        width = max(LABEL_WIDTH + 10, self.size.width)
+        lines = [
+            *self._context_lines(width),
+            *self._request_lines(),
+            *self._history_lines(width),
+        ]
+        return Content("\n").join(lines)
+
+    def _colour(self, level: Level) -> str:
+        return app_color(self.app, f"budget-{level}")
+
+    def _context_lines(self, width: int) -> list[Content]:
+        m = self.model
+        about = "≈" if m.approximate else ""
+        if m.context_window is None:
+            return [_row("Context", f"{about}{human_tokens(m.used)} used · window unknown")]
+        level = self._colour(m.level)
+        header = _row(
+            "Context",
+            f"{about}{human_tokens(m.used)} / {human_tokens(m.context_window)} · ",
+            (f"{m.percent_left}% left", level),
+        )
+        filled, marker = m.gauge_cells(width)
+        runs: list[tuple[str, str]] = []
+        for cell in range(width):
+            char, style = (
+                ("┃", self._colour("warn"))
+                if cell == marker
+                else ("━", level) if cell < filled else ("─", "$foreground-muted")
+            )
+            if runs and runs[-1][1] == style:
+                runs[-1] = (runs[-1][0] + char, style)
+            else:
+                runs.append((char, style))
+        lines = [header, Content.assemble(*runs)]
+        if m.auto_compact_limit is not None:
+            until = m.tokens_until_compaction
+            lines.append(
+                _row(
+                    "Compacts",
+                    f"at {human_tokens(m.auto_compact_limit)} · ",
+                    (f"{about}{human_tokens(until or 0)} to go", level),
+                )
+            )
+        return lines
+
+    def _request_lines(self) -> list[Content]:
+        m = self.model
+        if not m.requests:
+            return [_row("Requests", ("none yet", "$foreground-muted"))]
+        last = m.requests[-1]
+        session_hit = m.session_cache_hit
+        return [
+            _row(
+                "Last",
+                f"in {human_tokens(last.input_tokens)} · cached "
+                f"{human_tokens(last.cached_input_tokens)}{_hit(last.cache_hit)}",
+            ),
+            _row(
+                "",
+                f"out {human_tokens(last.output_tokens)} · reasoning "
+                f"{human_tokens(last.reasoning_tokens)}",
+            ),
+            _row(
+                "Session",
+                f"{len(m.requests)} requests · total {human_tokens(m.session_total_tokens)}",
+            ),
+            _row(
+                "",
+                f"in {human_tokens(m.session_sum('input_tokens'))} · cached "
+                f"{human_tokens(m.session_sum('cached_input_tokens'))}{_hit(session_hit)}",
+            ),
+            _row(
+                "",
+                f"out {human_tokens(m.session_sum('output_tokens'))} · reasoning "
+                f"{human_tokens(m.session_sum('reasoning_tokens'))}",
+            ),
+        ]
+
+    def _history_lines(self, width: int) -> list[Content]:
+        m = self.model
+        lines: list[Content] = []
+        if m.requests:
+            spark = m.cache_hit_sparkline(width - LABEL_WIDTH)
+            lines.append(_row("Cache hit", (spark, self._colour("ok"))))
+        for number, compaction in enumerate(m.compactions, 1):
+            lines.append(
+                _row(
+                    "Compacted" if number == 1 else "",
+                    f"{human_tokens(compaction.before)} → {human_tokens(compaction.after)}",
+                    (f" after request {compaction.after_request}", "$foreground-muted"),
+                )
+            )
+        cost, unpriced = m.session_cost
+        if m.requests and unpriced == len(m.requests):
+            lines.append(_row("Cost", ("no prices for this model", "$foreground-muted")))
+        elif m.requests:
+            note = f" ({unpriced} requests unpriced)" if unpriced else ""
+            lines.append(_row("Cost", f"≈ ${cost:,.4f}", (note, "$foreground-muted")))
+        return lines
+
+
+def _hit(percent: float | None) -> str:
+    return "" if percent is None else f" ({percent:.0f}%)"
+
+
+def _row(label: str, *parts: str | tuple[str, str]) -> Content:
+    return Content.assemble((label.ljust(LABEL_WIDTH), "$foreground-muted"), *parts)

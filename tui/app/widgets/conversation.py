@@ -1,0 +1,144 @@
+"""The conversation pane: user messages, streamed answers, reasoning, tool and patch cells.
+
+Answers stream through `Markdown.get_stream()` (it batches fragments so a fast stream does not
+re-parse per token) and are frozen into a plain Static once complete, so a long conversation
+holds cheap widgets. The pane stays anchored at the bottom unless the user scrolls up.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Collapsible, Markdown, Static
+from textual.widgets._markdown import MarkdownStream
+
+from tui.engine.events import FileChangeSummary
+
+TAIL_LINES = 6
+
+
+class UserCell(Static):
+    DEFAULT_CSS = "UserCell { margin: 1 0 0 0; padding: 0 1; border-left: thick $accent; }"
+
+
+class AnswerCell(Markdown):
+    DEFAULT_CSS = "AnswerCell { margin: 1 0 0 0; padding: 0 1; }"
+
+
+class ToolCell(Static):
+    DEFAULT_CSS = """
+    ToolCell { margin: 1 0 0 0; padding: 0 1; border-left: thick $secondary; }
+    ToolCell.-failed { border-left: thick $error; }
+    """
+
+    def __init__(self, command: list[str], cwd: str, sandboxed: bool) -> None:
+        super().__init__()
+        self.command = command
+        self.cwd = cwd
+        self.sandboxed = sandboxed
+        self.result: str | None = None
+        self.render_cell()
+
+    def render_cell(self) -> None:
+        text = Text()
+        text.append("$ ", style="bold")
+        text.append(shlex.join(self.command), style="bold")
+        text.append(f"\n  in {self.cwd}{'' if self.sandboxed else ' · no sandbox'}", style="dim")
+        if self.result is None:
+            text.append("\n  running…", style="italic dim")
+        else:
+            text.append("\n" + self.result)
+        self.update(text)
+
+    def finish(self, exit_code: int, duration_s: float, output: str, timed_out: bool) -> None:
+        state = "timed out" if timed_out else f"exit {exit_code}"
+        lines = output.rstrip("\n").splitlines()
+        tail = lines[-TAIL_LINES:]
+        more = f"  … {len(lines) - len(tail)} more lines\n" if len(lines) > len(tail) else ""
+        body = "".join(f"  {ln}\n" for ln in tail)
+        self.result = f"  {state} · {duration_s:.1f}s\n{more}{body}".rstrip("\n")
+        self.set_class(exit_code != 0 or timed_out, "-failed")
+        self.render_cell()
+
+
+class PatchCell(Static):
+    DEFAULT_CSS = "PatchCell { margin: 1 0 0 0; padding: 0 1; border-left: thick $warning; }"
+
+
+class NoticeCell(Static):
+    DEFAULT_CSS = """
+    NoticeCell { margin: 1 0 0 0; padding: 0 1; color: $text-muted; }
+    NoticeCell.-error { color: $error; }
+    NoticeCell.-warning { color: $warning; }
+    """
+
+
+class Conversation(VerticalScroll):
+    DEFAULT_CSS = "Conversation { padding: 0 1; }"
+    BORDER_TITLE = "Conversation"
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._answer: AnswerCell | None = None
+        self._stream: MarkdownStream | None = None
+        self._tools: dict[str, ToolCell] = {}
+
+    def on_mount(self) -> None:
+        self.anchor()
+
+    async def add_user(self, text: str, *, queued: bool = False) -> None:
+        label = Text(text)
+        if queued:
+            label.append("  (queued)", style="dim italic")
+        await self.mount(UserCell(label))
+
+    async def append_answer(self, delta: str) -> None:
+        if self._answer is None:
+            self._answer = AnswerCell()
+            await self.mount(self._answer)
+            self._stream = Markdown.get_stream(self._answer)
+        assert self._stream is not None
+        await self._stream.write(delta)
+
+    async def finish_answer(self, text: str) -> None:
+        """Freeze the streamed answer (or show it whole when nothing was streamed)."""
+        if self._answer is None:
+            await self.mount(AnswerCell(text))
+            return
+        if self._stream is not None:
+            await self._stream.stop()
+        await self._answer.update(text)
+        self._answer = None
+        self._stream = None
+
+    async def add_reasoning(self, text: str) -> None:
+        title = text.strip().splitlines()[0].strip("* ") if text.strip() else "Reasoning"
+        body = Static(Text(text, style="dim"))
+        await self.mount(Collapsible(body, title=f"thinking: {title[:70]}", collapsed=True, classes="reasoning"))
+
+    async def tool_began(self, call_id: str, command: list[str], cwd: str, sandboxed: bool) -> None:
+        cell = ToolCell(command, cwd, sandboxed)
+        self._tools[call_id] = cell
+        await self.mount(cell)
+
+    def tool_ended(self, call_id: str, exit_code: int, duration_s: float, output: str, timed_out: bool) -> None:
+        cell = self._tools.get(call_id)
+        if cell is not None:
+            cell.finish(exit_code, duration_s, output, timed_out)
+
+    async def add_patch(self, changes: list[FileChangeSummary], *, applied: bool) -> None:
+        text = Text()
+        text.append("Edited " if applied else "Proposed edit to ", style="bold")
+        text.append(f"{len(changes)} file{'s' if len(changes) != 1 else ''}")
+        for c in changes:
+            target = f"{c.path} → {c.move_to}" if c.move_to else c.path
+            text.append(f"\n  {c.kind:<6} {target} ")
+            text.append(f"+{c.added}", style="green")
+            text.append(" ")
+            text.append(f"-{c.removed}", style="red")
+        await self.mount(PatchCell(text))
+
+    async def add_notice(self, text: str, kind: str = "info") -> None:
+        await self.mount(NoticeCell(Text(text), classes=f"-{kind}"))
