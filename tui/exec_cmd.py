@@ -23,19 +23,17 @@ def read_prompt(arg: str, stdin: TextIO) -> str:
 
 
 def run_exec(args: argparse.Namespace) -> int:
-    from tui.config import ConfigError, load_config, resolve_provider
+    from tui.engine.bootstrap import configure_or_report
     from tui.safety.sandbox import SandboxUnavailable
 
     prompt = read_prompt(args.prompt, sys.stdin)
     if not prompt:
         print("codeloop: the prompt is empty", file=sys.stderr)
         return 2
-    try:
-        rc = load_config(args)
-        provider = resolve_provider(rc)
-    except ConfigError as e:
-        print(f"codeloop: {e}", file=sys.stderr)
+    configured = configure_or_report(args)
+    if configured is None:
         return 2
+    rc, provider = configured
     try:
         return asyncio.run(_exec(rc, provider, prompt, json_mode=bool(getattr(args, "json", False))))
     except SandboxUnavailable as e:

@@ -7,7 +7,7 @@ import sys
 
 
 def run_app(args: argparse.Namespace) -> int:
-    from tui.config import ConfigError, load_config, resolve_provider
+    from tui.engine.bootstrap import build_session, configure_or_report
     from tui.safety.sandbox import SandboxUnavailable
 
     demo = None
@@ -27,14 +27,11 @@ def run_app(args: argparse.Namespace) -> int:
         args.config = overrides
         args.cd = str(workspace)
     try:
-        try:
-            rc = load_config(args)
-            provider = resolve_provider(rc)
-        except ConfigError as e:
-            print(f"codeloop: {e}", file=sys.stderr)
+        configured = configure_or_report(args)
+        if configured is None:
             return 2
+        rc, provider = configured
         from tui.app.app import CodeloopApp, git_branch
-        from tui.engine.bootstrap import build_session
 
         try:
             session = build_session(rc, provider, interactive=True)

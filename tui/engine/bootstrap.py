@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
+import sys
 import uuid
 from typing import Any
 
 from tui import __version__
-from tui.config import ProviderSettings, ResolvedConfig
+from tui.config import ConfigError, ProviderSettings, ResolvedConfig, load_config, resolve_provider
 from tui.engine.context import TurnSettings, collect_agents_docs
 from tui.engine.models import context_window, supports_reasoning
 from tui.engine.rollout import RolloutWriter, rollout_path
@@ -16,6 +18,16 @@ from tui.model.types import ModelClient
 from tui.safety.sandbox import SandboxPolicy, SandboxUnavailable, bwrap_problem
 from tui.tools.registry import ToolRouter
 from tui.tools.specs import default_apply_patch_kind, prompt_text
+
+
+def configure_or_report(args: argparse.Namespace) -> tuple[ResolvedConfig, ProviderSettings] | None:
+    """Load the configuration for a command; on a problem print one message and return None."""
+    try:
+        rc = load_config(args)
+        return rc, resolve_provider(rc)
+    except ConfigError as e:
+        print(f"codeloop: {e}", file=sys.stderr)
+        return None
 
 
 def reasoning_param(rc: ResolvedConfig) -> dict[str, Any] | None:
