@@ -259,3 +259,34 @@ async def test_panes_repaint_in_the_new_theme_colours_after_a_switch() -> None:
         await pilot.pause()
         screenshot = app.export_screenshot().lower()
         assert light_added in screenshot and dark_added not in screenshot
+
+
+async def test_budget_values_wrap_under_their_own_column_in_a_narrow_pane() -> None:
+    view = BudgetView()
+    async with WidgetHost(view, feed_budget).run_test(size=(30, 30)) as pilot:
+        await pilot.pause()
+        lines = str(view.render()).split("\n")
+        assert all(len(line) <= view.size.width for line in lines)
+        assert view.size.height == len(lines)
+        last = lines.index(next(line for line in lines if line.startswith("Last")))
+        assert lines[last + 1].startswith(" " * 10) and lines[last + 1].strip()
+
+
+async def test_arrow_keys_scroll_the_code_but_the_line_numbers_stay() -> None:
+    long_line = "x = " + " + ".join(f"value_{n}" for n in range(40))
+    diff = f"--- a/long.py\n+++ b/long.py\n@@ -1 +1 @@\n-x = 0\n+{long_line}\n"
+    app = WidgetHost(DiffView(), lambda view: view.show_unified(diff, label="working tree"))
+    async with app.run_test(size=(60, 12)) as pilot:
+        view = app.query_one(DiffView)
+        view.focus()
+        body = view.query_one("#diff-body")
+        await pilot.pause()
+        before = body.render_line(2).text
+        await pilot.press("l", "l")
+        after = body.render_line(2).text
+        assert body.scroll_offset.x == 8
+        gutter = "   1 + "  # no old line number, new line 1, the sign
+        assert before.startswith(gutter) and after.startswith(gutter)
+        visible = len(before) - len(gutter)
+        assert before[len(gutter) :] == long_line[:visible]
+        assert after[len(gutter) :] == long_line[8 : 8 + visible]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from textual.content import Content
+from textual.geometry import Size
 from textual.widget import Widget
 
 from tui.app.themes import app_color
@@ -243,112 +244,108 @@ class BudgetView(Widget):
         self.model.prices = prices
         self.refresh(layout=True)
 
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._lines(width))
+
     def render(self) -> Content:
-        width = max(LABEL_WIDTH + 10, self.size.width)
-        lines = [
-            *self._context_lines(width),
-            *self._request_lines(),
-            *self._history_lines(width),
-        ]
-        return Content("\n").join(lines)
+        # Lines are laid out here, at the pane's width, so long values wrap under their value
+        # column rather than under the label, and the gauge spans the pane exactly.
+        return Content("\n").join(self._lines(self.size.width))
+
+    def _lines(self, width: int) -> list[Content]:
+        width = max(LABEL_WIDTH + 12, width)
+        lines: list[Content] = []
+        for label, value in self._rows(width - LABEL_WIDTH):
+            if label == _GAUGE:
+                lines.append(self._gauge(width))
+                continue
+            head = Content.styled(label.ljust(LABEL_WIDTH), "$foreground-muted")
+            for number, part in enumerate(value.wrap(width - LABEL_WIDTH)):
+                lines.append((head if number == 0 else Content(" " * LABEL_WIDTH)) + part)
+        return lines
 
     def _colour(self, level: Level) -> str:
         return app_color(self.app, f"budget-{level}")
 
-    def _context_lines(self, width: int) -> list[Content]:
+    def _rows(self, value_width: int) -> list[tuple[str, Content]]:
         m = self.model
         about = "≈" if m.approximate else ""
-        if m.context_window is None:
-            return [_row("Context", f"{about}{human_tokens(m.used)} used · window unknown")]
         level = self._colour(m.level)
-        header = _row(
-            "Context",
-            f"{about}{human_tokens(m.used)} / {human_tokens(m.context_window)} · ",
-            (f"{m.percent_left}% left", level),
-        )
-        filled, marker = m.gauge_cells(width)
+        rows: list[tuple[str, Content]] = []
+        if m.context_window is None:
+            rows.append(("Context", Content(f"{about}{human_tokens(m.used)} used · window unknown")))
+        else:
+            used = f"{about}{human_tokens(m.used)} / {human_tokens(m.context_window)} · "
+            rows.append(("Context", Content.assemble(used, (f"{m.percent_left}% left", level))))
+            rows.append((_GAUGE, Content()))
+        if m.auto_compact_limit is not None:
+            to_go = f"{about}{human_tokens(m.tokens_until_compaction or 0)} to go"
+            at = f"at {human_tokens(m.auto_compact_limit)} · "
+            rows.append(("Compacts", Content.assemble(at, (to_go, level))))
+        if not m.requests:
+            return [*rows, ("Requests", Content.styled("none yet", "$foreground-muted"))]
+        last = m.requests[-1]
+        rows += [
+            ("Last", Content(_tokens(last.input_tokens, last.cached_input_tokens, last.cache_hit))),
+            ("", Content(_output(last.output_tokens, last.reasoning_tokens))),
+            (
+                "Session",
+                Content(
+                    f"{len(m.requests)} requests · total {human_tokens(m.session_total_tokens)}"
+                ),
+            ),
+            (
+                "",
+                Content(
+                    _tokens(
+                        m.session_sum("input_tokens"),
+                        m.session_sum("cached_input_tokens"),
+                        m.session_cache_hit,
+                    )
+                ),
+            ),
+            (
+                "",
+                Content(_output(m.session_sum("output_tokens"), m.session_sum("reasoning_tokens"))),
+            ),
+            ("Cache hit", Content.styled(m.cache_hit_sparkline(value_width), self._colour("ok"))),
+        ]
+        for number, compaction in enumerate(m.compactions, 1):
+            before, after = human_tokens(compaction.before), human_tokens(compaction.after)
+            when = Content.styled(f" after request {compaction.after_request}", "$foreground-muted")
+            rows.append(("Compacted" if number == 1 else "", Content(f"{before} → {after}") + when))
+        cost, unpriced = m.session_cost
+        if unpriced == len(m.requests):
+            rows.append(("Cost", Content.styled("no prices for this model", "$foreground-muted")))
+        else:
+            note = f" ({unpriced} requests unpriced)" if unpriced else ""
+            rows.append(("Cost", Content(f"≈ ${cost:,.4f}") + Content.styled(note, "$foreground-muted")))
+        return rows
+
+    def _gauge(self, width: int) -> Content:
+        """The window as a bar: filled up to what is used, `┃` where auto-compaction fires."""
+        filled, marker = self.model.gauge_cells(width)
+        level = self._colour(self.model.level)
         runs: list[tuple[str, str]] = []
         for cell in range(width):
-            char, style = (
-                ("┃", self._colour("warn"))
-                if cell == marker
-                else ("━", level) if cell < filled else ("─", "$foreground-muted")
-            )
+            if cell == marker:
+                char, style = "┃", self._colour("warn")
+            else:
+                char, style = ("━", level) if cell < filled else ("─", "$foreground-muted")
             if runs and runs[-1][1] == style:
                 runs[-1] = (runs[-1][0] + char, style)
             else:
                 runs.append((char, style))
-        lines = [header, Content.assemble(*runs)]
-        if m.auto_compact_limit is not None:
-            until = m.tokens_until_compaction
-            lines.append(
-                _row(
-                    "Compacts",
-                    f"at {human_tokens(m.auto_compact_limit)} · ",
-                    (f"{about}{human_tokens(until or 0)} to go", level),
-                )
-            )
-        return lines
-
-    def _request_lines(self) -> list[Content]:
-        m = self.model
-        if not m.requests:
-            return [_row("Requests", ("none yet", "$foreground-muted"))]
-        last = m.requests[-1]
-        session_hit = m.session_cache_hit
-        return [
-            _row(
-                "Last",
-                f"in {human_tokens(last.input_tokens)} · cached "
-                f"{human_tokens(last.cached_input_tokens)}{_hit(last.cache_hit)}",
-            ),
-            _row(
-                "",
-                f"out {human_tokens(last.output_tokens)} · reasoning "
-                f"{human_tokens(last.reasoning_tokens)}",
-            ),
-            _row(
-                "Session",
-                f"{len(m.requests)} requests · total {human_tokens(m.session_total_tokens)}",
-            ),
-            _row(
-                "",
-                f"in {human_tokens(m.session_sum('input_tokens'))} · cached "
-                f"{human_tokens(m.session_sum('cached_input_tokens'))}{_hit(session_hit)}",
-            ),
-            _row(
-                "",
-                f"out {human_tokens(m.session_sum('output_tokens'))} · reasoning "
-                f"{human_tokens(m.session_sum('reasoning_tokens'))}",
-            ),
-        ]
-
-    def _history_lines(self, width: int) -> list[Content]:
-        m = self.model
-        lines: list[Content] = []
-        if m.requests:
-            spark = m.cache_hit_sparkline(width - LABEL_WIDTH)
-            lines.append(_row("Cache hit", (spark, self._colour("ok"))))
-        for number, compaction in enumerate(m.compactions, 1):
-            lines.append(
-                _row(
-                    "Compacted" if number == 1 else "",
-                    f"{human_tokens(compaction.before)} → {human_tokens(compaction.after)}",
-                    (f" after request {compaction.after_request}", "$foreground-muted"),
-                )
-            )
-        cost, unpriced = m.session_cost
-        if m.requests and unpriced == len(m.requests):
-            lines.append(_row("Cost", ("no prices for this model", "$foreground-muted")))
-        elif m.requests:
-            note = f" ({unpriced} requests unpriced)" if unpriced else ""
-            lines.append(_row("Cost", f"≈ ${cost:,.4f}", (note, "$foreground-muted")))
-        return lines
+        return Content.assemble(*runs)
 
 
-def _hit(percent: float | None) -> str:
-    return "" if percent is None else f" ({percent:.0f}%)"
+_GAUGE = "\0gauge"  # a row label that stands for the gauge line
 
 
-def _row(label: str, *parts: str | tuple[str, str]) -> Content:
-    return Content.assemble((label.ljust(LABEL_WIDTH), "$foreground-muted"), *parts)
+def _tokens(input_tokens: int, cached: int, hit: float | None) -> str:
+    percent = "" if hit is None else f" ({hit:.0f}%)"
+    return f"in {human_tokens(input_tokens)} · cached {human_tokens(cached)}{percent}"
+
+
+def _output(output_tokens: int, reasoning_tokens: int) -> str:
+    return f"out {human_tokens(output_tokens)} · reasoning {human_tokens(reasoning_tokens)}"

@@ -304,8 +304,8 @@ class _DiffBody(ScrollView, can_focus=False):
 
 
 def _strip(content: Content, base: Style) -> Strip:
-    # Adding each span's style to the base resolves "auto" colours (`$text-muted` is
-    # "auto 60%") against the line's background; `Content.render_segments` leaves them white.
+    # Adding each span's style to the base resolves "auto" colours (the highlighter's
+    # "$text 60%") against the line's background; `Content.render_segments` leaves them white.
     return Strip(
         [Segment(text, (base + style).rich_style) for text, style in content.render(base, end="")]
     )
@@ -393,7 +393,7 @@ class DiffView(Vertical, can_focus=True):
         body.scroll_to(y=body.max_scroll_y if end else 0, animate=False)
 
     @on(OptionList.OptionHighlighted, "#diff-files")
-    def _file_clicked(self, event: OptionList.OptionHighlighted) -> None:
+    def _file_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()
         self.select_file(event.option_index)
 
