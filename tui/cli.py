@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--demo", action="store_true", help="run the app against a built-in scripted model"
     )
+    parser.add_argument("--theme", default=argparse.SUPPRESS, help="theme of the app")
     _add_config_flags(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 

@@ -112,6 +112,30 @@ class Profile(_ConfigModel):
     """Overrides `apply_patch_tool_type`."""
 
 
+class Price(_ConfigModel):
+    """USD per million tokens, for the budget pane's cost estimate."""
+
+    input: Annotated[float, Field(ge=0), Strict(False)]
+    """Uncached input tokens."""
+    cached_input: Annotated[float, Field(ge=0), Strict(False)] | None = None
+    """Cached input tokens; unset means the input price."""
+    output: Annotated[float, Field(ge=0), Strict(False)]
+    """Output tokens (reasoning included)."""
+
+
+class TuiSettings(_ConfigModel):
+    """`[tui]`: the interactive app."""
+
+    theme: str = "codeloop-dark"
+    """Theme name: a built-in one or a file in `$CODELOOP_HOME/themes/`."""
+    keymap: dict[str, str] = {}
+    """Key remapping by binding id, e.g. `"app.interrupt" = "escape,ctrl+g"`."""
+    bell: bool = True
+    """Ring the terminal bell when an approval is waiting."""
+    prices: dict[str, Price] = {}
+    """Prices by model slug for the cost estimate; models not listed show no cost."""
+
+
 class Config(_ConfigModel):
     """The whole of `config.toml`, after every layer has been applied."""
 
@@ -154,6 +178,8 @@ class Config(_ConfigModel):
     """Profile applied when `-p` is not given; once loaded, the profile in effect."""
     profiles: dict[str, Profile] = {}
     """Named profiles, by name."""
+    tui: TuiSettings = TuiSettings()
+    """Settings of the interactive app."""
 
 
 @dataclass(frozen=True)
@@ -221,6 +247,8 @@ def load_config(
         raw["profile"] = name
 
     raw.update(_flag_values(args))
+    if (theme := getattr(args, "theme", None)) is not None and isinstance(raw.get("tui", {}), dict):
+        raw["tui"] = {**raw.get("tui", {}), "theme": theme}
     providers = dict(raw.get("model_providers", {}))
     providers["openai"] = _deep_merge(_builtin_openai(env), providers.get("openai", {}))
     raw["model_providers"] = providers

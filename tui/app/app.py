@@ -9,50 +9,58 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
-from textual import work
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer
+from textual.events import Resize
+from textual.widgets import Footer, Tab, Tabs
 
+from tui.app.commands import BY_NAME, SlashCommandProvider, help_text
 from tui.app.screens.approval import ApprovalScreen
-from tui.app.widgets.budget import BudgetView
+from tui.app.screens.help import PANE_HELP, HelpScreen
+from tui.app.themes import DEFAULT_THEME, app_variable_defaults, load_themes
+from tui.app.widgets.budget import BudgetView, Prices
 from tui.app.widgets.composer import Composer
 from tui.app.widgets.conversation import Conversation
 from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.plan import PlanView
+from tui.app.widgets.slash_popup import SlashPopup
 from tui.app.widgets.status import StatusLine
+from tui.config import TuiSettings
 from tui.engine import events as ev
 from tui.engine.session import Session
 
-SLASH_HELP = """\
-/help — this list · /quit — leave · /status — session settings
-/model NAME · /approvals untrusted|on-request|on-failure|never · /sandbox read-only|workspace-write|danger-full-access
-Keys: Enter send · Ctrl+J newline · Esc interrupt · Ctrl+C twice quit · F2–F5 maximize a pane · Ctrl+P palette"""
-
-# Commands whose engine side has not landed yet say so plainly instead of pretending.
-NOT_YET = {
-    "/compact": "compaction", "/resume": "resume", "/undo": "undo", "/new": "new sessions",
-    "/diff": "the working-tree diff", "/init": "/init", "/theme": "theme switching",
-}
+NARROW_BELOW = 100  # columns: under this the side panes become tabs under the conversation
+SIDE_PANES = ("plan", "diff", "budget")
 
 
 class CodeloopApp(App[None]):
     TITLE = "codeloop"
+    COMMANDS = App.COMMANDS | {SlashCommandProvider}
     CSS = """
     #main { height: 1fr; }
     #conversation { width: 2fr; border: round $primary 40%; }
     #side { width: 1fr; min-width: 36; }
-    #side > * { border: round $primary 40%; }
+    #side > .side-pane { border: round $primary 40%; }
     #plan { height: auto; max-height: 30%; }
     #diff { height: 1fr; }
     #budget { height: auto; }
+    #side-tabs { display: none; }
+    Screen.-narrow #main { layout: vertical; }
+    Screen.-narrow #conversation { width: 1fr; height: 3fr; }
+    Screen.-narrow #side { width: 1fr; min-width: 0; height: 2fr; }
+    Screen.-narrow #side-tabs { display: block; }
+    Screen.-narrow #side > .side-pane { display: none; }
+    Screen.-narrow #side > .side-pane.-active { display: block; height: 1fr; max-height: 100%; }
     """
     BINDINGS = [
         Binding("escape", "interrupt", "Interrupt", id="app.interrupt", show=False),
         Binding("ctrl+c", "interrupt_or_quit", "Interrupt/quit", id="app.ctrl_c", priority=True),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+        Binding("f1", "pane_help", "Help", id="app.help"),
         Binding("f2", "maximize('conversation')", "Conversation", id="pane.conversation"),
         Binding("f3", "maximize('plan')", "Plan", id="pane.plan"),
         Binding("f4", "maximize('diff')", "Diff", id="pane.diff"),
@@ -60,40 +68,112 @@ class CodeloopApp(App[None]):
     ]
 
     def __init__(
-        self, session: Session, *, demo: bool = False, auto_compact_limit: int | None = None, branch: str = ""
+        self,
+        session: Session,
+        *,
+        demo: bool = False,
+        auto_compact_limit: int | None = None,
+        branch: str = "",
+        tui: TuiSettings | None = None,
+        home: Path | None = None,
     ) -> None:
         super().__init__()
         self.session = session
-        self.branch = branch
         self.demo = demo
         self.auto_compact_limit = auto_compact_limit
+        self.branch = branch
+        self.tui = tui or TuiSettings()
+        self.home = home
         self.queued: list[str] = []
         self._ctrl_c_armed = False
+        self.startup_notes: list[str] = []
+        self._setup_themes()
+
+    # ------------------------------------------------------------------ setup
+
+    def _setup_themes(self) -> None:
+        themes, errors = load_themes(self.home / "themes" if self.home else None)
+        for theme in themes.values():
+            self.register_theme(theme)
+        self.startup_notes += errors
+        wanted = self.tui.theme
+        if wanted in self.available_themes:
+            self.theme = wanted
+        else:
+            self.startup_notes.append(f"theme {wanted!r} is not known; using {DEFAULT_THEME}. Known: {', '.join(sorted(themes))}")
+            self.theme = DEFAULT_THEME
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        theme = self.get_theme(self.theme) if self.theme else None
+        return app_variable_defaults(theme.dark if theme is not None else True)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
             yield Conversation(id="conversation")
             with Vertical(id="side"):
-                yield PlanView(id="plan")
-                yield DiffView(id="diff")
-                yield BudgetView(id="budget")
+                yield Tabs(Tab("Plan", id="tab-plan"), Tab("Diff", id="tab-diff"), Tab("Budget", id="tab-budget"), id="side-tabs")
+                yield PlanView(id="plan", classes="side-pane -active")
+                yield DiffView(id="diff", classes="side-pane")
+                yield BudgetView(id="budget", classes="side-pane")
         yield StatusLine(id="status")
+        yield SlashPopup(id="slash-popup")
         yield Composer(id="composer")
         yield Footer()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         s = self.session.settings
-        status = self.query_one(StatusLine)
-        status.set(
+        self.query_one(StatusLine).set(
             demo="DEMO (scripted model)" if self.demo else "",
             model=s.model, cwd=str(s.cwd), branch=self.branch,
             approval=s.approval_policy, sandbox=s.sandbox.mode,
         )
         for pane, title in (("conversation", "Conversation"), ("plan", "Plan"), ("diff", "Diff preview"), ("budget", "Token budget")):
             self.query_one(f"#{pane}").border_title = title
-        self.query_one(BudgetView).set_limits(self.session.context_window, self.auto_compact_limit)
-        self.query_one(Composer).focus()
+        budget = self.query_one(BudgetView)
+        budget.set_limits(self.session.context_window, self.auto_compact_limit)
+        budget.set_prices(self._prices(s.model))
+        composer = self.query_one(Composer)
+        composer.popup = self.query_one(SlashPopup)
+        composer.focus()
+        self._apply_keymap()
+        self._set_narrow(self.size.width)
+        for note in self.startup_notes:
+            await self.query_one(Conversation).add_notice(note, "warning")
         self.pump_events()
+
+    def _prices(self, model: str) -> Prices | None:
+        p = self.tui.prices.get(model)
+        if p is None:
+            return None
+        return Prices(input=p.input, cached_input=p.cached_input if p.cached_input is not None else p.input, output=p.output)
+
+    def _apply_keymap(self) -> None:
+        if not self.tui.keymap:
+            return
+        known = {b.id for cls in (CodeloopApp, ApprovalScreen, DiffView) for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
+        unknown = sorted(set(self.tui.keymap) - known)
+        if unknown:
+            self.startup_notes.append(f"tui.keymap: unknown binding id(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        self.set_keymap({k: v for k, v in self.tui.keymap.items() if k in known})
+
+    # ------------------------------------------------------------------ layout
+
+    def on_resize(self, event: Resize) -> None:
+        self._set_narrow(event.size.width)
+
+    def _set_narrow(self, width: int) -> None:
+        self.screen.set_class(width < NARROW_BELOW, "-narrow")
+
+    @on(Tabs.TabActivated, "#side-tabs")
+    def _show_side_pane(self, event: Tabs.TabActivated) -> None:
+        chosen = (event.tab.id or "tab-plan").removeprefix("tab-")
+        for pane in SIDE_PANES:
+            self.query_one(f"#{pane}").set_class(pane == chosen, "-active")
+
+    def _reveal(self, pane: str) -> None:
+        """In the narrow layout, bring a side pane's tab forward when it has news."""
+        if self.screen.has_class("-narrow"):
+            self.query_one("#side-tabs", Tabs).active = f"tab-{pane}"
 
     # ------------------------------------------------------------------ engine → panes
 
@@ -123,6 +203,7 @@ class CodeloopApp(App[None]):
             await conv.add_notice(f"Denied ({event.by}); the model was told.", "warning")
         elif isinstance(event, ev.PatchApplyBegan):
             self.query_one(DiffView).show_changes(event.changes, label="applied")
+            self._reveal("diff")
             await conv.add_patch(event.changes, applied=True)
         elif isinstance(event, ev.PatchApplyEnded) and not event.success:
             await conv.add_notice(f"Patch failed: {event.output}", "error")
@@ -142,9 +223,11 @@ class CodeloopApp(App[None]):
                 await self.send(self.queued.pop(0))
 
     def ask(self, request: ev.ApprovalRequested) -> None:
-        self.bell()
+        if self.tui.bell:
+            self.bell()
         if request.kind == "patch" and request.changes:
             self.query_one(DiffView).show_changes(request.changes, label="pending approval")
+            self._reveal("diff")
         self.push_screen(ApprovalScreen(request), callback=lambda decision: request.resolve(decision or ev.ReviewDecision.DENIED))
 
     # ------------------------------------------------------------------ user → engine
@@ -163,29 +246,84 @@ class CodeloopApp(App[None]):
         await self.query_one(Conversation).add_user(text)
         await self.session.submit(ev.UserInput(text))
 
+    async def palette_command(self, name: str) -> None:
+        if BY_NAME[name].takes_argument:
+            composer = self.query_one(Composer)
+            composer.text = name + " "
+            composer.move_cursor(composer.document.end)
+            composer.focus()
+        else:
+            await self.run_slash(name)
+
     async def run_slash(self, line: str) -> None:
         conv = self.query_one(Conversation)
         name, _, arg = line.partition(" ")
         arg = arg.strip()
-        if name in ("/quit", "/exit"):
+        command = BY_NAME.get(name)
+        if command is None:
+            await conv.add_notice(f"Unknown command {name!r}. Type /help.", "warning")
+        elif not command.available:
+            await conv.add_notice(f"{name} is not available yet in this version of codeloop.", "warning")
+        elif name == "/quit":
             await self.action_quit()
         elif name == "/help":
-            await conv.add_notice(SLASH_HELP)
+            await conv.add_notice(help_text())
         elif name == "/status":
             s = self.session.settings
             await conv.add_notice(
                 f"model {s.model} · approvals {s.approval_policy} · sandbox {s.sandbox.mode} · cwd {s.cwd} · session {self.session.session_id}"
             )
-        elif name in ("/model", "/approvals", "/sandbox") and arg:
-            key = {"/model": "model", "/approvals": "approval_policy", "/sandbox": "sandbox_mode"}[name]
-            await self.session.submit(ev.OverrideSettings(**{key: arg}))
-            s = self.session.settings
-            self.query_one(StatusLine).set(model=s.model, approval=s.approval_policy, sandbox=s.sandbox.mode)
-            await conv.add_notice(f"{name[1:]} set to {arg}; the model is told with your next message.")
-        elif name in NOT_YET:
-            await conv.add_notice(f"{name}: {NOT_YET[name]} is not available yet in this version of codeloop.", "warning")
+        elif name == "/theme":
+            await self._switch_theme(arg)
+        elif name == "/diff":
+            self.show_git_diff()
+        elif name in ("/model", "/approvals", "/sandbox"):
+            await self._override(name, arg)
+
+    async def _override(self, name: str, arg: str) -> None:
+        conv = self.query_one(Conversation)
+        allowed = {
+            "/approvals": ("untrusted", "on-request", "on-failure", "never"),
+            "/sandbox": ("read-only", "workspace-write", "danger-full-access"),
+        }.get(name)
+        if not arg or (allowed and arg not in allowed):
+            await conv.add_notice(f"{name} needs {' | '.join(allowed) if allowed else 'a model name'}.", "warning")
+            return
+        key = {"/model": "model", "/approvals": "approval_policy", "/sandbox": "sandbox_mode"}[name]
+        await self.session.submit(ev.OverrideSettings(**{key: arg}))
+        s = self.session.settings
+        self.query_one(StatusLine).set(model=s.model, approval=s.approval_policy, sandbox=s.sandbox.mode)
+        self.query_one(BudgetView).set_prices(self._prices(s.model))
+        await conv.add_notice(f"{name[1:]} set to {arg}; the model is told with your next message.")
+
+    async def _switch_theme(self, name: str) -> None:
+        conv = self.query_one(Conversation)
+        if not name:
+            await conv.add_notice(f"Themes: {', '.join(sorted(self.available_themes))} (current: {self.theme})")
+        elif name not in self.available_themes:
+            await conv.add_notice(f"No theme {name!r}. /theme lists them.", "warning")
         else:
-            await conv.add_notice(f"Unknown or incomplete command {line!r}. Type /help.", "warning")
+            self.theme = name
+
+    @work(thread=True, exclusive=True, group="git-diff")
+    def show_git_diff(self) -> None:
+        """git runs in a thread: a big repository must not freeze the screen."""
+        from tui.app.gitdiff import working_tree_diff
+
+        text = working_tree_diff(self.session.settings.cwd)
+        self.call_from_thread(self._show_diff_text, text)
+
+    async def _show_diff_text(self, text: str | None) -> None:
+        conv = self.query_one(Conversation)
+        if text is None:
+            await conv.add_notice("/diff: this folder is not inside a git repository.", "warning")
+        elif not text.strip():
+            await conv.add_notice("/diff: the working tree is clean.")
+        else:
+            self.query_one(DiffView).show_unified(text, label="git diff (working tree)")
+            self._reveal("diff")
+
+    # ------------------------------------------------------------------ keys
 
     async def action_interrupt(self) -> None:
         if self.session.turn_running:
@@ -204,6 +342,13 @@ class CodeloopApp(App[None]):
 
     def _disarm(self) -> None:
         self._ctrl_c_armed = False
+
+    def action_pane_help(self) -> None:
+        node: Any = self.focused
+        while node is not None and getattr(node, "id", None) not in PANE_HELP:
+            node = node.parent
+        pane = getattr(node, "id", None) or "composer"
+        self.push_screen(HelpScreen(pane))
 
     def action_maximize(self, pane: str) -> None:
         widget = self.query_one(f"#{pane}")

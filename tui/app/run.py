@@ -42,7 +42,10 @@ def run_app(args: argparse.Namespace) -> int:
         limit = cfg.model_auto_compact_token_limit or (
             session.context_window * 9 // 10 if session.context_window else None
         )
-        CodeloopApp(session, demo=demo is not None, auto_compact_limit=limit, branch=git_branch(rc.cwd)).run()
+        CodeloopApp(
+            session, demo=demo is not None, auto_compact_limit=limit, branch=git_branch(rc.cwd),
+            tui=cfg.tui, home=rc.home,
+        ).run()
         return 0
     finally:
         if demo is not None:

@@ -8,6 +8,9 @@ from textual import events
 from textual.message import Message
 from textual.widgets import TextArea
 
+from tui.app.commands import BY_NAME
+from tui.app.widgets.slash_popup import SlashPopup
+
 
 class Composer(TextArea):
     DEFAULT_CSS = """
@@ -32,8 +35,42 @@ class Composer(TextArea):
         )
         self.sent: list[str] = []
         self._history_pos: int | None = None
+        self.popup: SlashPopup | None = None
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        if self.popup is not None:
+            self.popup.update_for(self.text)
+
+    def _popup_key(self, key: str) -> bool:
+        """Keys the open completion popup takes: Up/Down choose, Tab/Enter complete, Esc closes."""
+        popup = self.popup
+        if popup is None or not popup.is_open:
+            return False
+        if key in ("up", "down"):
+            popup.action_cursor_up() if key == "up" else popup.action_cursor_down()
+            return True
+        if key == "escape":
+            popup.close()
+            return True
+        if key in ("tab", "enter"):
+            choice = popup.chosen()
+            typed = self.text.strip()
+            if key == "enter" and typed in BY_NAME and not BY_NAME[typed].takes_argument:
+                return False  # a whole command: Enter runs it
+            if choice is not None:
+                self.text = choice.name + (" " if choice.takes_argument else "")
+                self.move_cursor(self.document.end)
+                popup.close()
+                if key == "enter" and not choice.takes_argument:
+                    return False  # completed to a command that needs nothing more: run it
+            return True
+        return False
 
     async def _on_key(self, event: events.Key) -> None:
+        if self._popup_key(event.key):
+            event.stop()
+            event.prevent_default()
+            return
         if event.key == "enter":
             event.stop()
             event.prevent_default()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 
+from rich.markdown import Markdown as RichMarkdown
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Collapsible, Markdown, Static
@@ -17,6 +18,7 @@ from textual.widgets._markdown import MarkdownStream
 from tui.engine.events import FileChangeSummary
 
 TAIL_LINES = 6
+MAX_CELLS = 600  # widgets kept on screen; older ones are dropped (they stay in the history)
 
 
 class UserCell(Static):
@@ -25,6 +27,16 @@ class UserCell(Static):
 
 class AnswerCell(Markdown):
     DEFAULT_CSS = "AnswerCell { margin: 1 0 0 0; padding: 0 1; }"
+
+
+class FrozenAnswer(Static):
+    """A finished answer: one widget rendering Markdown, instead of a widget per block."""
+
+    DEFAULT_CSS = "FrozenAnswer { margin: 1 0 0 0; padding: 0 1; }"
+
+    def __init__(self, text: str) -> None:
+        super().__init__(RichMarkdown(text, code_theme="monokai"))
+        self.text = text
 
 
 class ToolCell(Static):
@@ -103,15 +115,24 @@ class Conversation(VerticalScroll):
         await self._stream.write(delta)
 
     async def finish_answer(self, text: str) -> None:
-        """Freeze the streamed answer (or show it whole when nothing was streamed)."""
-        if self._answer is None:
-            await self.mount(AnswerCell(text))
-            return
+        """Freeze the answer into one cheap widget, in place of the streaming Markdown."""
+        streaming, self._answer = self._answer, None
         if self._stream is not None:
             await self._stream.stop()
-        await self._answer.update(text)
-        self._answer = None
-        self._stream = None
+            self._stream = None
+        frozen = FrozenAnswer(text)
+        if streaming is None:
+            await self.mount(frozen)
+        else:
+            await self.mount(frozen, after=streaming)
+            await streaming.remove()
+        await self._prune()
+
+    async def _prune(self) -> None:
+        """Keep the widget count bounded in very long sessions; the history itself is untouched."""
+        excess = len(self.children) - MAX_CELLS
+        if excess > 0:
+            await self.remove_children(list(self.children[:excess]))
 
     async def add_reasoning(self, text: str) -> None:
         title = text.strip().splitlines()[0].strip("* ") if text.strip() else "Reasoning"

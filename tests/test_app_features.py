@@ -1,0 +1,116 @@
+"""App features driven by keyboard: completion popup, help, narrow tabs, themes, keymap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.engine_support import make_session
+from tests.fakeopenai import FakeOpenAI
+from tests.fakeopenai import events as fe
+from tests.test_app_pilot import _idle, _type, _until
+from tui.app.app import CodeloopApp
+from tui.app.screens.help import HelpScreen
+from tui.app.widgets.composer import Composer
+from tui.app.widgets.conversation import FrozenAnswer, NoticeCell
+from tui.app.widgets.slash_popup import SlashPopup
+from tui.config import TuiSettings
+
+
+def _notices(app: CodeloopApp) -> list[str]:
+    return [str(n.render()) for n in app.query(NoticeCell)]
+
+
+async def test_slash_popup_lists_matches_and_tab_completes(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    app = CodeloopApp(make_session(fake_openai, tmp_path))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _type(pilot, "/")
+        popup = app.query_one(SlashPopup)
+        assert popup.is_open and len(popup.matches) > 10
+        await _type(pilot, "app")
+        assert [c.name for c in popup.matches] == ["/approvals"]
+        await pilot.press("tab")
+        assert app.query_one(Composer).text == "/approvals "
+        assert not popup.is_open
+        await _type(pilot, "never")
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert app.session.settings.approval_policy == "never"
+
+
+async def test_enter_on_a_partial_command_completes_and_runs_it(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    app = CodeloopApp(make_session(fake_openai, tmp_path))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _type(pilot, "/sta")
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert any("approvals never" in n and "session" in n for n in _notices(app))
+        assert app.query_one(Composer).text == ""
+
+
+async def test_escape_closes_the_popup_without_interrupting(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    app = CodeloopApp(make_session(fake_openai, tmp_path))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _type(pilot, "/")
+        await pilot.press("escape")
+        assert not app.query_one(SlashPopup).is_open
+        assert app.query_one(Composer).text == "/"
+
+
+async def test_f1_shows_help_for_the_focused_pane(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    app = CodeloopApp(make_session(fake_openai, tmp_path))
+    async with app.run_test(size=(140, 40)) as pilot:
+        app.query_one("#diff").focus()
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen) and app.screen.pane == "diff"
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_narrow_terminal_turns_side_panes_into_tabs(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.queue_response(fe.turn(fe.custom_tool_call_item("p1", "apply_patch", "*** Begin Patch\n*** Add File: a.txt\n+a\n*** End Patch\n")))
+    fake_openai.queue_response(fe.turn(fe.message_item("added")))
+    app = CodeloopApp(make_session(fake_openai, tmp_path))
+    async with app.run_test(size=(90, 40)) as pilot:
+        assert app.screen.has_class("-narrow")
+        assert app.query_one("#side-tabs").display
+        assert app.query_one("#plan").has_class("-active") and not app.query_one("#diff").has_class("-active")
+        await _type(pilot, "add a file")
+        await pilot.press("enter")
+        await _until(pilot, lambda: _idle(app) and app.query(FrozenAnswer))
+        assert app.query_one("#diff").has_class("-active"), "an applied patch brings the diff tab forward"
+        await pilot.resize_terminal(150, 40)
+        await pilot.pause(0.1)
+        assert not app.screen.has_class("-narrow")
+        assert all(app.query_one(f"#{p}").display for p in ("plan", "diff", "budget"))
+
+
+async def test_theme_from_settings_and_switching_with_slash_theme(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    app = CodeloopApp(make_session(fake_openai, tmp_path), tui=TuiSettings(theme="codeloop-light"))
+    async with app.run_test(size=(140, 40)) as pilot:
+        assert app.theme == "codeloop-light"
+        await _type(pilot, "/theme codeloop-high-contrast")
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert app.theme == "codeloop-high-contrast"
+
+
+async def test_bad_user_theme_and_unknown_theme_get_a_message_and_the_default(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / "themes").mkdir(parents=True)
+    (home / "themes" / "broken.toml").write_text("name = [\n")
+    app = CodeloopApp(make_session(fake_openai, tmp_path), tui=TuiSettings(theme="nope"), home=home)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause(0.1)
+        notes = _notices(app)
+        assert app.theme == "codeloop-dark"
+        assert any("broken.toml" in n for n in notes) and any("'nope'" in n for n in notes)
+
+
+async def test_keymap_from_settings_remaps_a_binding_by_id(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    app = CodeloopApp(make_session(fake_openai, tmp_path), tui=TuiSettings(keymap={"app.help": "f9", "no.such": "f8"}))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("f9")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert any("no.such" in n for n in _notices(app))

@@ -1,0 +1,79 @@
+"""Slash commands: one table drives the composer's completion popup, /help and the palette."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from tui.app.app import CodeloopApp
+
+
+@dataclass(frozen=True)
+class SlashCommand:
+    name: str
+    help: str
+    takes_argument: bool = False
+    available: bool = True  # False: its engine side lands in a later issue, and it says so
+
+
+# Popup order is meaning order (most used first), as Codex keeps it; not alphabetical.
+SLASH_COMMANDS: tuple[SlashCommand, ...] = (
+    SlashCommand("/model", "switch the model for the next turns", takes_argument=True),
+    SlashCommand("/approvals", "untrusted | on-request | on-failure | never", takes_argument=True),
+    SlashCommand("/sandbox", "read-only | workspace-write | danger-full-access", takes_argument=True),
+    SlashCommand("/compact", "summarise the conversation to free context", available=False),
+    SlashCommand("/diff", "show the working tree's git diff (untracked files too)"),
+    SlashCommand("/new", "start a new session", available=False),
+    SlashCommand("/resume", "resume an earlier session", available=False),
+    SlashCommand("/status", "model, policies, folder and session"),
+    SlashCommand("/init", "write an AGENTS.md for this repository", available=False),
+    SlashCommand("/theme", "switch the theme (no name: list them)", takes_argument=True),
+    SlashCommand("/undo", "restore the files to before the last turn", available=False),
+    SlashCommand("/help", "commands and keys"),
+    SlashCommand("/quit", "leave codeloop"),
+)
+BY_NAME = {c.name: c for c in SLASH_COMMANDS}
+
+
+def completions(prefix: str) -> list[SlashCommand]:
+    """Commands matching what is typed so far (`/`, `/th`, …); nothing once an argument starts."""
+    if not prefix.startswith("/") or " " in prefix or "\n" in prefix:
+        return []
+    return [c for c in SLASH_COMMANDS if c.name.startswith(prefix)]
+
+
+def help_text() -> str:
+    lines = ["Slash commands:"]
+    for c in SLASH_COMMANDS:
+        later = "" if c.available else "  (not available yet)"
+        lines.append(f"  {c.name:<11} {c.help}{later}")
+    lines += [
+        "",
+        "Keys: Enter send · Ctrl+J newline · Up/Down recall · Esc interrupt · Ctrl+C interrupt, twice quit",
+        "      Ctrl+Q quit · F1 help for the focused pane · F2–F5 maximize a pane · Ctrl+P palette",
+        "In an approval: y once · a for the session · n deny (the model is told) · Esc abort the turn",
+    ]
+    return "\n".join(lines)
+
+
+class SlashCommandProvider(Provider):
+    """The command palette offers the slash commands too (those that need no argument run)."""
+
+    @property
+    def codeloop(self) -> CodeloopApp:
+        return self.app  # type: ignore[return-value]
+
+    async def discover(self) -> Hits:
+        for c in SLASH_COMMANDS:
+            yield DiscoveryHit(c.name, partial(self.codeloop.palette_command, c.name), help=c.help)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for c in SLASH_COMMANDS:
+            score = matcher.match(f"{c.name} {c.help}")
+            if score > 0:
+                yield Hit(score, matcher.highlight(c.name), partial(self.codeloop.palette_command, c.name), help=c.help)
