@@ -114,3 +114,64 @@ async def test_keymap_from_settings_remaps_a_binding_by_id(fake_openai: FakeOpen
         await pilot.press("escape")
         await pilot.pause(0.1)
         assert any("no.such" in n for n in _notices(app))
+
+
+async def test_composer_keys_are_bindings_that_can_be_remapped(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.queue_response(fe.turn(fe.message_item("got both lines")))
+    app = CodeloopApp(make_session(fake_openai, tmp_path), tui=TuiSettings(keymap={"composer.submit": "ctrl+s", "composer.newline": "enter"}))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _type(pilot, "one")
+        await pilot.press("enter")
+        await _type(pilot, "two")
+        assert app.query_one(Composer).text == "one\ntwo"
+        await pilot.press("ctrl+s")
+        await _until(pilot, lambda: _idle(app) and app.query(FrozenAnswer))
+    assert fake_openai.responses_bodies()[0]["input"][-1]["content"][0]["text"] == "one\ntwo"
+
+
+async def test_approval_modal_works_with_arrows_and_enter(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    from tests.engine_support import outputs_by_call, shell_call
+    from tui.app.screens.approval import ApprovalScreen
+
+    fake_openai.queue_response(fe.turn(shell_call("c1", ["python3", "-c", "print('ran')"])))
+    fake_openai.queue_response(fe.turn(fe.message_item("ok")))
+    app = CodeloopApp(make_session(fake_openai, tmp_path, policy="untrusted", sandbox="workspace-write"))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _type(pilot, "go")
+        await pilot.press("enter")
+        await _until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        await pilot.press("down", "down", "enter")  # the third choice: deny
+        await _until(pilot, lambda: _idle(app))
+    assert "declined" in outputs_by_call(fake_openai.responses_bodies()[1])["c1"]
+
+
+async def test_slash_diff_shows_the_working_tree_including_untracked(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    import subprocess
+
+    from tui.app.widgets.diff_view import DiffView
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "a.py").write_text("x = 1\n")
+    git("add", "a.py")
+    git("commit", "-qm", "init")
+    (tmp_path / "a.py").write_text("x = 2\n")
+    (tmp_path / "new.md").write_text("# new\n")
+    app = CodeloopApp(make_session(fake_openai, tmp_path))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _type(pilot, "/diff")
+        await pilot.press("enter")
+        view = app.query_one(DiffView)
+        await _until(pilot, lambda: len(view.files) == 2)
+        assert [f.title for f in view.files] == ["a.py", "new.md"]
+        assert view.label.startswith("git diff")
+
+
+async def test_slash_diff_outside_a_repository_says_so(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    app = CodeloopApp(make_session(fake_openai, tmp_path))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _type(pilot, "/diff")
+        await pilot.press("enter")
+        await _until(pilot, lambda: any("not inside a git repository" in n for n in _notices(app)))

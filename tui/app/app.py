@@ -150,7 +150,7 @@ class CodeloopApp(App[None]):
     def _apply_keymap(self) -> None:
         if not self.tui.keymap:
             return
-        known = {b.id for cls in (CodeloopApp, ApprovalScreen, DiffView) for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
+        known = {b.id for cls in (CodeloopApp, ApprovalScreen, DiffView, Composer, HelpScreen) for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
         unknown = sorted(set(self.tui.keymap) - known)
         if unknown:
             self.startup_notes.append(f"tui.keymap: unknown binding id(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
@@ -308,14 +308,22 @@ class CodeloopApp(App[None]):
     @work(thread=True, exclusive=True, group="git-diff")
     def show_git_diff(self) -> None:
         """git runs in a thread: a big repository must not freeze the screen."""
+        import git
+
         from tui.app.gitdiff import working_tree_diff
 
-        text = working_tree_diff(self.session.settings.cwd)
+        try:
+            text: str | None = working_tree_diff(self.session.settings.cwd)
+        except (git.GitCommandError, OSError) as e:
+            self.call_from_thread(self._show_diff_text, None, f"/diff: git failed: {e}")
+            return
         self.call_from_thread(self._show_diff_text, text)
 
-    async def _show_diff_text(self, text: str | None) -> None:
+    async def _show_diff_text(self, text: str | None, problem: str | None = None) -> None:
         conv = self.query_one(Conversation)
-        if text is None:
+        if problem is not None:
+            await conv.add_notice(problem, "error")
+        elif text is None:
             await conv.add_notice("/diff: this folder is not inside a git repository.", "warning")
         elif not text.strip():
             await conv.add_notice("/diff: the working tree is clean.")

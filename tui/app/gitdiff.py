@@ -45,6 +45,10 @@ _DIFF_FLAGS = (
     "--dst-prefix=b/",
 )
 
+# Raw bytes and the trailing newline kept: file contents need not be UTF-8, and a diff's last line
+# is only complete with its newline.
+_BYTES: dict[str, bool] = {"stdout_as_string": False, "strip_newline_in_stdout": False}
+
 _HUNK_HEADER = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 
 # Named escapes in git's C-style path quoting (quote.c); other control bytes become octal.
@@ -119,11 +123,6 @@ def diff_summary(text: str) -> list[tuple[str, int, int]]:
             path = None
     close()
     return summary
-
-
-# Raw bytes and the trailing newline kept: file contents need not be UTF-8, and a diff's last line
-# is only complete with its newline.
-_BYTES: dict[str, bool] = {"stdout_as_string": False, "strip_newline_in_stdout": False}
 
 
 def _git(directory: Path) -> git.Git:

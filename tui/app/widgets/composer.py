@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual import events
+from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
@@ -22,6 +23,13 @@ class Composer(TextArea):
     }
     Composer:focus { border: round $primary; }
     """
+
+    # Priority, so they act before TextArea's own key handling (which would insert a newline);
+    # with ids, so `[tui.keymap]` can move them.
+    BINDINGS = [
+        Binding("enter", "submit", "Send", id="composer.submit", priority=True, show=False),
+        Binding("ctrl+j,shift+enter", "newline", "Newline", id="composer.newline", priority=True, show=False),
+    ]
 
     @dataclass
     class Submitted(Message):
@@ -42,7 +50,7 @@ class Composer(TextArea):
             self.popup.update_for(self.text)
 
     def _popup_key(self, key: str) -> bool:
-        """Keys the open completion popup takes: Up/Down choose, Tab/Enter complete, Esc closes."""
+        """Keys the open completion popup takes: Up/Down choose, Tab completes, Esc closes."""
         popup = self.popup
         if popup is None or not popup.is_open:
             return False
@@ -52,41 +60,43 @@ class Composer(TextArea):
         if key == "escape":
             popup.close()
             return True
-        if key in ("tab", "enter"):
-            choice = popup.chosen()
-            typed = self.text.strip()
-            if key == "enter" and typed in BY_NAME and not BY_NAME[typed].takes_argument:
-                return False  # a whole command: Enter runs it
-            if choice is not None:
-                self.text = choice.name + (" " if choice.takes_argument else "")
-                self.move_cursor(self.document.end)
-                popup.close()
-                if key == "enter" and not choice.takes_argument:
-                    return False  # completed to a command that needs nothing more: run it
+        if key == "tab":
+            self._complete()
             return True
         return False
 
+    def _complete(self) -> bool:
+        """Complete to the highlighted command; True when it still needs an argument."""
+        assert self.popup is not None
+        choice = self.popup.chosen()
+        if choice is None:
+            return False
+        self.text = choice.name + (" " if choice.takes_argument else "")
+        self.move_cursor(self.document.end)
+        self.popup.close()
+        return choice.takes_argument
+
+    def action_submit(self) -> None:
+        typed = self.text.strip()
+        popup_open = self.popup is not None and self.popup.is_open
+        # Enter on a partial command completes it; a command that needs nothing more then runs.
+        if popup_open and not (typed in BY_NAME and not BY_NAME[typed].takes_argument):
+            if self._complete():
+                return
+        text = self.text.strip()
+        if text:
+            self.sent.append(text)
+            self._history_pos = None
+            self.clear()
+            if self.popup is not None:
+                self.popup.close()
+            self.post_message(self.Submitted(text))
+
+    def action_newline(self) -> None:
+        self.insert("\n")
+
     async def _on_key(self, event: events.Key) -> None:
-        if self._popup_key(event.key):
-            event.stop()
-            event.prevent_default()
-            return
-        if event.key == "enter":
-            event.stop()
-            event.prevent_default()
-            text = self.text.strip()
-            if text:
-                self.sent.append(text)
-                self._history_pos = None
-                self.clear()
-                self.post_message(self.Submitted(text))
-            return
-        if event.key in ("ctrl+j", "shift+enter"):
-            event.stop()
-            event.prevent_default()
-            self.insert("\n")
-            return
-        if event.key in ("up", "down") and self._recall(event.key):
+        if self._popup_key(event.key) or (event.key in ("up", "down") and self._recall(event.key)):
             event.stop()
             event.prevent_default()
             return
