@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from pydantic import BaseModel, ConfigDict
 
 from tui.engine.events import (
@@ -49,8 +51,10 @@ async def apply_patch_text(call: ToolCall, text: str, ctx: ToolContext) -> ToolR
     # Paths are confined to the workspace and the writable roots; whether a write there needs
     # the user's say is the policy's question below.
     allowed = [ctx.cwd, *roots]
+    # Reading, matching and diffing big files is CPU work: keep it off the event loop so the
+    # UI (same loop) stays responsive.
     try:
-        changes = plan_patch(text, ctx.cwd, allowed_roots=allowed)
+        changes = await asyncio.to_thread(plan_patch, text, ctx.cwd, allowed_roots=allowed)
     except PatchError as e:
         return ToolResult(f"apply_patch failed, nothing was changed: {e}", False)
     touched = [c.path for c in changes] + [c.move_to for c in changes if c.move_to is not None]
@@ -61,7 +65,7 @@ async def apply_patch_text(call: ToolCall, text: str, ctx: ToolContext) -> ToolR
         writable_roots=roots,
         store=ctx.approvals,
     )
-    summary = summarize(changes)
+    summary = await asyncio.to_thread(summarize, changes)
     if verdict.action is Action.REJECT:
         return ToolResult(f"Patch not applied: {verdict.reason}.", False)
     if verdict.action is Action.ASK:
@@ -74,6 +78,8 @@ async def apply_patch_text(call: ToolCall, text: str, ctx: ToolContext) -> ToolR
             return ToolResult(ctx.declined_message("this patch; nothing was changed"), False)
     ctx.emit(PatchApplyBegan(call.call_id, summary))
     try:
+        # Written on the loop, not in a thread: an interrupt must not land while a thread is
+        # still writing, or the model would be told "aborted" about a patch that did apply.
         output = apply_changes(changes)
     except (PatchError, OSError) as e:
         ctx.emit(PatchApplyEnded(call.call_id, False, str(e)))
