@@ -76,8 +76,10 @@ class CodeloopApp(App[None]):
         branch: str = "",
         tui: TuiSettings | None = None,
         home: Path | None = None,
+        initial_text: str = "",
     ) -> None:
         super().__init__()
+        self.initial_text = initial_text
         self.session = session
         self.demo = demo
         self.auto_compact_limit = auto_compact_limit
@@ -134,9 +136,18 @@ class CodeloopApp(App[None]):
         budget.set_prices(self._prices(s.model))
         composer = self.query_one(Composer)
         composer.popup = self.query_one(SlashPopup)
+        if self.initial_text:
+            composer.text = self.initial_text
+            composer.move_cursor(composer.document.end)
         composer.focus()
         self._apply_keymap()
         self._set_narrow(self.size.width)
+        if self.demo:
+            await self.query_one(Conversation).add_notice(
+                "This is codeloop's demo: a scripted stand-in model on 127.0.0.1, no API key, in a "
+                f"temporary copy of a sample project ({s.cwd}). Commands and edits are real there. "
+                "Press Enter to send the task below; approve with y."
+            )
         for note in self.startup_notes:
             await self.query_one(Conversation).add_notice(note, "warning")
         self.pump_events()

@@ -11,10 +11,12 @@ def run_app(args: argparse.Namespace) -> int:
     from tui.safety.sandbox import SandboxUnavailable
 
     demo = None
+    initial_text = ""
     if getattr(args, "demo", False):
-        from tui.demo.script import DEMO_MODEL, DemoModel, prepare_workspace
+        from tui.demo.script import DEMO_MODEL, DEMO_PROMPT, DemoModel, prepare_workspace
 
         demo = DemoModel()
+        initial_text = DEMO_PROMPT
         base_url = demo.start()
         workspace = prepare_workspace()
         overrides = list(getattr(args, "config", None) or [])
@@ -44,7 +46,7 @@ def run_app(args: argparse.Namespace) -> int:
         )
         CodeloopApp(
             session, demo=demo is not None, auto_compact_limit=limit, branch=git_branch(rc.cwd),
-            tui=cfg.tui, home=rc.home,
+            tui=cfg.tui, home=rc.home, initial_text=initial_text,
         ).run()
         return 0
     finally:
