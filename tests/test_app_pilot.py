@@ -103,7 +103,15 @@ async def test_escape_interrupts_a_running_command(fake_openai: FakeOpenAI, tmp_
 
 
 async def test_message_typed_during_a_turn_is_queued_and_sent_after(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
-    fake_openai.queue_response(fe.turn(fe.message_item("first answer is slow " * 10)), delay=0.03)
+    import threading
+
+    release = threading.Event()
+
+    def held_answer(body: dict) -> list:
+        release.wait(20)  # the turn stays running until the test has typed its second message
+        return fe.turn(fe.message_item("first answer"))
+
+    fake_openai.queue_handler(held_answer)
     fake_openai.queue_response(fe.turn(fe.message_item("second answer")))
     app = CodeloopApp(make_session(fake_openai, tmp_path))
     async with app.run_test(size=SIZE) as pilot:
@@ -113,6 +121,7 @@ async def test_message_typed_during_a_turn_is_queued_and_sent_after(fake_openai:
         await _type(pilot, "two")
         await pilot.press("enter")
         assert app.queued == ["two"]
+        release.set()
         await _until(pilot, lambda: len(fake_openai.responses_bodies()) == 2 and _idle(app))
     second = fake_openai.responses_bodies()[1]["input"]
     assert second[-1]["content"][0]["text"] == "two"
