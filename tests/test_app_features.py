@@ -175,3 +175,21 @@ async def test_slash_diff_outside_a_repository_says_so(fake_openai: FakeOpenAI, 
         await _type(pilot, "/diff")
         await pilot.press("enter")
         await _until(pilot, lambda: any("not inside a git repository" in n for n in _notices(app)))
+
+
+async def test_tool_cell_expands_to_all_output_lines(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    from tests.engine_support import shell_call
+    from tui.app.widgets.conversation import ToolCell
+
+    fake_openai.queue_response(fe.turn(shell_call("c1", ["seq", "1", "20"])))
+    fake_openai.queue_response(fe.turn(fe.message_item("counted")))
+    app = CodeloopApp(make_session(fake_openai, tmp_path))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _type(pilot, "count")
+        await pilot.press("enter")
+        await _until(pilot, lambda: _idle(app) and app.query(FrozenAnswer))
+        cell = app.query_one(ToolCell)
+        assert cell.result is not None and "14 more lines" in cell.result and "\n  20" in cell.result and "  3\n" not in cell.result
+        cell.focus()
+        await pilot.press("enter")
+        assert cell.expanded and "more lines" not in (cell.result or "") and "  1\n" in (cell.result or "")

@@ -24,7 +24,7 @@ from tui.app.screens.help import PANE_HELP, HelpScreen
 from tui.app.themes import DEFAULT_THEME, app_variable_defaults, load_themes
 from tui.app.widgets.budget import BudgetView, Prices
 from tui.app.widgets.composer import Composer
-from tui.app.widgets.conversation import Conversation
+from tui.app.widgets.conversation import Conversation, ToolCell
 from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.plan import PlanView
 from tui.app.widgets.slash_popup import SlashPopup
@@ -161,7 +161,7 @@ class CodeloopApp(App[None]):
     def _apply_keymap(self) -> None:
         if not self.tui.keymap:
             return
-        known = {b.id for cls in (CodeloopApp, ApprovalScreen, DiffView, Composer, HelpScreen) for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
+        known = {b.id for cls in (CodeloopApp, ApprovalScreen, DiffView, Composer, HelpScreen, ToolCell) for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
         unknown = sorted(set(self.tui.keymap) - known)
         if unknown:
             self.startup_notes.append(f"tui.keymap: unknown binding id(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")

@@ -11,6 +11,7 @@ import shlex
 
 from rich.markdown import Markdown as RichMarkdown
 from rich.text import Text
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Collapsible, Markdown, Static
 from textual.widgets._markdown import MarkdownStream
@@ -39,40 +40,57 @@ class FrozenAnswer(Static):
         self.text = text
 
 
-class ToolCell(Static):
+class ToolCell(Static, can_focus=True):
+    """A command: what ran, where, how it ended, and the last lines (Enter or a click: all of them)."""
+
     DEFAULT_CSS = """
     ToolCell { margin: 1 0 0 0; padding: 0 1; border-left: thick $secondary; }
     ToolCell.-failed { border-left: thick $error; }
+    ToolCell:focus { background: $boost; }
     """
+    BINDINGS = [Binding("enter", "toggle", "Expand", id="conversation.toggle_output", show=False)]
 
     def __init__(self, command: list[str], cwd: str, sandboxed: bool) -> None:
         super().__init__()
         self.command = command
         self.cwd = cwd
         self.sandboxed = sandboxed
-        self.result: str | None = None
+        self.status: str | None = None
+        self.lines: list[str] = []
+        self.expanded = False
         self.render_cell()
+
+    @property
+    def result(self) -> str | None:
+        """The text under the command line once it ended (state, then the shown output)."""
+        if self.status is None:
+            return None
+        shown = self.lines if self.expanded else self.lines[-TAIL_LINES:]
+        hidden = len(self.lines) - len(shown)
+        more = f"  … {hidden} more lines (Enter to expand)\n" if hidden else ""
+        return f"  {self.status}\n{more}{''.join(f'  {ln}' + chr(10) for ln in shown)}".rstrip("\n")
 
     def render_cell(self) -> None:
         text = Text()
         text.append("$ ", style="bold")
         text.append(shlex.join(self.command), style="bold")
         text.append(f"\n  in {self.cwd}{'' if self.sandboxed else ' · no sandbox'}", style="dim")
-        if self.result is None:
-            text.append("\n  running…", style="italic dim")
-        else:
-            text.append("\n" + self.result)
+        result = self.result
+        text.append("\n  running…" if result is None else "\n" + result, style="italic dim" if result is None else "")
         self.update(text)
 
     def finish(self, exit_code: int, duration_s: float, output: str, timed_out: bool) -> None:
-        state = "timed out" if timed_out else f"exit {exit_code}"
-        lines = output.rstrip("\n").splitlines()
-        tail = lines[-TAIL_LINES:]
-        more = f"  … {len(lines) - len(tail)} more lines\n" if len(lines) > len(tail) else ""
-        body = "".join(f"  {ln}\n" for ln in tail)
-        self.result = f"  {state} · {duration_s:.1f}s\n{more}{body}".rstrip("\n")
+        self.status = f"{'timed out' if timed_out else f'exit {exit_code}'} · {duration_s:.1f}s"
+        self.lines = output.rstrip("\n").splitlines()
         self.set_class(exit_code != 0 or timed_out, "-failed")
         self.render_cell()
+
+    def action_toggle(self) -> None:
+        self.expanded = not self.expanded
+        self.render_cell()
+
+    def on_click(self) -> None:
+        self.action_toggle()
 
 
 class PatchCell(Static):
