@@ -67,7 +67,12 @@ class Session:
         context_window: int | None = None,
         stream_max_retries: int = 5,
         meta: dict[str, Any] | None = None,
+        history: list[dict[str, Any]] | None = None,
+        reference: TurnSettings | None = None,
     ) -> None:
+        """`history`/`reference` resume a session: the items rebuilt from its rollout and the
+        settings the model was last told about (so only a diff is appended, never the initial
+        context again). A resumed session writes no new session_meta."""
         self.session_id = session_id or str(uuid.uuid4())
         self.client = client
         self.settings = settings
@@ -83,16 +88,16 @@ class Session:
         self.context_window = context_window
         self.stream_max_retries = stream_max_retries
         self.retry_base_delay_s = 0.5
-        self.history: list[dict[str, Any]] = []
+        self.history: list[dict[str, Any]] = list(history or [])
         self.approvals = ApprovalStore()
         self.total_usage = Usage()
         self.last_usage: Usage | None = None
-        self._reference: TurnSettings | None = None  # what the model was last told
+        self._reference: TurnSettings | None = reference  # what the model was last told
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._pending: list[str] = []
         self._task: asyncio.Task[None] | None = None
         self._turn_seq = 0
-        if rollout is not None:
+        if rollout is not None and history is None:
             rollout.write("session_meta", {
                 "id": self.session_id,
                 "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(),
