@@ -202,12 +202,3 @@ async def test_incomplete_response_fails_the_turn_without_running_its_calls(fake
     [failed] = of_type(events, ev.TurnFailed)
     assert "max_output_tokens" in failed.message
     assert not (tmp_path / "ran.txt").exists()
-
-
-async def test_context_length_exceeded_is_reported_not_retried(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
-    fake_openai.queue_response(fe.load_fixture("reported_error_event_context_length_exceeded"))
-    sess = make_session(fake_openai, tmp_path)
-    events = await run_turn(sess, "go")
-    assert not of_type(events, ev.StreamRetrying)
-    assert "context window" in of_type(events, ev.TurnFailed)[0].message
-    assert [i.get("role") for i in sess.history] == ["developer", "user", "user"], "nothing half-done was recorded"

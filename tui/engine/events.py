@@ -51,7 +51,12 @@ class Shutdown:
     pass
 
 
-Op = UserInput | Interrupt | OverrideSettings | Shutdown
+@dataclass
+class Compact:
+    """Compact the conversation now (`/compact`)."""
+
+
+Op = UserInput | Interrupt | OverrideSettings | Shutdown | Compact
 
 
 # ---------------------------------------------------------------- events
@@ -249,6 +254,22 @@ class TokenUsage(Event):
     total_tokens: int
     session_total_tokens: int
     model_context_window: int | None = None
+
+
+@dataclass
+class CompactionStarted(Event):
+    type: ClassVar[str] = "compaction_started"
+    reason: str  # "auto" | "manual" | "overflow"
+    tokens: int
+
+
+@dataclass
+class CompactionDone(Event):
+    type: ClassVar[str] = "compaction_done"
+    before_tokens: int
+    after_tokens: int  # an estimate until the next response reports usage
+    method: str  # "remote" | "local"
+    reason: str
 
 
 @dataclass

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
+import json
 import uuid
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from tui.engine.context import TurnSettings, initial_context, message, settings_diff
 from tui.engine.events import (
+    Compact,
+    CompactionDone,
+    CompactionStarted,
     Error,
     Event,
     Interrupt,
@@ -28,6 +32,7 @@ from tui.engine.events import (
     TurnFailed,
     TurnStarted,
     UserInput,
+    WarningIssued,
 )
 from tui.engine.rollout import RolloutWriter
 from tui.model.types import ModelClient, ModelError, Prompt, Usage
@@ -69,6 +74,7 @@ class Session:
         meta: dict[str, Any] | None = None,
         history: list[dict[str, Any]] | None = None,
         reference: TurnSettings | None = None,
+        auto_compact_limit: int | None = None,
     ) -> None:
         """`history`/`reference` resume a session: the items rebuilt from its rollout and the
         settings the model was last told about (so only a diff is appended, never the initial
@@ -88,6 +94,8 @@ class Session:
         self.context_window = context_window
         self.stream_max_retries = stream_max_retries
         self.retry_base_delay_s = 0.5
+        self.auto_compact_limit = auto_compact_limit
+        self._items_at_last_usage = 0  # history length when the last usage was reported
         self.history: list[dict[str, Any]] = list(history or [])
         self.approvals = ApprovalStore()
         self.total_usage = Usage()
@@ -124,6 +132,11 @@ class Session:
             await self.interrupt()
         elif isinstance(op, OverrideSettings):
             self.override(op)
+        elif isinstance(op, Compact):
+            if self.turn_running:
+                self.emit(WarningIssued("A turn is running; /compact waits for it to end."))
+                await self.wait_idle()
+            self._start_task(self._run_compact_task)
         elif isinstance(op, Shutdown):
             await self.interrupt()
             if self.rollout is not None:
@@ -225,6 +238,7 @@ class Session:
 
     def account_usage(self, usage: Usage) -> None:
         self.last_usage = usage
+        self._items_at_last_usage = len(self.history)
         t = self.total_usage
         self.total_usage = Usage(
             t.input_tokens + usage.input_tokens,
@@ -239,19 +253,75 @@ class Session:
             self.context_window,
         ))
 
+    # ------------------------------------------------------------ context size and compaction
+
+    def estimate_items(self, items: list[dict[str, Any]]) -> int:
+        # A coarse stand-in (bytes / 4) until the tokenizer-based estimate is wired in.
+        return sum(len(json.dumps(i, ensure_ascii=False)) // 4 for i in items)
+
+    def context_tokens(self) -> tuple[int, bool]:
+        """Tokens the next request will carry: the last response's total (the API's own figure)
+        plus an estimate of what was appended since; the bool says whether it is estimated."""
+        if self.last_usage is None:
+            return self.estimate_items(self.history), True
+        since = self.history[self._items_at_last_usage:]
+        return self.last_usage.total_tokens + self.estimate_items(since), bool(since)
+
+    def needs_compaction(self) -> bool:
+        if self.auto_compact_limit is None:
+            return False
+        return self.context_tokens()[0] >= self.auto_compact_limit
+
+    async def compact(self, reason: str) -> None:
+        from tui.engine.compact import compact_local, compact_remote
+
+        before, _ = self.context_tokens()
+        self.emit(CompactionStarted(reason, before))
+        initial = initial_context(
+            self.settings, developer_instructions=self.developer_instructions,
+            agents_text=self.agents_text, interactive=self.interactive, today=_dt.date.today(),
+        )
+        try:
+            result = await compact_remote(self, initial)
+        except ModelError as e:
+            if getattr(self.client, "compact", None) is not None:
+                self.emit(WarningIssued(f"Remote compaction failed ({e}); summarising locally instead."))
+            result = await compact_local(self, initial, lambda item: self.estimate_items([item]))
+        self.history = result.history
+        self._reference = self.settings  # the fresh initial context describes the current settings
+        self.last_usage = None
+        self._items_at_last_usage = 0
+        after = self.estimate_items(self.history)
+        if self.rollout is not None:
+            self.rollout.write("compacted", {
+                "replacement_history": self.history, "before_tokens": before,
+                "after_tokens": after, "method": result.method, "reason": reason,
+            })
+        self.emit(CompactionDone(before, after, result.method, reason))
+
+    async def _run_compact_task(self, turn_id: str) -> str | None:
+        if not any(i.get("type") != "message" or i.get("role") == "assistant" for i in self.history):
+            self.emit(WarningIssued("Nothing to compact yet."))
+            return None
+        await self.compact("manual")
+        return None
+
     # ------------------------------------------------------------ the turn task
 
     def _start_turn(self, text: str) -> None:
-        self._turn_seq += 1
-        turn_id = f"turn-{self._turn_seq}"
-        self._task = asyncio.create_task(self._run_turn_task(turn_id, text), name=turn_id)
-
-    async def _run_turn_task(self, turn_id: str, text: str) -> None:
         from tui.engine.turn import run_turn
 
+        self._start_task(lambda turn_id: run_turn(self, text))
+
+    def _start_task(self, body: Callable[[str], Awaitable[str | None]]) -> None:
+        self._turn_seq += 1
+        turn_id = f"turn-{self._turn_seq}"
+        self._task = asyncio.create_task(self._run_turn_task(turn_id, body), name=turn_id)
+
+    async def _run_turn_task(self, turn_id: str, body: Callable[[str], Awaitable[str | None]]) -> None:
         self.emit(TurnStarted(turn_id, self.context_window))
         try:
-            last = await run_turn(self, text)
+            last = await body(turn_id)
         except asyncio.CancelledError:
             self._finish_aborted(turn_id, "interrupted")
             return

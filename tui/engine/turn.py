@@ -25,6 +25,7 @@ from tui.engine.events import (
 )
 from tui.model.types import (
     Completed,
+    ContextWindowExceeded,
     ModelError,
     OutputItemDone,
     ReasoningSummaryDelta,
@@ -49,11 +50,23 @@ async def run_turn(sess: Session, text: str) -> str | None:
     sess.emit(UserMessageRecorded(text))
     ctx = sess.tool_context()
     last_message: str | None = None
+    overflowed = False
     while True:
         for queued in sess.drain_pending_input():
             sess.record(message("user", queued))
             sess.emit(UserMessageRecorded(queued))
-        response = await sample_with_retries(sess)
+        # Checked before every request, so it fires before a turn and inside one alike.
+        if sess.needs_compaction():
+            await sess.compact("auto")
+        try:
+            response = await sample_with_retries(sess)
+        except ContextWindowExceeded:
+            if overflowed:
+                raise
+            overflowed = True  # the provider says it is too long after all: compact, retry once
+            await sess.compact("overflow")
+            continue
+        overflowed = False
         for item in response.items:
             sess.record(item)
             if item.get("type") == "message":

@@ -111,6 +111,24 @@ class ResponsesClient:
     async def aclose(self) -> None:
         await self._client.close()
 
+    async def compact(self, prompt: Prompt) -> list[dict[str, Any]]:
+        """`POST /responses/compact`: the history in, its compacted replacement out."""
+        try:
+            result = await self._client.responses.compact(
+                model=prompt.model,
+                input=prompt.input,  # type: ignore[arg-type]
+                instructions=prompt.instructions,
+                prompt_cache_key=prompt.prompt_cache_key,
+                # Same tools and settings as /responses, as Codex sends them: the prefix the
+                # server may have cached for this conversation stays the same.
+                extra_body={"tools": prompt.tools, "parallel_tool_calls": prompt.parallel_tool_calls,
+                            **({"reasoning": prompt.reasoning} if prompt.reasoning is not None else {})},
+            )
+        except openai.OpenAIError as e:
+            raise sdk_error(e) from e
+        # warnings=False: the SDK types user messages in this output as assistant ones.
+        return [item.to_dict(warnings=False) for item in result.output]
+
     async def stream(self, prompt: Prompt) -> AsyncGenerator[ModelEvent, None]:
         body = request_body(prompt)
         try:

