@@ -151,3 +151,19 @@ def test_normal_start_path_does_not_load_the_fake_server() -> None:
         "assert not [m for m in sys.modules if m.startswith(('tui.fakeserver', 'tui.demo'))], sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+
+
+async def test_with_the_demo_window_a_compaction_happens_and_the_fix_still_lands(workspace: Path, fast_model: DemoModel) -> None:
+    from tui.demo.script import DEMO_CONTEXT_WINDOW
+    from tui.engine.models import auto_compact_limit
+
+    sess = demo_session(fast_model, workspace)
+    sess.context_window = DEMO_CONTEXT_WINDOW
+    sess.auto_compact_limit = auto_compact_limit(DEMO_MODEL, None, DEMO_CONTEXT_WINDOW)
+    events = await run_turn(sess, DEMO_PROMPT, approve_all, timeout=60)
+    [done] = of_type(events, ev.CompactionDone)
+    assert done.method == "remote" and done.after_tokens < done.before_tokens
+    assert FIXED in core_py(workspace)
+    final = of_type(events, ev.TurnCompleted)[0].last_agent_message or ""
+    assert "OK" in final, "the answer still reports the second test run, read from the compaction state"
+    assert sess.history[0]["content"][0]["text"] == DEMO_PROMPT, "the user's request survives verbatim"

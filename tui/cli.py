@@ -66,10 +66,31 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_flags(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    ex = sub.add_parser("exec", help="run one task headless; the final message goes to stdout")
+    ex = sub.add_parser(
+        "exec",
+        help="run one task headless; the final message goes to stdout",
+        usage="codeloop exec [options] PROMPT\n       codeloop exec [options] resume (--last | SESSION_ID) PROMPT",
+    )
     _add_config_flags(ex)
     ex.add_argument("--json", action="store_true", help="print every event as a JSON line")
-    ex.add_argument("prompt", metavar="PROMPT", help="the task; '-' reads it from stdin")
+    ex.add_argument(
+        "--last",
+        action="store_true",
+        help="with `resume`: the newest session started in this folder, else the newest of all",
+    )
+    # `resume` as the first word continues a recorded session (see tui/exec_cmd.py).
+    ex.add_argument("prompt", nargs="+", metavar="PROMPT", help="the task; '-' reads it from stdin")
+
+    rs = sub.add_parser("resume", help="continue a recorded session in the app")
+    _add_config_flags(rs)
+    rs.add_argument(
+        "--last",
+        action="store_true",
+        help="the newest session started in this folder, else the newest of all",
+    )
+    rs.add_argument(
+        "session_id", nargs="?", metavar="SESSION_ID", help="id (or a unique prefix) of the session"
+    )
 
     sub.add_parser(
         "apply-patch",
@@ -80,7 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # Known-args so `exec resume --last PROMPT` parses: argparse gives a positional only the
+    # words before the first option, and leaves the rest over.
+    args, extra = parser.parse_known_args(argv)
+    strays = [w for w in extra if args.command != "exec" or (w.startswith("-") and w != "-" and " " not in w)]
+    if strays:
+        parser.error(f"unrecognized arguments: {' '.join(strays)}")
+    if extra:
+        args.prompt += extra
     if args.command == "apply-patch":
         from tui.tools.apply_patch import main as apply_patch_main
 
@@ -89,6 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tui.exec_cmd import run_exec
 
         return run_exec(args)  # turns a ConfigError into one message and exit code 2
+    if args.command == "resume":
+        from tui.app.run import run_resume
+
+        return run_resume(args)
     from tui.app.run import run_app
 
     return run_app(args)

@@ -2,6 +2,10 @@
 
 With `--json` every event is printed to stdout as one JSON line instead. Nobody is there to
 approve, so a call that needs approval is declined and the model is told why.
+
+`codeloop exec resume --last PROMPT` and `codeloop exec resume SESSION_ID PROMPT` continue a
+recorded session instead of starting one: `--last` takes the newest session started in the
+current folder (`-C`), else the newest of all.
 """
 
 from __future__ import annotations
@@ -12,9 +16,17 @@ import json
 import shlex
 import signal
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from tui.engine import events as ev
+from tui.engine.resume import ResumeRequest
+
+EXEC_USAGE = "codeloop exec PROMPT, or codeloop exec resume (--last | SESSION_ID) PROMPT"
+
+
+class UsageError(ValueError):
+    pass
 
 
 def read_prompt(arg: str, stdin: TextIO) -> str:
@@ -22,11 +34,33 @@ def read_prompt(arg: str, stdin: TextIO) -> str:
     return text.strip()
 
 
+def parse_words(words: list[str], last: bool) -> tuple[str, ResumeRequest | None]:
+    """The prompt argument and what to resume, from exec's positional words and `--last`."""
+    if words[0] == "resume" and (last or len(words) > 1):
+        rest = words[1:]
+        if last and len(rest) == 1:
+            return rest[0], ResumeRequest()
+        if not last and len(rest) == 2:
+            return rest[1], ResumeRequest(rest[0])
+        raise UsageError(f"usage: {EXEC_USAGE}")
+    if last:
+        raise UsageError(f"--last goes with `exec resume`; usage: {EXEC_USAGE}")
+    if len(words) > 1:
+        raise UsageError(f"exec takes one PROMPT (quote it); usage: {EXEC_USAGE}")
+    return words[0], None
+
+
 def run_exec(args: argparse.Namespace) -> int:
     from tui.engine.bootstrap import configure_or_report
+    from tui.engine.resume import RolloutError, SessionNotFound
     from tui.safety.sandbox import SandboxUnavailable
 
-    prompt = read_prompt(args.prompt, sys.stdin)
+    try:
+        prompt_arg, resume = parse_words(list(args.prompt), bool(getattr(args, "last", False)))
+    except UsageError as e:
+        print(f"codeloop: {e}", file=sys.stderr)
+        return 2
+    prompt = read_prompt(prompt_arg, sys.stdin)
     if not prompt:
         print("codeloop: the prompt is empty", file=sys.stderr)
         return 2
@@ -35,16 +69,22 @@ def run_exec(args: argparse.Namespace) -> int:
         return 2
     rc, provider = configured
     try:
-        return asyncio.run(_exec(rc, provider, prompt, json_mode=bool(getattr(args, "json", False))))
-    except SandboxUnavailable as e:
+        path = resume.locate(rc.home, rc.cwd) if resume is not None else None
+        return asyncio.run(
+            _exec(rc, provider, prompt, json_mode=bool(getattr(args, "json", False)), resume=path)
+        )
+    except (SandboxUnavailable, SessionNotFound, RolloutError) as e:
         print(f"codeloop: {e}", file=sys.stderr)
         return 2
 
 
-async def _exec(rc, provider, prompt: str, *, json_mode: bool) -> int:  # type: ignore[no-untyped-def]
-    from tui.engine.bootstrap import build_session
+async def _exec(rc, provider, prompt: str, *, json_mode: bool, resume: Path | None = None) -> int:  # type: ignore[no-untyped-def]
+    from tui.engine.bootstrap import build_session, resume_session
 
-    session = build_session(rc, provider, interactive=False)
+    if resume is not None:
+        session = resume_session(rc, provider, resume, interactive=False)
+    else:
+        session = build_session(rc, provider, interactive=False)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(session.interrupt()))
@@ -105,6 +145,10 @@ class _Progress:
             self.line("plan:" + "".join(f"\n  {marks.get(s.status, '[ ]')} {s.step}" for s in event.plan))
         elif isinstance(event, ev.ToolCallEnded) and event.name not in ("shell", "apply_patch", "update_plan"):
             self.line(f"  {event.name}: {event.output[:200]}")
+        elif isinstance(event, ev.CompactionDone):
+            self.line(f"compacted ({event.method}, {event.reason}): {event.before_tokens} → ≈{event.after_tokens} tokens")
+        elif isinstance(event, ev.WarningIssued):
+            self.line(f"warning: {event.message}")
         elif isinstance(event, ev.StreamRetrying):
             self.line(f"Reconnecting {event.attempt}/{event.max_attempts}… ({event.reason})")
         elif isinstance(event, ev.TokenUsage):

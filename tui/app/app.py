@@ -77,9 +77,11 @@ class CodeloopApp(App[None]):
         tui: TuiSettings | None = None,
         home: Path | None = None,
         initial_text: str = "",
+        transcript: list[tuple[str, str]] | None = None,
     ) -> None:
         super().__init__()
         self.initial_text = initial_text
+        self.transcript = transcript  # a resumed session: (role, text) of its last messages
         self.session = session
         self.demo = demo
         self.auto_compact_limit = auto_compact_limit
@@ -146,11 +148,26 @@ class CodeloopApp(App[None]):
             await self.query_one(Conversation).add_notice(
                 "This is codeloop's demo: a scripted stand-in model on 127.0.0.1, no API key, in a "
                 f"temporary copy of a sample project ({s.cwd}). Commands and edits are real there. "
+                "Its context window is tiny on purpose, so you also see a compaction. "
                 "Press Enter to send the task below; approve with y."
             )
+        if self.transcript is not None:
+            await self._show_transcript(self.transcript)
         for note in self.startup_notes:
             await self.query_one(Conversation).add_notice(note, "warning")
         self.pump_events()
+
+    async def _show_transcript(self, transcript: list[tuple[str, str]]) -> None:
+        conv = self.query_one(Conversation)
+        for role, text in transcript:
+            if role == "user":
+                await conv.add_user(text)
+            else:
+                await conv.finish_answer(text)
+        await conv.add_notice(
+            f"Resumed session {self.session.session_id} ({len(self.session.history)} items): "
+            "the model has the whole conversation; the last messages are shown above."
+        )
 
     def _prices(self, model: str) -> Prices | None:
         p = self.tui.prices.get(model)
@@ -222,6 +239,16 @@ class CodeloopApp(App[None]):
             self.query_one(PlanView).update_plan(event.plan, event.explanation)
         elif isinstance(event, ev.TokenUsage):
             self.query_one(BudgetView).record_usage(event)
+        elif isinstance(event, ev.CompactionStarted):
+            await conv.add_notice(f"Compacting the conversation ({event.reason}, {event.tokens:,} tokens)…", "warning")
+        elif isinstance(event, ev.CompactionDone):
+            self.query_one(BudgetView).record_compaction(event.before_tokens, event.after_tokens)
+            await conv.add_notice(
+                f"── compacted ({event.method}): {event.before_tokens:,} → ≈{event.after_tokens:,} tokens. "
+                "Your messages are kept verbatim; the rest is summarised. ──"
+            )
+        elif isinstance(event, ev.WarningIssued):
+            await conv.add_notice(event.message, "warning")
         elif isinstance(event, ev.StreamRetrying):
             await conv.add_notice(f"Reconnecting {event.attempt}/{event.max_attempts}… ({event.reason})", "warning")
         elif isinstance(event, ev.Error):
@@ -288,6 +315,8 @@ class CodeloopApp(App[None]):
             await self._switch_theme(arg)
         elif name == "/diff":
             self.show_git_diff()
+        elif name == "/compact":
+            await self.session.submit(ev.Compact())
         elif name in ("/model", "/approvals", "/sandbox"):
             await self._override(name, arg)
 

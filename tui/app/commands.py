@@ -25,7 +25,7 @@ SLASH_COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("/model", "switch the model for the next turns", takes_argument=True),
     SlashCommand("/approvals", "untrusted | on-request | on-failure | never", takes_argument=True),
     SlashCommand("/sandbox", "read-only | workspace-write | danger-full-access", takes_argument=True),
-    SlashCommand("/compact", "summarise the conversation to free context", available=False),
+    SlashCommand("/compact", "compact the conversation now to free context"),
     SlashCommand("/diff", "show the working tree's git diff (untracked files too)"),
     SlashCommand("/new", "start a new session", available=False),
     SlashCommand("/resume", "resume an earlier session", available=False),

@@ -4,16 +4,55 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tui.engine.resume import ResumeRequest
 
 
-def run_app(args: argparse.Namespace) -> int:
-    from tui.engine.bootstrap import build_session, configure_or_report
+def run_resume(args: argparse.Namespace) -> int:
+    """`codeloop resume [--last | SESSION_ID]`; with neither, list the recorded sessions."""
+    session_id = getattr(args, "session_id", None)
+    if getattr(args, "last", False) and session_id:
+        print("codeloop: give --last or a SESSION_ID, not both", file=sys.stderr)
+        return 2
+    if not getattr(args, "last", False) and not session_id:
+        return list_recorded_sessions(args)
+    from tui.engine.resume import ResumeRequest
+
+    return run_app(args, resume=ResumeRequest(session_id))
+
+
+def list_recorded_sessions(args: argparse.Namespace) -> int:
+    from tui.engine.bootstrap import configure_or_report
+    from tui.engine.resume import list_sessions
+
+    configured = configure_or_report(args)
+    if configured is None:
+        return 2
+    rc, _ = configured
+    sessions = list_sessions(rc.home)
+    for info in sessions[:20]:
+        first = " ".join((info.first_message or "(no message)").split())
+        print(f"{info.session_id}  {info.started.astimezone():%Y-%m-%d %H:%M}  {info.cwd}  {first[:60]}")
+    print(
+        "codeloop: resume which session? Pass --last or a SESSION_ID (a unique prefix will do)."
+        if sessions else f"codeloop: there is no recorded session in {rc.home / 'sessions'}",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def run_app(args: argparse.Namespace, resume: ResumeRequest | None = None) -> int:
+    """The app on a new session, or on the recorded one `resume` designates."""
+    from tui.engine.bootstrap import build_session, configure_or_report, resume_session
+    from tui.engine.resume import RolloutError, SessionNotFound, transcript
     from tui.safety.sandbox import SandboxUnavailable
 
     demo = None
     initial_text = ""
     if getattr(args, "demo", False):
-        from tui.demo.script import DEMO_MODEL, DEMO_PROMPT, DemoModel, prepare_workspace
+        from tui.demo.script import DEMO_CONTEXT_WINDOW, DEMO_MODEL, DEMO_PROMPT, DemoModel, prepare_workspace
 
         demo = DemoModel()
         initial_text = DEMO_PROMPT
@@ -25,6 +64,7 @@ def run_app(args: argparse.Namespace) -> int:
             f'model_providers.codeloop-demo.base_url="{base_url}"',
             'model_providers.codeloop-demo.name="codeloop demo (scripted)"',
             f'model="{DEMO_MODEL}"',
+            f"model_context_window={DEMO_CONTEXT_WINDOW}",
         ]
         args.config = overrides
         args.cd = str(workspace)
@@ -36,17 +76,18 @@ def run_app(args: argparse.Namespace) -> int:
         from tui.app.app import CodeloopApp, git_branch
 
         try:
-            session = build_session(rc, provider, interactive=True)
-        except SandboxUnavailable as e:
+            if resume is None:
+                session = build_session(rc, provider, interactive=True)
+            else:
+                session = resume_session(rc, provider, resume.locate(rc.home, rc.cwd), interactive=True)
+        except (SandboxUnavailable, SessionNotFound, RolloutError) as e:
             print(f"codeloop: {e}", file=sys.stderr)
             return 2
         cfg = rc.config
-        limit = cfg.model_auto_compact_token_limit or (
-            session.context_window * 9 // 10 if session.context_window else None
-        )
         CodeloopApp(
-            session, demo=demo is not None, auto_compact_limit=limit, branch=git_branch(rc.cwd),
+            session, demo=demo is not None, auto_compact_limit=session.auto_compact_limit, branch=git_branch(rc.cwd),
             tui=cfg.tui, home=rc.home, initial_text=initial_text,
+            transcript=transcript(session.history) if resume is not None else None,
         ).run()
         return 0
     finally:

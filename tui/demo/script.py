@@ -9,6 +9,7 @@ the request body, so the token budget and the cache hit rate move as they would 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -28,6 +29,9 @@ from tui.fakeserver import events as fe
 DEMO_MODEL = "gpt-5.4"
 DEMO_API_KEY = "codeloop-demo"  # the SDK insists on a key; the local server ignores it
 DEMO_PROMPT = "The tests of textstats fail. Find the bug and fix it."
+# A tiny context window (auto-compaction at 90 % of it, ~3.3k tokens) so the short demo shows
+# a compaction happen; real models have hundreds of thousands.
+DEMO_CONTEXT_WINDOW = 3_700
 
 CALL_PLAN = "call_demo_plan"
 CALL_READ = "call_demo_read"
@@ -122,6 +126,7 @@ class DemoModel:
     def start(self) -> str:
         self.server.start()
         self.server.queue_handler(self._respond)
+        self.server.queue_handler(self._compact, endpoint="compact")
         return self.server.base_url
 
     def stop(self) -> None:
@@ -144,9 +149,34 @@ class DemoModel:
         kind = last.get("type", "message")
         if kind.endswith("_call_output"):
             return self._after_output(body, last["call_id"], str(last.get("output", "")))
-        if any(_is_model_output(i) for i in items):
+        state = _compaction_state(items)
+        if state and not any(_is_model_output(i) for i in _after_compaction(items)):
+            # Right after a compaction the tool outputs are gone from the input; like a real
+            # model reading its compaction item, the script picks up where the state says.
+            return self._after_output(body, state["last"], state["outputs"].get(state["last"], ""))
+        if any(_is_model_output(i) for i in items) or state:
             return self._say(body, LATER_ANSWER)
         return self._plan(body)
+
+    def _compact(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`/responses/compact`: the user's messages, and the script's state as the "encrypted" item."""
+        self.server.queue_handler(self._compact, endpoint="compact")
+        items: list[dict[str, Any]] = body.get("input") or []
+        state = _compaction_state(items) or {"last": "", "outputs": {}}
+        for item in items:
+            if str(item.get("type", "")).endswith("_call_output"):
+                state["outputs"][item["call_id"]] = str(item.get("output", ""))
+                state["last"] = item["call_id"]
+        users = [
+            "".join(p.get("text", "") for p in i.get("content", []))
+            for i in items
+            if i.get("type") == "message" and i.get("role") == "user"
+        ]
+        users = [u for u in users if not u.startswith(("# AGENTS.md", "<environment_context>"))]
+        blob = DEMO_STATE_PREFIX + base64.b64encode(json.dumps(state).encode()).decode()
+        with self._lock:
+            self._cached_tokens = 0  # a new prefix: nothing cached for the next request
+        return fe.compacted(users, blob, usage=fe.usage(len(json.dumps(body)) // 4, 200))
 
     def _after_output(self, body: dict[str, Any], call_id: str, output: str) -> Paced:
         if call_id in DECLINED and _was_declined(output):
@@ -244,6 +274,23 @@ class DemoModel:
         return fe.usage(input_tokens, output_tokens, cached_tokens=cached, reasoning_tokens=reasoning_tokens)
 
 
+DEMO_STATE_PREFIX = "codeloop-demo-state:"
+
+
+def _compaction_state(items: list[dict[str, Any]]) -> dict[str, Any] | None:
+    for item in reversed(items):
+        blob = str(item.get("encrypted_content", "")) if item.get("type") == "compaction" else ""
+        if blob.startswith(DEMO_STATE_PREFIX):
+            state: dict[str, Any] = json.loads(base64.b64decode(blob[len(DEMO_STATE_PREFIX):]))
+            return state
+    return None
+
+
+def _after_compaction(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    idx = max((n for n, i in enumerate(items) if i.get("type") == "compaction"), default=-1)
+    return items[idx + 1:]
+
+
 def _is_model_output(item: dict[str, Any]) -> bool:
     kind = item.get("type", "message")
     return kind in ("reasoning", "function_call", "custom_tool_call") or item.get("role") == "assistant"
@@ -255,10 +302,12 @@ def _was_declined(output: str) -> bool:
 
 
 def _output_of(body: dict[str, Any], call_id: str) -> str | None:
-    for item in reversed(body.get("input") or []):
+    items = body.get("input") or []
+    for item in reversed(items):
         if item.get("call_id") == call_id and str(item.get("type", "")).endswith("_call_output"):
             return str(item.get("output", ""))
-    return None
+    state = _compaction_state(items)
+    return state["outputs"].get(call_id) if state else None
 
 
 def _workdir(body: dict[str, Any]) -> str:

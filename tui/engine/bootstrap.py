@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import json
 import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 from tui import __version__
 from tui.config import ConfigError, ProviderSettings, ResolvedConfig, load_config, resolve_provider
 from tui.engine.context import TurnSettings, collect_agents_docs
-from tui.engine.models import context_window, supports_reasoning
+from tui.engine.events import WarningIssued
+from tui.engine.models import auto_compact_limit, context_window, supports_reasoning
+from tui.engine.resume import load_rollout, reference_settings
 from tui.engine.rollout import RolloutWriter, rollout_path
 from tui.engine.session import Session
 from tui.model.types import ModelClient
@@ -61,6 +65,35 @@ def make_client(provider: ProviderSettings, session_id: str) -> ModelClient:
     return ResponsesClient(**common, session_id=session_id)
 
 
+def sandbox_policy(rc: ResolvedConfig) -> SandboxPolicy:
+    """The configured policy. Raises SandboxUnavailable when a sandboxed mode is asked for and
+    bwrap cannot run: never run unsandboxed silently."""
+    cfg = rc.config
+    sandbox = SandboxPolicy(
+        mode=cfg.sandbox_mode,
+        writable_roots=tuple((rc.cwd / p).resolve() for p in cfg.sandbox_workspace_write.writable_roots),
+        network_access=cfg.sandbox_workspace_write.network_access,
+    )
+    if sandbox.mode != "danger-full-access" and (problem := bwrap_problem()):
+        raise SandboxUnavailable(problem)
+    return sandbox
+
+
+def _session_options(rc: ResolvedConfig, provider: ProviderSettings) -> dict[str, Any]:
+    """What a new and a resumed session take alike from the current configuration."""
+    cfg = rc.config
+    return dict(
+        developer_instructions=cfg.developer_instructions,
+        agents_text=collect_agents_docs(rc.cwd, cfg.project_doc_max_bytes, rc.home),
+        reasoning=reasoning_param(rc),
+        parallel_tool_calls=cfg.parallel_tool_calls,
+        tool_output_token_limit=cfg.tool_output_token_limit,
+        context_window=(window := cfg.model_context_window or context_window(cfg.model)),
+        auto_compact_limit=auto_compact_limit(cfg.model, cfg.model_auto_compact_token_limit, window),
+        stream_max_retries=provider.info.stream_max_retries,
+    )
+
+
 def build_session(
     rc: ResolvedConfig,
     provider: ProviderSettings,
@@ -71,14 +104,7 @@ def build_session(
 ) -> Session:
     """Raises SandboxUnavailable when a sandboxed mode is asked for and bwrap cannot run."""
     cfg = rc.config
-    sandbox = SandboxPolicy(
-        mode=cfg.sandbox_mode,
-        writable_roots=tuple((rc.cwd / p).resolve() for p in cfg.sandbox_workspace_write.writable_roots),
-        network_access=cfg.sandbox_workspace_write.network_access,
-    )
-    if sandbox.mode != "danger-full-access" and (problem := bwrap_problem()):
-        # Never run unsandboxed silently.
-        raise SandboxUnavailable(problem)
+    sandbox = sandbox_policy(rc)
     session_id = str(uuid.uuid4())
     kind = cfg.apply_patch_tool_type or default_apply_patch_kind(cfg.model, provider.wire_api)
     rollout = (
@@ -89,15 +115,85 @@ def build_session(
         settings=TurnSettings(cfg.model, cfg.approval_policy, sandbox, rc.cwd),
         instructions=rc.instructions if rc.instructions is not None else prompt_text("base_instructions.md"),
         tools=ToolRouter(kind),
-        developer_instructions=cfg.developer_instructions,
-        agents_text=collect_agents_docs(rc.cwd, cfg.project_doc_max_bytes, rc.home),
-        reasoning=reasoning_param(rc),
-        parallel_tool_calls=cfg.parallel_tool_calls,
-        tool_output_token_limit=cfg.tool_output_token_limit,
         interactive=interactive,
         rollout=rollout,
         session_id=session_id,
-        context_window=cfg.model_context_window or context_window(cfg.model),
-        stream_max_retries=provider.info.stream_max_retries,
         meta={"cli_version": __version__, "model_provider": provider.id, "wire_api": provider.wire_api},
+        **_session_options(rc, provider),
     )
+
+
+def resume_session(
+    rc: ResolvedConfig,
+    provider: ProviderSettings,
+    path: Path,
+    *,
+    interactive: bool,
+    client: ModelClient | None = None,
+) -> Session:
+    """Continue the session recorded in `path`, appending to that same file.
+
+    The request prefix stays byte-identical to the session's last request: same id (so the same
+    prompt_cache_key), the instructions it was started with, the tools it was offered, and the
+    history rebuilt item for item. The current configuration decides everything else (model,
+    approvals, sandbox, cwd); where it differs from what the model was last told, the difference
+    is appended as a settings diff, as after a mid-session change.
+
+    Raises RolloutError for a file that is not a session, SandboxUnavailable as build_session.
+    """
+    cfg = rc.config
+    sandbox = sandbox_policy(rc)
+    resumed = load_rollout(path)
+    meta = resumed.meta
+    session_id = str(meta["id"])
+    instructions = meta.get("instructions")
+    if not isinstance(instructions, str):  # a rollout from before instructions were recorded
+        instructions = rc.instructions if rc.instructions is not None else prompt_text("base_instructions.md")
+    tools, tools_changed = resumed_tools(meta.get("tools"), cfg.model, provider.wire_api)
+    rollout = RolloutWriter(path)
+    for item in resumed.repaired:
+        rollout.write("response_item", item)
+    session = Session(
+        client=client or make_client(provider, session_id),
+        settings=TurnSettings(cfg.model, cfg.approval_policy, sandbox, rc.cwd),
+        instructions=instructions,
+        tools=tools,
+        interactive=interactive,
+        rollout=rollout,
+        session_id=session_id,
+        history=resumed.history,
+        reference=reference_settings(resumed.reference, sandbox),
+        **_session_options(rc, provider),
+    )
+    if tools_changed:
+        session.emit(WarningIssued(
+            "codeloop's tool definitions changed since this session was recorded: the model gets "
+            "the current ones, and the next request will not reuse the provider's prompt cache."
+        ))
+    return session
+
+
+def resumed_tools(stored: object, model: str, wire_api: str) -> tuple[ToolRouter, bool]:
+    """The tools of a resumed session, and whether they differ from the ones it was offered.
+
+    The session keeps its apply_patch shape (freeform or function) whatever the configuration
+    says now, unless the provider cannot take a freeform tool. Specs built by the same codeloop
+    are then byte-identical to the stored ones. After an upgrade changed them, the current specs
+    win over the cache: the handlers implement the current specs, not the stored ones.
+    """
+    kind = default_apply_patch_kind(model, wire_api)
+    if isinstance(stored, list):
+        shapes = [t.get("type") for t in stored if isinstance(t, dict) and t.get("name") == "apply_patch"]
+        if shapes:
+            kind = "freeform" if shapes[0] == "custom" else "function"
+        if kind == "freeform" and wire_api != "responses":
+            kind = "function"
+    router = ToolRouter(kind)
+    if not isinstance(stored, list):
+        return router, False
+    return router, _json_bytes(router.specs) != _json_bytes(stored)
+
+
+def _json_bytes(value: Any) -> str:
+    # Key order matters to the prefix cache, and dict equality ignores it.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

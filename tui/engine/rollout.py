@@ -1,8 +1,9 @@
 """The rollout file: every item and notable event of a session, appended as it happens.
 
 One JSON object per line, `{"timestamp", "type", "payload"}` with type `session_meta`,
-`response_item`, `turn_context` or `event_msg`. Each line is flushed when written, so a killed
-process loses nothing it had recorded; resume rebuilds the history from the `response_item`s.
+`response_item`, `turn_context`, `compacted` or `event_msg`. Each line is flushed when written, so
+a killed process loses nothing it had recorded; resume (tui/engine/resume.py) rebuilds the history
+from the `response_item`s and `compacted` lines and appends to the same file.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from pathlib import Path
+from collections.abc import Iterator
 from typing import IO, Any
 
 
@@ -23,6 +25,11 @@ class RolloutWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._file: IO[str] | None = open(path, "a", encoding="utf-8")
+        if _ends_mid_line(path):
+            # Resuming after a kill mid-write: end the torn line, or our first line would be
+            # glued to it and be unreadable too.
+            self._file.write("\n")
+            self._file.flush()
 
     def write(self, kind: str, payload: Any) -> None:
         if self._file is None:
@@ -41,16 +48,32 @@ class RolloutWriter:
             self._file = None
 
 
-def read_rollout(path: Path) -> list[dict[str, Any]]:
-    """All well-formed lines; a torn last line (the process died mid-write) is dropped."""
-    lines: list[dict[str, Any]] = []
-    with open(path, encoding="utf-8", errors="replace") as f:
+def _ends_mid_line(path: Path) -> bool:
+    with open(path, "rb") as f:
+        if f.seek(0, 2) == 0:
+            return False
+        f.seek(-1, 2)
+        return f.read(1) != b"\n"
+
+
+def iter_rollout(path: Path) -> Iterator[dict[str, Any]]:
+    """The well-formed lines one at a time (a long session's file is never held whole).
+
+    A torn line (the process died mid-write) is skipped, and so is anything that is not a JSON
+    object: bytes, not text, are parsed so a multi-byte character cut in two fails like any tear.
+    """
+    with open(path, "rb") as f:
         for raw in f:
-            raw = raw.strip()
-            if not raw:
+            if raw.isspace():
                 continue
             try:
-                lines.append(json.loads(raw))
-            except json.JSONDecodeError:
+                line = json.loads(raw)
+            except ValueError:  # JSONDecodeError, or UnicodeDecodeError from a cut character
                 continue
-    return lines
+            if isinstance(line, dict):
+                yield line
+
+
+def read_rollout(path: Path) -> list[dict[str, Any]]:
+    """All well-formed lines; a torn last line (the process died mid-write) is dropped."""
+    return list(iter_rollout(path))

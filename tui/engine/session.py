@@ -263,7 +263,10 @@ class Session:
         """Tokens the next request will carry: the last response's total (the API's own figure)
         plus an estimate of what was appended since; the bool says whether it is estimated."""
         if self.last_usage is None:
-            return self.estimate_items(self.history), True
+            # Nothing measured yet (a new or just-compacted session): instructions and tools
+            # count too, they are sent with every request.
+            fixed = (len(self.instructions) + len(json.dumps(self.tools.specs))) // 4
+            return fixed + self.estimate_items(self.history), True
         since = self.history[self._items_at_last_usage:]
         return self.last_usage.total_tokens + self.estimate_items(since), bool(since)
 
@@ -291,7 +294,7 @@ class Session:
         self._reference = self.settings  # the fresh initial context describes the current settings
         self.last_usage = None
         self._items_at_last_usage = 0
-        after = self.estimate_items(self.history)
+        after, _ = self.context_tokens()
         if self.rollout is not None:
             self.rollout.write("compacted", {
                 "replacement_history": self.history, "before_tokens": before,

