@@ -140,3 +140,18 @@ async def test_manual_compact_with_nothing_to_compact_says_so(fake_openai: FakeO
 
     events = await collect(sess)
     assert of_type(events, ev.WarningIssued) and fake_openai.compact_bodies() == []
+
+
+async def test_a_big_tool_output_counts_toward_the_limit_before_it_is_sent(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    """The last usage is under the limit, but with the new output estimated it is over."""
+    big = "word " * 3_000  # ~3k tokens of output
+    fake_openai.queue_response(fe.turn(shell_call("c1", ["python3", "-c", f"print({big!r})"]), usage=fe.usage(3_800, 100)))
+    fake_openai.queue_compact(fe.compacted(["go"]))
+    fake_openai.queue_response(fe.turn(fe.message_item("ok")))
+    sess = make_session(fake_openai, tmp_path, auto_compact_limit=5_000, tool_output_token_limit=50_000)
+    events = await run_turn(sess, "go")
+    estimates = of_type(events, ev.ContextEstimated)
+    assert estimates[0].approximate  # offline: the fallback encoding, said as such
+    [done] = of_type(events, ev.CompactionDone)
+    assert done.before_tokens >= 5_000 > 3_900
+    assert done.before_tokens - 3_900 >= 2_000, "the estimate counted the new output"

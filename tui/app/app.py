@@ -239,6 +239,8 @@ class CodeloopApp(App[None]):
             self.query_one(PlanView).update_plan(event.plan, event.explanation)
         elif isinstance(event, ev.TokenUsage):
             self.query_one(BudgetView).record_usage(event)
+        elif isinstance(event, ev.ContextEstimated):
+            self.query_one(BudgetView).set_estimate(event.pending_tokens, event.approximate)
         elif isinstance(event, ev.CompactionStarted):
             await conv.add_notice(f"Compacting the conversation ({event.reason}, {event.tokens:,} tokens)…", "warning")
         elif isinstance(event, ev.CompactionDone):

@@ -257,6 +257,15 @@ class TokenUsage(Event):
 
 
 @dataclass
+class ContextEstimated(Event):
+    """Before a request: tokens appended since the last reported usage (an estimate)."""
+
+    type: ClassVar[str] = "context_estimated"
+    pending_tokens: int
+    approximate: bool
+
+
+@dataclass
 class CompactionStarted(Event):
     type: ClassVar[str] = "compaction_started"
     reason: str  # "auto" | "manual" | "overflow"

@@ -12,7 +12,10 @@ listing sessions reads only the head of each file.
 from __future__ import annotations
 
 import datetime as _dt
+import gc
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -200,21 +203,22 @@ def load_rollout(path: Path) -> Resumed:
     meta: dict[str, Any] | None = None
     history: list[dict[str, Any]] = []
     reference: dict[str, Any] | None = None
-    for line in iter_rollout(path):
-        kind, payload = line.get("type"), line.get("payload")
-        if not isinstance(payload, dict):
-            continue
-        if kind == "response_item":
-            history.append(payload)
-        elif kind == "compacted":
-            replacement = payload.get("replacement_history")
-            if not isinstance(replacement, list):
-                raise RolloutError(f"{path}: a `compacted` line has no replacement_history")
-            history = list(replacement)
-        elif kind == "turn_context":
-            reference = payload
-        elif kind == "session_meta" and meta is None:
-            meta = payload
+    with _gc_paused():
+        for line in iter_rollout(path):
+            kind, payload = line.get("type"), line.get("payload")
+            if not isinstance(payload, dict):
+                continue
+            if kind == "response_item":
+                history.append(payload)
+            elif kind == "compacted":
+                replacement = payload.get("replacement_history")
+                if not isinstance(replacement, list):
+                    raise RolloutError(f"{path}: a `compacted` line has no replacement_history")
+                history = list(replacement)
+            elif kind == "turn_context":
+                reference = payload
+            elif kind == "session_meta" and meta is None:
+                meta = payload
     if meta is None or not meta.get("id"):
         raise RolloutError(f"{path} is not a codeloop session: it has no session_meta line")
     repaired = answer_open_calls(history)
@@ -222,19 +226,36 @@ def load_rollout(path: Path) -> Resumed:
     return Resumed(meta=meta, history=history, reference=reference, repaired=repaired)
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    # Parsing builds hundreds of thousands of dicts that all live on; the cyclic collector
+    # would rescan them over and over for nothing (a third of the load time on big files).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+_OUTPUT_TYPE = {"function_call": "function_call_output", "custom_tool_call": "custom_tool_call_output"}
+
+
 def answer_open_calls(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """An "interrupted" output for each call in `history` that has none, in call order."""
-    answered = {(i.get("type"), i.get("call_id")) for i in history if str(i.get("type", "")).endswith("_output")}
-    outputs: list[dict[str, Any]] = []
+    open_calls: dict[tuple[str, Any], dict[str, Any]] = {}  # insertion order is call order
     for item in history:
+        kind = item.get("type")
+        if kind in _OUTPUT_TYPE:
+            open_calls[(_OUTPUT_TYPE[kind], item.get("call_id"))] = item
+        elif kind in ("function_call_output", "custom_tool_call_output"):
+            open_calls.pop((kind, item.get("call_id")), None)
+    outputs = []
+    for item in open_calls.values():
         call = call_from_item(item)
-        if call is None:
-            continue
-        output = call.output_item(INTERRUPTED_OUTPUT)
-        key = (output["type"], call.call_id)
-        if key not in answered:
-            answered.add(key)
-            outputs.append(output)
+        if call is not None:
+            outputs.append(call.output_item(INTERRUPTED_OUTPUT))
     return outputs
 
 

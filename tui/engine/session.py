@@ -96,6 +96,8 @@ class Session:
         self.retry_base_delay_s = 0.5
         self.auto_compact_limit = auto_compact_limit
         self._items_at_last_usage = 0  # history length when the last usage was reported
+        self._estimate: Any = None  # tokens.HistoryEstimate once load_tokenizer() ran
+        self._fixed_tokens = 0
         self.history: list[dict[str, Any]] = list(history or [])
         self.approvals = ApprovalStore()
         self.total_usage = Usage()
@@ -255,9 +257,24 @@ class Session:
 
     # ------------------------------------------------------------ context size and compaction
 
-    def estimate_items(self, items: list[dict[str, Any]]) -> int:
-        # A coarse stand-in (bytes / 4) until the tokenizer-based estimate is wired in.
-        return sum(len(json.dumps(i, ensure_ascii=False)) // 4 for i in items)
+    def load_tokenizer(self) -> None:
+        """Blocking (the model's encoding may be tried first): call it from a thread."""
+        from tui.engine.tokens import HistoryEstimate, TokenCounter
+
+        if self._estimate is None:
+            counter = TokenCounter(self.settings.model)
+            self._fixed_tokens = counter.count_text(self.instructions) + counter.count_text(json.dumps(self.tools.specs))
+            self._estimate = HistoryEstimate(counter)
+
+    def count_item(self, item: dict[str, Any]) -> int:
+        if self._estimate is not None:
+            return self._estimate.counter.count_item(item)
+        return len(json.dumps(item, ensure_ascii=False)) // 4  # until the tokenizer is loaded
+
+    def _tokens_of_history(self, start: int) -> int:
+        if self._estimate is not None:
+            return self._estimate.tokens_between(self.history, start)
+        return sum(self.count_item(i) for i in self.history[start:])
 
     def context_tokens(self) -> tuple[int, bool]:
         """Tokens the next request will carry: the last response's total (the API's own figure)
@@ -265,10 +282,21 @@ class Session:
         if self.last_usage is None:
             # Nothing measured yet (a new or just-compacted session): instructions and tools
             # count too, they are sent with every request.
-            fixed = (len(self.instructions) + len(json.dumps(self.tools.specs))) // 4
-            return fixed + self.estimate_items(self.history), True
-        since = self.history[self._items_at_last_usage:]
-        return self.last_usage.total_tokens + self.estimate_items(since), bool(since)
+            fixed = self._fixed_tokens if self._estimate is not None else (
+                len(self.instructions) + len(json.dumps(self.tools.specs))) // 4
+            return fixed + self._tokens_of_history(0), True
+        since = self._tokens_of_history(self._items_at_last_usage)
+        return self.last_usage.total_tokens + since, len(self.history) > self._items_at_last_usage
+
+    def pending_estimate(self) -> tuple[int, bool]:
+        """What has been appended since the last usage, for the budget pane."""
+        if self.last_usage is None:
+            return self.context_tokens()
+        return self._tokens_of_history(self._items_at_last_usage), self.approximate_tokens
+
+    @property
+    def approximate_tokens(self) -> bool:
+        return self._estimate is None or self._estimate.counter.approximate
 
     def needs_compaction(self) -> bool:
         if self.auto_compact_limit is None:
@@ -289,8 +317,10 @@ class Session:
         except ModelError as e:
             if getattr(self.client, "compact", None) is not None:
                 self.emit(WarningIssued(f"Remote compaction failed ({e}); summarising locally instead."))
-            result = await compact_local(self, initial, lambda item: self.estimate_items([item]))
+            result = await compact_local(self, initial, self.count_item)
         self.history = result.history
+        if self._estimate is not None:
+            self._estimate.reset()
         self._reference = self.settings  # the fresh initial context describes the current settings
         self.last_usage = None
         self._items_at_last_usage = 0
@@ -324,6 +354,8 @@ class Session:
     async def _run_turn_task(self, turn_id: str, body: Callable[[str], Awaitable[str | None]]) -> None:
         self.emit(TurnStarted(turn_id, self.context_window))
         try:
+            if self._estimate is None:
+                await asyncio.to_thread(self.load_tokenizer)
             last = await body(turn_id)
         except asyncio.CancelledError:
             self._finish_aborted(turn_id, "interrupted")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from tui.engine.context import message
 from tui.engine.events import (
     AgentMessage,
+    ContextEstimated,
     AgentMessageDelta,
     ReasoningDelta,
     ReasoningSummary,
@@ -58,6 +59,7 @@ async def run_turn(sess: Session, text: str) -> str | None:
         # Checked before every request, so it fires before a turn and inside one alike.
         if sess.needs_compaction():
             await sess.compact("auto")
+        sess.emit(ContextEstimated(*sess.pending_estimate()))
         try:
             response = await sample_with_retries(sess)
         except ContextWindowExceeded:

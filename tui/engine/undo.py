@@ -97,7 +97,7 @@ def take_snapshot(
 
     The snapshot covers the whole work tree, whichever subdirectory `cwd` names.
     """
-    if not _SESSION_ID.fullmatch(session_id) or session_id.endswith(".lock"):
+    if not _SESSION_ID.fullmatch(session_id) or ".." in session_id or session_id.endswith(".lock"):
         raise ValueError(f"session id {session_id!r} cannot be part of a ref name")
     repo = _Repo.find(cwd)
     if repo is None:
@@ -138,16 +138,22 @@ def restore_snapshot(
     with tempfile.TemporaryDirectory(prefix="codeloop-restore-") as scratch:
         env = repo.scratch_index(Path(scratch))
         current, _ = repo.worktree_tree(env, Path(scratch), max_untracked_bytes)
-        removed: list[bytes] = []
-        written: list[bytes] = []
-        for old_mode, new_mode, name in repo.tree_changes(snapshot_tree, current):
-            if _GITLINK in (old_mode, new_mode):
-                continue
-            if old_mode == b"000000":
-                if name not in keep and repo.remove(name):
-                    removed.append(name)
-            elif not repo.directory_in_the_way(name):
-                written.append(name)
+        changes = [
+            (old_mode, name)
+            for old_mode, new_mode, name in repo.tree_changes(snapshot_tree, current)
+            if _GITLINK not in (old_mode, new_mode)
+        ]
+        # Deletions first: they may empty a directory that stands where a file is to come back.
+        removed = [
+            name
+            for old_mode, name in changes
+            if old_mode == b"000000" and name not in keep and repo.remove(name)
+        ]
+        written = [
+            name
+            for old_mode, name in changes
+            if old_mode != b"000000" and not repo.directory_in_the_way(name)
+        ]
         if written:
             # read-tree without -m replaces the scratch index wholesale with the snapshot.
             repo.text("read-tree", snapshot_tree, env=env)
@@ -234,7 +240,7 @@ class _Repo:
         listed = self.run("ls-files", "--others", "--exclude-standard", "-z", env=env)
         big: list[bytes] = []
         for raw in listed.split(b"\0"):
-            if not raw or raw.endswith(b"/"):  # a trailing slash marks a nested repository
+            if not raw:
                 continue
             try:
                 info = os.lstat(self.top / os.fsdecode(raw))
@@ -251,11 +257,8 @@ class _Repo:
         return self.text("write-tree", env=env), [os.fsdecode(raw) for raw in big]
 
     def commit(self, tree: str, parents: list[str], message: str) -> str:
-        # --no-gpg-sign: commit.gpgSign would otherwise ask for a passphrase mid-turn.
         args = [arg for parent in parents for arg in ("-p", parent)]
-        return self.text(
-            "commit-tree", "--no-gpg-sign", tree, *args, "-m", message, env=_IDENTITY
-        )
+        return self.text("commit-tree", tree, *args, "-m", message, env=_IDENTITY)
 
     def tree_changes(self, old: str, new: str) -> list[tuple[bytes, bytes, bytes]]:
         """(old mode, new mode, path) for each file that differs; 000000 where it is absent."""
