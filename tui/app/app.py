@@ -20,6 +20,7 @@ from textual.widgets import Footer, Tab, Tabs
 
 from tui.app.commands import BY_NAME, SlashCommandProvider, help_text
 from tui.app.screens.approval import ApprovalScreen
+from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.help import PANE_HELP, HelpScreen
 from tui.app.themes import DEFAULT_THEME, app_variable_defaults, load_themes
 from tui.app.widgets.budget import BudgetView, Prices
@@ -178,7 +179,7 @@ class CodeloopApp(App[None]):
     def _apply_keymap(self) -> None:
         if not self.tui.keymap:
             return
-        known = {b.id for cls in (CodeloopApp, ApprovalScreen, DiffView, Composer, HelpScreen, ToolCell) for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
+        known = {b.id for cls in (CodeloopApp, ApprovalScreen, ConfirmScreen, DiffView, Composer, HelpScreen, ToolCell) for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
         unknown = sorted(set(self.tui.keymap) - known)
         if unknown:
             self.startup_notes.append(f"tui.keymap: unknown binding id(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
@@ -249,6 +250,9 @@ class CodeloopApp(App[None]):
                 f"── compacted ({event.method}): {event.before_tokens:,} → ≈{event.after_tokens:,} tokens. "
                 "Your messages are kept verbatim; the rest is summarised. ──"
             )
+        elif isinstance(event, ev.UndoDone):
+            listed = ", ".join(event.paths[:8]) + (" …" if len(event.paths) > 8 else "")
+            await conv.add_notice(f"Undone: restored {len(event.paths)} file(s){': ' + listed if listed else ''}. The model was told.")
         elif isinstance(event, ev.WarningIssued):
             await conv.add_notice(event.message, "warning")
         elif isinstance(event, ev.StreamRetrying):
@@ -319,8 +323,19 @@ class CodeloopApp(App[None]):
             self.show_git_diff()
         elif name == "/compact":
             await self.session.submit(ev.Compact())
+        elif name == "/undo":
+            self.push_screen(
+                ConfirmScreen("Restore the files to how they were before the last turn? Changes made since are lost."),
+                callback=self._undo_confirmed,
+            )
         elif name in ("/model", "/approvals", "/sandbox"):
             await self._override(name, arg)
+
+    async def _undo_confirmed(self, yes: bool | None) -> None:
+        if yes:
+            await self.session.submit(ev.Undo())
+        else:
+            await self.query_one(Conversation).add_notice("/undo cancelled; nothing changed.")
 
     async def _override(self, name: str, arg: str) -> None:
         conv = self.query_one(Conversation)

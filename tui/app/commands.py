@@ -32,7 +32,7 @@ SLASH_COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("/status", "model, policies, folder and session"),
     SlashCommand("/init", "write an AGENTS.md for this repository", available=False),
     SlashCommand("/theme", "switch the theme (no name: list them)", takes_argument=True),
-    SlashCommand("/undo", "restore the files to before the last turn", available=False),
+    SlashCommand("/undo", "restore the files to before the last turn (asks first)"),
     SlashCommand("/help", "commands and keys"),
     SlashCommand("/quit", "leave codeloop"),
 )

@@ -56,7 +56,12 @@ class Compact:
     """Compact the conversation now (`/compact`)."""
 
 
-Op = UserInput | Interrupt | OverrideSettings | Shutdown | Compact
+@dataclass
+class Undo:
+    """Restore the working tree to before the last turn (`/undo`)."""
+
+
+Op = UserInput | Interrupt | OverrideSettings | Shutdown | Compact | Undo
 
 
 # ---------------------------------------------------------------- events
@@ -279,6 +284,12 @@ class CompactionDone(Event):
     after_tokens: int  # an estimate until the next response reports usage
     method: str  # "remote" | "local"
     reason: str
+
+
+@dataclass
+class UndoDone(Event):
+    type: ClassVar[str] = "undo_done"
+    paths: list[str]
 
 
 @dataclass

@@ -31,6 +31,8 @@ from tui.engine.events import (
     TurnCompleted,
     TurnFailed,
     TurnStarted,
+    Undo,
+    UndoDone,
     UserInput,
     WarningIssued,
 )
@@ -97,6 +99,8 @@ class Session:
         self.auto_compact_limit = auto_compact_limit
         self._items_at_last_usage = 0  # history length when the last usage was reported
         self._estimate: Any = None  # tokens.HistoryEstimate once load_tokenizer() ran
+        self.snapshots: list[Any] = []  # undo.Snapshot per user turn, newest last
+        self.undo_available: bool | None = None  # None until the first snapshot tells
         self._fixed_tokens = 0
         self.history: list[dict[str, Any]] = list(history or [])
         self.approvals = ApprovalStore()
@@ -139,6 +143,11 @@ class Session:
                 self.emit(WarningIssued("A turn is running; /compact waits for it to end."))
                 await self.wait_idle()
             self._start_task(self._run_compact_task)
+        elif isinstance(op, Undo):
+            if self.turn_running:
+                self.emit(WarningIssued("A turn is running; interrupt it (Esc) before /undo."))
+            else:
+                self._start_task(self._run_undo_task)
         elif isinstance(op, Shutdown):
             await self.interrupt()
             if self.rollout is not None:
@@ -344,7 +353,45 @@ class Session:
     def _start_turn(self, text: str) -> None:
         from tui.engine.turn import run_turn
 
-        self._start_task(lambda turn_id: run_turn(self, text))
+        async def user_turn(turn_id: str) -> str | None:
+            await self._take_snapshot()
+            return await run_turn(self, text)
+
+        self._start_task(user_turn)
+
+    async def _take_snapshot(self) -> None:
+        """A commit of the working tree before the turn, on no branch, so /undo can restore it."""
+        from tui.engine.undo import take_snapshot
+
+        if self.undo_available is False:
+            return
+        try:
+            snap = await asyncio.to_thread(
+                take_snapshot, self.settings.cwd, session_id=self.session_id, seq=len(self.snapshots) + 1
+            )
+        except Exception as e:  # a broken repository must not stop the turn
+            self.emit(WarningIssued(f"No undo snapshot for this turn: {e}"))
+            return
+        self.undo_available = snap is not None
+        if snap is not None:
+            self.snapshots.append(snap)
+            if self.rollout is not None:
+                self.rollout.write("ghost_snapshot", {"sha": snap.sha, "ref": snap.ref, "repo_root": str(snap.repo_root), "skipped": snap.skipped})
+
+    async def _run_undo_task(self, turn_id: str) -> str | None:
+        from tui.engine.undo import describe_restore, restore_snapshot
+
+        if self.undo_available is False:
+            self.emit(WarningIssued("/undo is unavailable: this folder is not inside a git repository."))
+            return None
+        if not self.snapshots:
+            self.emit(WarningIssued("Nothing to undo yet: no turn has run in this session."))
+            return None
+        snap = self.snapshots.pop()
+        paths = await asyncio.to_thread(restore_snapshot, snap)
+        self.record(message("user", describe_restore(paths)))
+        self.emit(UndoDone(paths))
+        return None
 
     def _start_task(self, body: Callable[[str], Awaitable[str | None]]) -> None:
         self._turn_seq += 1

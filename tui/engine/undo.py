@@ -8,16 +8,17 @@ A snapshot is built the way `git stash` builds its commits, but entirely through
 never written:
 
 1. the user's index is copied into the scratch index, mtime kept. Starting from the index rather
-   than `read-tree HEAD` (codex's way) has three gains: git's stat cache makes `add -A` rehash
-   only the files that changed, so a snapshot costs the same whatever the size of the repository;
-   "tracked" means what it means to `git status` (a staged new file is tracked even when
-   .gitignore matches it); and the copy's tree records the index itself (next step). The
-   mtime matters: git only rechecks entries modified in the same second as the index file, so a
-   copy stamped "now" would trust stale entries.
+   than `read-tree HEAD` (codex's way) has three gains: git's stat cache lets `add -A` rehash
+   only the files whose stat changed instead of every tracked file; "tracked" means what it
+   means to `git status` (a staged new file is tracked even when .gitignore matches it); and the
+   copy's tree records the index itself (next step). The mtime matters: git rechecks the content
+   of entries not older than the index file, and a copy stamped "now" would make a racily clean
+   entry look safe. Skip-worktree entries of a sparse checkout stay as they are.
 2. `write-tree` on the copy gives the index's tree, kept as the commit "codeloop snapshot index"
    (parent HEAD). A conflicted index has no tree; then nothing is recorded and restore leaves the
    index alone.
-3. `add -A` brings the copy to the work tree: modified and new files, deletions, all honouring
+3. `add -A` brings the copy to the work tree (after clearing any assume-unchanged bit the copy
+   carries, which would hide edits from it): modified and new files, deletions, all honouring
    .gitignore, .git/info/exclude and core.excludesFile. Untracked files larger than the limit
    are kept out with `:(exclude,literal)` pathspecs, so they are never hashed into the object
    database at all (adding them and then `rm --cached` would write every big blob each turn).
@@ -125,7 +126,7 @@ def take_snapshot(
 def restore_snapshot(
     snap: Snapshot, *, max_untracked_bytes: int = DEFAULT_MAX_UNTRACKED_BYTES
 ) -> list[str]:
-    """Put the work tree back as `snap` recorded it; the paths changed, sorted.
+    """Put the work tree back as `snap` recorded it; the paths changed, relative to its top.
 
     `max_untracked_bytes` should be the limit the snapshot was taken with: untracked files over
     it are neither hashed nor deleted.
@@ -202,7 +203,7 @@ class _Repo:
 
     @classmethod
     def find(cls, cwd: Path) -> _Repo | None:
-        """The work tree holding `cwd`, as git itself finds it (worktrees, ceilings, safe.directory)."""
+        """The work tree holding `cwd`, as git finds it (worktrees, ceilings, safe.directory)."""
         if not cwd.is_dir():
             return None
         try:
@@ -235,19 +236,35 @@ class _Repo:
         # GIT_LITERAL_PATHSPECS=1 in the user's environment would disable the exclude magic.
         return {"GIT_INDEX_FILE": str(copy), "GIT_LITERAL_PATHSPECS": "0"}
 
-    def worktree_tree(self, env: dict[str, str], scratch: Path, limit: int) -> tuple[str, list[str]]:
-        """Bring the scratch index to the work tree and write its tree; also the big files left out."""
-        listed = self.run("ls-files", "--others", "--exclude-standard", "-z", env=env)
+    def worktree_tree(
+        self, env: dict[str, str], scratch: Path, limit: int
+    ) -> tuple[str, list[str]]:
+        """Bring the scratch index up to the work tree; its tree, and the big files left out."""
+        # One listing of tracked and untracked files, tagged: `?` untracked, lowercase for
+        # entries marked assume-unchanged, whose edits `add` would not look for.
+        listed = self.run(
+            "ls-files", "-v", "-z", "--cached", "--others", "--exclude-standard", env=env
+        )
         big: list[bytes] = []
-        for raw in listed.split(b"\0"):
-            if not raw:
-                continue
-            try:
-                info = os.lstat(self.top / os.fsdecode(raw))
-            except OSError:
-                continue  # gone since it was listed; `add` will not see it either
-            if stat.S_ISREG(info.st_mode) and info.st_size > limit:
-                big.append(raw)
+        assumed: list[bytes] = []
+        for entry in listed.split(b"\0"):
+            tag, raw = entry[:1], entry[2:]
+            if tag.islower():
+                assumed.append(raw)
+            elif tag == b"?":
+                try:
+                    info = os.lstat(self.top / os.fsdecode(raw))
+                except OSError:
+                    continue  # gone since it was listed; `add` will not see it either
+                if stat.S_ISREG(info.st_mode) and info.st_size > limit:
+                    big.append(raw)
+        if assumed:
+            paths = scratch / "assumed"
+            paths.write_bytes(b"".join(raw + b"\0" for raw in assumed))
+            with paths.open("rb") as stdin:
+                self.run(
+                    "update-index", "--no-assume-unchanged", "-z", "--stdin", env=env, istream=stdin
+                )
         if big:
             spec = scratch / "pathspec"
             spec.write_bytes(b".\0" + b"".join(b":(exclude,literal)" + raw + b"\0" for raw in big))

@@ -1,0 +1,79 @@
+"""/undo through the engine and the app: snapshot before each turn, restore, tell the model."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from tests.engine_support import collect, make_session, of_type, run_turn
+from tests.fakeopenai import FakeOpenAI
+from tests.fakeopenai import events as fe
+from tests.test_app_pilot import _idle, _type, _until
+from tui.app.app import CodeloopApp
+from tui.app.screens.confirm import ConfirmScreen
+from tui.engine import events as ev
+
+EDIT = "*** Begin Patch\n*** Update File: a.txt\n@@\n-one\n+two\n*** Add File: new.txt\n+new\n*** End Patch\n"
+
+
+def _repo(path: Path) -> Path:
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (path / "a.txt").write_text("one\n")
+    git("add", "a.txt")
+    git("commit", "-qm", "init")
+    return path
+
+
+async def test_undo_restores_the_tree_and_appends_a_note(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    ws = _repo(tmp_path)
+    fake_openai.queue_response(fe.turn(fe.custom_tool_call_item("p1", "apply_patch", EDIT)))
+    fake_openai.queue_response(fe.turn(fe.message_item("edited")))
+    fake_openai.queue_response(fe.turn(fe.message_item("noted")))
+    sess = make_session(fake_openai, ws)
+    await run_turn(sess, "edit")
+    assert (ws / "a.txt").read_text() == "two\n" and (ws / "new.txt").exists()
+    await sess.submit(ev.Undo())
+    events = await collect(sess)
+    [done] = of_type(events, ev.UndoDone)
+    assert sorted(done.paths) == ["a.txt", "new.txt"]
+    assert (ws / "a.txt").read_text() == "one\n" and not (ws / "new.txt").exists()
+    await run_turn(sess, "what happened?")
+    body = fake_openai.responses_bodies()[-1]
+    notes = [p["text"] for i in body["input"] if i.get("role") == "user" for p in i["content"] if "<undo>" in p["text"]]
+    assert len(notes) == 1 and "a.txt" in notes[0]
+    assert subprocess.run(["git", "status", "--porcelain"], cwd=ws, capture_output=True, text=True).stdout == ""
+
+
+async def test_undo_outside_a_repository_says_it_is_unavailable(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.queue_response(fe.turn(fe.message_item("hi")))
+    sess = make_session(fake_openai, tmp_path)
+    await run_turn(sess, "hello")
+    await sess.submit(ev.Undo())
+    events = await collect(sess)
+    assert "not inside a git repository" in of_type(events, ev.WarningIssued)[0].message
+
+
+async def test_slash_undo_asks_first_and_n_changes_nothing(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    ws = _repo(tmp_path)
+    fake_openai.queue_response(fe.turn(fe.custom_tool_call_item("p1", "apply_patch", EDIT)))
+    fake_openai.queue_response(fe.turn(fe.message_item("edited")))
+    app = CodeloopApp(make_session(fake_openai, ws))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _type(pilot, "edit")
+        await pilot.press("enter")
+        await _until(pilot, lambda: _idle(app) and (ws / "new.txt").exists() and not app.session.turn_running)
+        await _type(pilot, "/undo")
+        await pilot.press("enter")
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        await pilot.pause(0.1)
+        assert (ws / "a.txt").read_text() == "two\n"
+        await _type(pilot, "/undo")
+        await pilot.press("enter")
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await _until(pilot, lambda: (ws / "a.txt").read_text() == "one\n" and not app.session.turn_running)
+        assert not (ws / "new.txt").exists()
