@@ -170,11 +170,12 @@ def find_session(home: Path, session_id_or_prefix: str) -> Path:
 
 def latest_session(home: Path, cwd: Path | None = None) -> Path | None:
     """The newest session; with `cwd`, the newest one started in that folder."""
+    return _newest(list_sessions(home), cwd)
+
+
+def _newest(sessions: list[SessionInfo], cwd: Path | None) -> Path | None:
     want = None if cwd is None else os.path.realpath(cwd)
-    for info in list_sessions(home):
-        if want is None or os.path.realpath(info.cwd) == want:
-            return info.path
-    return None
+    return next((i.path for i in sessions if want is None or os.path.realpath(i.cwd) == want), None)
 
 
 @dataclass(frozen=True)
@@ -189,10 +190,10 @@ class ResumeRequest:
         if self.session_id is not None:
             return find_session(home, self.session_id)
         sessions = list_sessions(home)
-        if not sessions:
+        path = _newest(sessions, cwd) or _newest(sessions, None)
+        if path is None:
             raise SessionNotFound(f"there is no recorded session to resume in {home / 'sessions'}")
-        here = os.path.realpath(cwd)
-        return next((i.path for i in sessions if os.path.realpath(i.cwd) == here), sessions[0].path)
+        return path
 
 
 # ------------------------------------------------------------------ rebuilding

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as _dt
 import json
+import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -209,14 +210,21 @@ class Session:
             items = settings_diff(self._reference, self.settings, interactive=self.interactive)
         for item in items:
             self.record(item)
-        if self._reference != self.settings and self.rollout is not None:
+        self._set_reference(self.settings)
+
+    def _set_reference(self, settings: TurnSettings) -> None:
+        """What the model has been told; recorded so resume appends only a real change."""
+        if settings != self._reference and self.rollout is not None:
+            sb = settings.sandbox
             self.rollout.write("turn_context", {
-                "model": self.settings.model,
-                "approval_policy": self.settings.approval_policy,
-                "sandbox_mode": self.settings.sandbox.mode,
-                "cwd": str(self.settings.cwd),
+                "model": settings.model,
+                "approval_policy": settings.approval_policy,
+                "sandbox_mode": sb.mode,
+                "cwd": str(settings.cwd),
+                "writable_roots": [str(r) for r in sb.writable_roots],
+                "network_access": sb.network_access,
             })
-        self._reference = self.settings
+        self._reference = settings
 
     def build_prompt(self) -> Prompt:
         return Prompt(
@@ -330,7 +338,6 @@ class Session:
         self.history = result.history
         if self._estimate is not None:
             self._estimate.reset()
-        self._reference = self.settings  # the fresh initial context describes the current settings
         self.last_usage = None
         self._items_at_last_usage = 0
         after, _ = self.context_tokens()
@@ -339,6 +346,7 @@ class Session:
                 "replacement_history": self.history, "before_tokens": before,
                 "after_tokens": after, "method": result.method, "reason": reason,
             })
+        self._set_reference(self.settings)  # the fresh initial context describes these settings
         self.emit(CompactionDone(before, after, result.method, reason))
 
     async def _run_compact_task(self, turn_id: str) -> str | None:
@@ -367,7 +375,9 @@ class Session:
             return
         try:
             snap = await asyncio.to_thread(
-                take_snapshot, self.settings.cwd, session_id=self.session_id, seq=len(self.snapshots) + 1
+                # A millisecond clock, not a counter: a resumed session must not reuse the refs
+                # of the run before it.
+                take_snapshot, self.settings.cwd, session_id=self.session_id, seq=time.time_ns() // 1_000_000
             )
         except Exception as e:  # a broken repository must not stop the turn
             self.emit(WarningIssued(f"No undo snapshot for this turn: {e}"))
