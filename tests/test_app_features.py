@@ -11,7 +11,7 @@ from tests.test_app_pilot import _idle, _type, _until
 from tui.app.app import CodeloopApp
 from tui.app.screens.help import HelpScreen
 from tui.app.widgets.composer import Composer
-from tui.app.widgets.conversation import FrozenAnswer, NoticeCell
+from tui.app.widgets.conversation import AnswerCell, NoticeCell
 from tui.app.widgets.slash_popup import SlashPopup
 from tui.config import TuiSettings
 
@@ -76,7 +76,7 @@ async def test_narrow_terminal_turns_side_panes_into_tabs(fake_openai: FakeOpenA
         assert app.query_one("#plan").has_class("-active") and not app.query_one("#diff").has_class("-active")
         await _type(pilot, "add a file")
         await pilot.press("enter")
-        await _until(pilot, lambda: _idle(app) and app.query(FrozenAnswer))
+        await _until(pilot, lambda: _idle(app) and [a for a in app.query(AnswerCell) if a.done])
         assert app.query_one("#diff").has_class("-active"), "an applied patch brings the diff tab forward"
         await pilot.resize_terminal(150, 40)
         await pilot.pause(0.1)
@@ -125,7 +125,7 @@ async def test_composer_keys_are_bindings_that_can_be_remapped(fake_openai: Fake
         await _type(pilot, "two")
         assert app.query_one(Composer).text == "one\ntwo"
         await pilot.press("ctrl+s")
-        await _until(pilot, lambda: _idle(app) and app.query(FrozenAnswer))
+        await _until(pilot, lambda: _idle(app) and [a for a in app.query(AnswerCell) if a.done])
     assert fake_openai.responses_bodies()[0]["input"][-1]["content"][0]["text"] == "one\ntwo"
 
 
@@ -187,7 +187,7 @@ async def test_tool_cell_expands_to_all_output_lines(fake_openai: FakeOpenAI, tm
     async with app.run_test(size=(140, 40)) as pilot:
         await _type(pilot, "count")
         await pilot.press("enter")
-        await _until(pilot, lambda: _idle(app) and app.query(FrozenAnswer))
+        await _until(pilot, lambda: _idle(app) and [a for a in app.query(AnswerCell) if a.done])
         cell = app.query_one(ToolCell)
         assert cell.result is not None and "14 more lines" in cell.result and "\n  20" in cell.result and "  3\n" not in cell.result
         cell.focus()

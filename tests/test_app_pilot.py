@@ -10,7 +10,7 @@ from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
 from tui.app.app import CodeloopApp
 from tui.app.screens.approval import ApprovalScreen
-from tui.app.widgets.conversation import AnswerCell, FrozenAnswer, NoticeCell, ToolCell, UserCell
+from tui.app.widgets.conversation import AnswerCell, NoticeCell, ToolCell, UserCell
 
 SIZE = (140, 40)
 RUN_PY = ["python3", "-c", "print('ran')"]
@@ -36,11 +36,11 @@ async def test_enter_sends_and_the_answer_streams_in(fake_openai: FakeOpenAI, tm
     async with app.run_test(size=SIZE) as pilot:
         await _type(pilot, "hi there")
         await pilot.press("enter")
-        await _until(pilot, lambda: _idle(app) and app.query(FrozenAnswer))
+        await _until(pilot, lambda: _idle(app) and [a for a in app.query(AnswerCell) if a.done])
         await pilot.pause(0.1)
         assert [str(c.render()) for c in app.query(UserCell)] == ["hi there"]
-        assert app.query(FrozenAnswer).first().text == "**Hello** from the model"
-        assert not app.query(AnswerCell), "the streaming widget was replaced by the frozen one"
+        [answer] = app.query(AnswerCell)
+        assert answer.done and answer.text == "**Hello** from the model"
     body = fake_openai.responses_bodies()[0]
     assert body["input"][-1]["content"][0]["text"] == "hi there"
 

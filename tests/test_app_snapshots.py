@@ -69,7 +69,7 @@ def _snap(snap_compare: Any, app: CodeloopApp, size: tuple[int, int], before: An
         _calm(app)
         if before is not None:
             await before(app)
-        await pilot.pause()
+        await pilot.pause(0.2)  # streamed text is painted on a short timer (answer.py)
 
     return bool(snap_compare(app, terminal_size=size, run_before=run_before))
 

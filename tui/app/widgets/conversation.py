@@ -1,20 +1,20 @@
 """The conversation pane: user messages, streamed answers, reasoning, tool and patch cells.
 
-Answers stream through `Markdown.get_stream()` (it batches fragments so a fast stream does not
-re-parse per token) and are frozen into a plain Static once complete, so a long conversation
-holds cheap widgets. The pane stays anchored at the bottom unless the user scrolls up.
+Answers stream into `AnswerCell` (answer.py: painted at a bounded rate, finished blocks frozen),
+and old cells are pruned in very long sessions, so the pane stays cheap. It stays anchored at
+the bottom unless the user scrolls up.
 """
 
 from __future__ import annotations
 
 import shlex
 
-from rich.markdown import Markdown as RichMarkdown
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Collapsible, Markdown, Static
-from textual.widgets._markdown import MarkdownStream
+from textual.widgets import Collapsible, Static
+
+from tui.app.widgets.answer import AnswerCell
 
 from tui.engine.events import FileChangeSummary
 
@@ -24,20 +24,6 @@ MAX_CELLS = 600  # widgets kept on screen; older ones are dropped (they stay in 
 
 class UserCell(Static):
     DEFAULT_CSS = "UserCell { margin: 1 0 0 0; padding: 0 1; border-left: thick $accent; }"
-
-
-class AnswerCell(Markdown):
-    DEFAULT_CSS = "AnswerCell { margin: 1 0 0 0; padding: 0 1; }"
-
-
-class FrozenAnswer(Static):
-    """A finished answer: one widget rendering Markdown, instead of a widget per block."""
-
-    DEFAULT_CSS = "FrozenAnswer { margin: 1 0 0 0; padding: 0 1; }"
-
-    def __init__(self, text: str) -> None:
-        super().__init__(RichMarkdown(text, code_theme="monokai"))
-        self.text = text
 
 
 class ToolCell(Static, can_focus=True):
@@ -112,7 +98,6 @@ class Conversation(VerticalScroll):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._answer: AnswerCell | None = None
-        self._stream: MarkdownStream | None = None
         self._tools: dict[str, ToolCell] = {}
 
     def on_mount(self) -> None:
@@ -128,22 +113,14 @@ class Conversation(VerticalScroll):
         if self._answer is None:
             self._answer = AnswerCell()
             await self.mount(self._answer)
-            self._stream = Markdown.get_stream(self._answer)
-        assert self._stream is not None
-        await self._stream.write(delta)
+        self._answer.append(delta)
 
     async def finish_answer(self, text: str) -> None:
-        """Freeze the answer into one cheap widget, in place of the streaming Markdown."""
-        streaming, self._answer = self._answer, None
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
-        frozen = FrozenAnswer(text)
-        if streaming is None:
-            await self.mount(frozen)
+        answer, self._answer = self._answer, None
+        if answer is None:
+            await self.mount(AnswerCell(text, done=True))
         else:
-            await self.mount(frozen, after=streaming)
-            await streaming.remove()
+            await answer.finish(text)
         await self._prune()
 
     async def _prune(self) -> None:
