@@ -193,3 +193,54 @@ async def test_tool_cell_expands_to_all_output_lines(fake_openai: FakeOpenAI, tm
         cell.focus()
         await pilot.press("enter")
         assert cell.expanded and "more lines" not in (cell.result or "") and "  1\n" in (cell.result or "")
+
+
+async def test_slash_new_and_slash_resume_switch_sessions(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    from tui.app.app import SessionFactory
+    from tui.app.screens.resume import ResumeScreen
+    from tui.app.widgets.conversation import UserCell
+    from tui.engine.rollout import RolloutWriter, rollout_path
+
+    home = tmp_path / "home"
+    made: list = []
+
+    def new_session():  # type: ignore[no-untyped-def]
+        import datetime as dt
+        import uuid
+
+        sid = str(uuid.uuid4())
+        sess = make_session(fake_openai, tmp_path, session_id=sid, rollout=RolloutWriter(rollout_path(home, sid, dt.datetime.now())))
+        made.append(sess)
+        return sess
+
+    def resume(path: Path):  # type: ignore[no-untyped-def]
+        from tui.engine.resume import load_rollout
+
+        r = load_rollout(path)
+        return make_session(fake_openai, tmp_path, session_id=r.meta["id"], history=r.history)
+
+    fake_openai.queue_response(fe.turn(fe.message_item("answer one")))
+    fake_openai.queue_response(fe.turn(fe.message_item("answer two")))
+    app = CodeloopApp(new_session(), sessions=SessionFactory(home=home, new=new_session, resume=resume))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _type(pilot, "first session task")
+        await pilot.press("enter")
+        await _until(pilot, lambda: _idle(app) and [a for a in app.query(AnswerCell) if a.done])
+        first_id = app.session.session_id
+        await _type(pilot, "/new")
+        await pilot.press("enter")
+        await _until(pilot, lambda: app.session.session_id != first_id)
+        assert not app.query(UserCell) and len(made) == 2
+        await _type(pilot, "/resume")
+        await pilot.press("enter")
+        await _until(pilot, lambda: isinstance(app.screen, ResumeScreen))
+        assert [s.session_id for s in app.screen.sessions] == [first_id]  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await _until(pilot, lambda: app.session.session_id == first_id)
+        await pilot.pause(0.1)
+        assert [str(c.render()) for c in app.query(UserCell)] == ["first session task"]
+        await _type(pilot, "more")
+        await pilot.press("enter")
+        await _until(pilot, lambda: _idle(app) and len(fake_openai.responses_bodies()) == 2)
+    body = fake_openai.responses_bodies()[1]
+    assert body["prompt_cache_key"] == first_id and "first session task" in str(body["input"])

@@ -8,8 +8,9 @@ and nothing else in the UI waits on it.
 from __future__ import annotations
 
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -36,6 +37,15 @@ from tui.engine.session import Session
 
 NARROW_BELOW = 100  # columns: under this the side panes become tabs under the conversation
 SIDE_PANES = ("plan", "diff", "budget")
+
+
+@dataclass(frozen=True)
+class SessionFactory:
+    """What /new and /resume need: where sessions are recorded and how to start one."""
+
+    home: Path
+    new: Callable[[], Session]
+    resume: Callable[[Path], Session]
 
 
 class CodeloopApp(App[None]):
@@ -79,10 +89,12 @@ class CodeloopApp(App[None]):
         home: Path | None = None,
         initial_text: str = "",
         transcript: list[tuple[str, str]] | None = None,
+        sessions: SessionFactory | None = None,
     ) -> None:
         super().__init__()
         self.initial_text = initial_text
         self.transcript = transcript  # a resumed session: (role, text) of its last messages
+        self.sessions = sessions  # how /new and /resume make another session; None: unavailable
         self.session = session
         self.demo = demo
         self.auto_compact_limit = auto_compact_limit
@@ -323,6 +335,8 @@ class CodeloopApp(App[None]):
             self.show_git_diff()
         elif name == "/compact":
             await self.session.submit(ev.Compact())
+        elif name in ("/new", "/resume"):
+            await self._switch_session(name)
         elif name == "/undo":
             self.push_screen(
                 ConfirmScreen("Restore the files to how they were before the last turn? Changes made since are lost."),
@@ -330,6 +344,60 @@ class CodeloopApp(App[None]):
             )
         elif name in ("/model", "/approvals", "/sandbox"):
             await self._override(name, arg)
+
+    async def _switch_session(self, name: str) -> None:
+        conv = self.query_one(Conversation)
+        if self.sessions is None:
+            await conv.add_notice(f"{name} is not available in this window (no configuration to start sessions from).", "warning")
+        elif self.session.turn_running:
+            await conv.add_notice(f"A turn is running; interrupt it (Esc) before {name}.", "warning")
+        elif name == "/new":
+            await self._replace_session(self.sessions.new(), None)
+        else:
+            self.pick_session()
+
+    @work(thread=True, exclusive=True, group="resume-list")
+    def pick_session(self) -> None:
+        """Listing reads every rollout's head: a thread, not the event loop."""
+        from tui.engine.resume import list_sessions
+
+        assert self.sessions is not None
+        found = list_sessions(self.sessions.home)
+        self.call_from_thread(self._show_picker, found)
+
+    def _show_picker(self, found: list[Any]) -> None:
+        from tui.app.screens.resume import ResumeScreen
+
+        self.push_screen(ResumeScreen(found, self.session.session_id), callback=self._resume_chosen)
+
+    async def _resume_chosen(self, path: Path | None) -> None:
+        if path is None or self.sessions is None:
+            return
+        from tui.engine.resume import transcript
+
+        try:
+            session = self.sessions.resume(path)
+        except Exception as e:  # a damaged rollout: say so, keep the current session
+            await self.query_one(Conversation).add_notice(f"/resume: {e}", "error")
+            return
+        await self._replace_session(session, transcript(session.history))
+
+    async def _replace_session(self, session: Session, shown: list[tuple[str, str]] | None) -> None:
+        old, self.session = self.session, session
+        await old.submit(ev.Shutdown())
+        conv = self.query_one(Conversation)
+        await conv.remove_children()
+        self.query_one(PlanView).update_plan([], None)
+        self.query_one(DiffView).clear()
+        self.query_one(BudgetView).reset(session.context_window, session.auto_compact_limit)
+        s = session.settings
+        self.query_one(StatusLine).set(model=s.model, cwd=str(s.cwd), approval=s.approval_policy, sandbox=s.sandbox.mode)
+        self.queued.clear()
+        if shown is not None:
+            await self._show_transcript(shown)
+        else:
+            await conv.add_notice(f"New session {session.session_id}.")
+        self.pump_events()  # exclusive: replaces the worker reading the old session
 
     async def _undo_confirmed(self, yes: bool | None) -> None:
         if yes:

@@ -73,7 +73,7 @@ def run_app(args: argparse.Namespace, resume: ResumeRequest | None = None) -> in
         if configured is None:
             return 2
         rc, provider = configured
-        from tui.app.app import CodeloopApp, git_branch
+        from tui.app.app import CodeloopApp, SessionFactory, git_branch
 
         try:
             if resume is None:
@@ -88,6 +88,11 @@ def run_app(args: argparse.Namespace, resume: ResumeRequest | None = None) -> in
             session, demo=demo is not None, auto_compact_limit=session.auto_compact_limit, branch=git_branch(rc.cwd),
             tui=cfg.tui, home=rc.home, initial_text=initial_text,
             transcript=transcript(session.history) if resume is not None else None,
+            sessions=SessionFactory(
+                home=rc.home,
+                new=lambda: build_session(rc, provider, interactive=True),
+                resume=lambda path: resume_session(rc, provider, path, interactive=True),
+            ),
         ).run()
         return 0
     finally:

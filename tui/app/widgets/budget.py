@@ -227,6 +227,11 @@ class BudgetView(Widget):
         self.model.set_limits(context_window, auto_compact_limit)
         self.refresh(layout=True)
 
+    def reset(self, context_window: int | None, auto_compact_limit: int | None) -> None:
+        """A different session: forget the requests, keep the prices."""
+        self.model = BudgetModel(self.model.prices)
+        self.set_limits(context_window, auto_compact_limit)
+
     def record_usage(self, usage: TokenUsage) -> None:
         self.model.record_usage(usage)
         self.refresh(layout=True)
