@@ -169,6 +169,16 @@ class CodeloopApp(App[None]):
         for note in self.startup_notes:
             await self.query_one(Conversation).add_notice(note, "warning")
         self.pump_events()
+        self.warm_up()
+
+    @work(thread=True, exclusive=True, group="warm-up")
+    def warm_up(self) -> None:
+        """After the first frame: import the SDK and load the tokenizer, off the event loop."""
+        session = self.session
+        warm = getattr(session.client, "warm", None)
+        if warm is not None:
+            warm()
+        session.load_tokenizer()
 
     async def _show_transcript(self, transcript: list[tuple[str, str]]) -> None:
         conv = self.query_one(Conversation)
@@ -398,6 +408,7 @@ class CodeloopApp(App[None]):
         else:
             await conv.add_notice(f"New session {session.session_id}.")
         self.pump_events()  # exclusive: replaces the worker reading the old session
+        self.warm_up()
 
     async def _undo_confirmed(self, yes: bool | None) -> None:
         if yes:

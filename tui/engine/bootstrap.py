@@ -47,7 +47,42 @@ def reasoning_param(rc: ResolvedConfig) -> dict[str, Any] | None:
     return out
 
 
+class LazyClient:
+    """The provider client, built on first use (or by `warm()` in a thread).
+
+    Importing the openai SDK costs ~0.2 s: the app paints its first frame without it and warms
+    it up in the background; `codeloop exec` builds it on the first request.
+    """
+
+    def __init__(self, provider: ProviderSettings, session_id: str) -> None:
+        self._provider = provider
+        self._session_id = session_id
+        self._client: ModelClient | None = None
+
+    def warm(self) -> ModelClient:
+        if self._client is None:
+            self._client = _make_client(self._provider, self._session_id)
+        return self._client
+
+    def stream(self, prompt: Any) -> Any:
+        return self.warm().stream(prompt)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> Any:
+        # Provider-specific abilities (e.g. `compact` on the Responses API) come from the real client.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.warm(), name)
+
+
 def make_client(provider: ProviderSettings, session_id: str) -> ModelClient:
+    return LazyClient(provider, session_id)
+
+
+def _make_client(provider: ProviderSettings, session_id: str) -> ModelClient:
     info = provider.info
     common = dict(
         base_url=provider.base_url,
