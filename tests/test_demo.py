@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,14 +60,11 @@ def core_py(workspace: Path) -> str:
 async def test_demo_turn_plans_asks_fixes_the_bug_and_reports_in_markdown(workspace: Path) -> None:
     with DemoModel() as model:  # the real pacing, as a newcomer sees it
         sess = demo_session(model, workspace)
-        started = time.monotonic()
         events = await run_turn(sess, DEMO_PROMPT, approve=approve_all)
-        elapsed = time.monotonic() - started
         await sess.submit(ev.Shutdown())
 
     done = events[-1]
     assert isinstance(done, ev.TurnCompleted), events[-3:]
-    assert elapsed < 20
 
     plans = of_type(events, ev.PlanUpdated)
     assert len(plans) >= 2 and len(plans[0].plan) == 3
@@ -96,7 +92,6 @@ async def test_demo_turn_plans_asks_fixes_the_bug_and_reports_in_markdown(worksp
     assert all(u.cached_input_tokens > 0.6 * u.input_tokens for u in usage[1:])
     assert all(b.input_tokens < a.input_tokens for b, a in zip(usage, usage[1:]))
     assert sum(u.reasoning_tokens for u in usage) > 0
-    print(f"demo turn took {elapsed:.1f}s over {len(usage)} requests")
 
 
 async def test_denied_patch_leaves_the_file_alone_and_is_acknowledged(

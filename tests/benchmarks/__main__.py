@@ -18,7 +18,7 @@ from pathlib import Path
 
 import textual
 
-from tests.benchmarks import append, startup, stream
+from tests.benchmarks import append, context, startup, stream
 from tests.benchmarks.report import Row, table
 
 Benchmark = Callable[[bool], list[Row]]
@@ -29,6 +29,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "stream_5000": lambda quick: asyncio.run(stream.measure(quick, typed=False)),
     "keystroke_latency": lambda quick: asyncio.run(stream.measure(quick, plain=False)),
     "append_1000": lambda quick: asyncio.run(append.measure(quick)),
+    "context": context.measure_context,
+    "resume": context.measure_resume,
 }
 
 # These time a child process; profiling the benchmark itself would show only waiting.
@@ -44,7 +46,8 @@ Notes
 - Relative targets use a baseline measured in this same run.
 - stream_5000: the fake server streams from its own process; 'on screen' means in a frame the app
   composed (headless, so the escape-sequence write and the terminal itself are not included).
-{stream.NOTE}"""
+{stream.NOTE}
+{context.NOTE}"""
 
 
 def main(argv: list[str] | None = None) -> int:
