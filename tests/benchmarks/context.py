@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -175,7 +176,7 @@ async def run_session() -> ContextRun:
     cache = PrefixCache(counter)
     rng = random.Random(11)
 
-    def step(turn: int, k: int) -> Any:
+    def step(turn: int, k: int) -> Callable[[dict[str, Any]], list[dict[str, Any]]]:
         def answer(body: dict[str, Any]) -> list[dict[str, Any]]:
             thinking = fe.reasoning_item(f"Looking at step {k} of turn {turn}.", _blob(rng, 600))
             if k < CALLS_PER_TURN:

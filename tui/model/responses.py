@@ -6,6 +6,7 @@ never `previous_response_id`, encrypted reasoning requested so reasoning items c
 
 from __future__ import annotations
 
+from contextlib import aclosing
 from typing import Any, AsyncGenerator
 
 import openai
@@ -132,15 +133,17 @@ class ResponsesClient:
     async def stream(self, prompt: Prompt) -> AsyncGenerator[ModelEvent, None]:
         body = request_body(prompt)
         try:
-            # `async with`: the HTTP response is closed when we stop at the terminal event.
+            # `async with` + `aclosing`: stopping at the terminal event closes the HTTP response
+            # and the SDK's iterator now, instead of leaving them to the garbage collector.
             async with await self._client.responses.create(**body) as stream:
-                async for event in stream:
-                    out = _translate(event)
-                    if out is None:
-                        continue
-                    yield out
-                    if isinstance(out, Completed):
-                        return
+                async with aclosing(stream.__aiter__()) as events:
+                    async for event in events:
+                        out = _translate(event)
+                        if out is None:
+                            continue
+                        yield out
+                        if isinstance(out, Completed):
+                            return
         except openai.OpenAIError as e:
             # Includes a nested `error` event mid-stream: the SDK raises instead of yielding it.
             raise sdk_error(e) from e
