@@ -19,7 +19,7 @@ from tui.app.widgets.answer import AnswerCell
 from tui.engine.events import FileChangeSummary
 
 TAIL_LINES = 6
-MAX_CELLS = 600  # widgets kept on screen; older ones are dropped (they stay in the history)
+MAX_CELLS = 300  # widgets kept on screen (~100 turns); older ones are dropped (they stay in the history)
 
 
 class UserCell(Static):
@@ -127,7 +127,10 @@ class Conversation(VerticalScroll):
         """Keep the widget count bounded in very long sessions; the history itself is untouched."""
         excess = len(self.children) - MAX_CELLS
         if excess > 0:
-            await self.remove_children(list(self.children[:excess]))
+            dropped = list(self.children[:excess])
+            await self.remove_children(dropped)
+            gone = set(map(id, dropped))
+            self._tools = {k: v for k, v in self._tools.items() if id(v) not in gone}
 
     async def add_reasoning(self, text: str) -> None:
         title = text.strip().splitlines()[0].strip("* ") if text.strip() else "Reasoning"
