@@ -244,3 +244,16 @@ async def test_slash_new_and_slash_resume_switch_sessions(fake_openai: FakeOpenA
         await _until(pilot, lambda: _idle(app) and len(fake_openai.responses_bodies()) == 2)
     body = fake_openai.responses_bodies()[1]
     assert body["prompt_cache_key"] == first_id and "first session task" in str(body["input"])
+
+
+async def test_a_retried_stream_does_not_leave_its_partial_answer_on_screen(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    full = fe.turn(fe.message_item("PARTIAL-ATTEMPT text that never completed"))
+    fake_openai.queue_cut_stream(full[:-1])
+    fake_openai.queue_response(fe.turn(fe.message_item("the real answer")))
+    app = CodeloopApp(make_session(fake_openai, tmp_path))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _type(pilot, "go")
+        await pilot.press("enter")
+        await _until(pilot, lambda: _idle(app) and [a for a in app.query(AnswerCell) if a.done])
+        assert [a.text for a in app.query(AnswerCell)] == ["the real answer"]
+        assert any("Reconnecting 1/" in n for n in _notices(app))

@@ -7,8 +7,6 @@ import stat
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from tui.tools.apply_patch import (
     AddFile,
@@ -372,6 +370,19 @@ def test_write_failure_midway_rolls_back_every_earlier_write(tmp_path: Path) -> 
     assert stat.S_IMODE((tmp_path / "gone.sh").stat().st_mode) == 0o755
 
 
+def test_rollback_removes_a_folder_the_patch_made_where_a_moved_file_was(tmp_path: Path) -> None:
+    (tmp_path / "c.py").write_text("c\n")
+    (tmp_path / "blocker").write_text("a file where a directory is needed\n")
+    before = tree(tmp_path)
+    text = patch(
+        *("*** Update File: c.py", "*** Move to: moved.py", "@@", " c"),
+        *("*** Add File: c.py/x", "+x", "*** Add File: blocker/x.txt", "+x"),
+    )
+    with pytest.raises(PatchError, match="No files were changed"):
+        apply(tmp_path, text)
+    assert tree(tmp_path) == before
+
+
 def test_file_changed_after_planning_is_not_overwritten(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("a\n")
     changes = plan_patch(patch("*** Update File: a.txt", "@@", "-a", "+A"), tmp_path)
@@ -452,58 +463,3 @@ def test_unified_diff_context_width_is_configurable(tmp_path: Path) -> None:
     change = FileChange("update", tmp_path / "f", "f", old, old.replace("5\n", "five\n"))
     expected = "--- a/f\n+++ b/f\n@@ -5,3 +5,3 @@\n 4\n-5\n+five\n 6\n"
     assert unified_diff(change, context=1) == expected
-
-
-# ------------------------------------------------------------------------------------- property
-
-_HEADERS = ["*** Add File: ", "*** Delete File: ", "*** Update File: ", "*** Move to: "]
-_PATHS = ["a.txt", "dir", "link", "../x", "/abs", "new/n", "", "a\x00b", "é\udcff", "x" * 300]
-_PIECES = st.one_of(
-    st.sampled_from(
-        [
-            "*** Begin Patch",
-            "*** End Patch",
-            "*** End of File",
-            "@@",
-            "@@ def f",
-            "",
-            " a",
-            "-a",
-            "+b",
-            "<<'EOF'",
-            "EOF",
-        ]
-    ),
-    st.builds(
-        "{}{}".format,
-        st.sampled_from(_HEADERS),
-        st.sampled_from(_PATHS) | st.text(max_size=12),
-    ),
-    st.builds("{}{}".format, st.sampled_from([" ", "-", "+", "@@ "]), st.text(max_size=12)),
-    st.text(max_size=20),
-)
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("property")
-    (root / "a.txt").write_text("a\nb\n")
-    (root / "dir").mkdir()
-    (root / "link").symlink_to("/etc/hostname")
-    return root
-
-
-@settings(max_examples=300, deadline=None)
-@given(lines=st.lists(_PIECES, max_size=12), crlf=st.booleans(), framed=st.booleans())
-def test_planning_any_text_raises_only_patch_error_and_writes_nothing(
-    sandbox: Path, lines: list[str], crlf: bool, framed: bool
-) -> None:
-    before = tree(sandbox)
-    text = patch(*lines) if framed else "\n".join(lines)
-    if crlf:
-        text = text.replace("\n", "\r\n")
-    try:
-        plan_patch(text, sandbox)
-    except PatchError:
-        pass
-    assert tree(sandbox) == before

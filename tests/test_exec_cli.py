@@ -177,3 +177,15 @@ def test_sandboxed_mode_refuses_without_bwrap(fake_openai: FakeOpenAI, workspace
         bootstrap.build_session(rc, resolve_provider(rc, env), interactive=False)
     rc = load_config(argparse.Namespace(cd=str(ws), sandbox_mode="danger-full-access"), env=env)
     assert bootstrap.build_session(rc, resolve_provider(rc, env), interactive=False, write_rollout=False)
+
+
+def test_shell_environment_policy_from_config_reaches_commands(fake_openai: FakeOpenAI, workspace: tuple[Path, Path]) -> None:
+    ws, home = workspace
+    home.mkdir()
+    (home / "config.toml").write_text('[shell_environment_policy]\nset = { CODELOOP_PROBE = "from-config" }\n')
+    fake_openai.queue_response(fe.turn(shell_call("c1", ["bash", "-lc", "echo probe=$CODELOOP_PROBE key=${OPENAI_API_KEY:-unset}"])))
+    fake_openai.queue_response(fe.turn(fe.message_item("ok")))
+    proc = run_exec(fake_openai, ws, home, "--yolo", "env")
+    assert proc.returncode == 0, proc.stderr
+    out = [i for i in fake_openai.responses_bodies()[1]["input"] if i["type"] == "function_call_output"][0]["output"]
+    assert "probe=from-config" in out and "key=unset" in out

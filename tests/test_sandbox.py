@@ -185,15 +185,16 @@ def test_host_socket_is_hidden_even_under_a_writable_root(
     listener.bind(str(path))
     listener.listen(4)
     try:
-        code = f"import socket; socket.socket(socket.AF_UNIX).connect({str(path)!r}); print('connected')"
+        # Whether the socket is there to connect to (the seccomp filter refuses the connect
+        # itself; tests/test_sandbox_hardening.py covers that, this is the mask behind it).
+        code = f"import os, stat; print(stat.S_ISSOCK(os.stat({str(path)!r}).st_mode))"
         argv = [sys.executable, "-c", code]
         visible = subprocess.run(wrap(argv, WRITE, ws), capture_output=True, text=True, timeout=60)
-        assert visible.stdout == "connected\n", visible.stderr  # the leak the mask exists for
+        assert visible.stdout == "True\n", visible.stderr  # what the mask exists for
 
         monkeypatch.setattr(sandbox, "_HIDDEN_SOCKETS", (path,))
         hidden = subprocess.run(wrap(argv, WRITE, ws), capture_output=True, text=True, timeout=60)
-        assert hidden.returncode != 0
-        assert "connected" not in hidden.stdout
+        assert hidden.stdout == "False\n", hidden.stderr
     finally:
         listener.close()
 

@@ -23,6 +23,8 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 from pydantic_core import ErrorDetails
 
+from tui.safety.redact import is_secret_name, remember_secret, remember_secret_variable
+
 ApprovalPolicy = Literal["untrusted", "on-request", "on-failure", "never"]
 SandboxMode = Literal["read-only", "workspace-write", "danger-full-access"]
 ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
@@ -68,9 +70,12 @@ class ModelProviderInfo(_ConfigModel):
     http_headers: dict[str, str] = {}
     """Extra HTTP headers on every request."""
     stream_max_retries: NonNegativeInt = 5
-    """How many times a dropped stream is reconnected before the turn fails."""
+    """How many times a failed model request is retried before the turn fails: HTTP 429/5xx,
+    connection errors, and streams that drop, stall or fail with a retryable code. Each retry
+    is shown ("Reconnecting n/N…")."""
     request_max_retries: NonNegativeInt = 4
-    """How many times a failed HTTP request is retried."""
+    """How many times the compaction request (`/responses/compact`) is retried by the SDK;
+    sampling requests are retried by `stream_max_retries` instead."""
     stream_idle_timeout_ms: PositiveInt = 300_000
     """A stream silent for this long is treated as dropped."""
 
@@ -83,6 +88,28 @@ class SandboxWorkspaceWrite(_ConfigModel):
     config file's folder."""
     network_access: bool = False
     """Whether sandboxed commands may use the network."""
+
+
+class ShellEnvironmentPolicy(_ConfigModel):
+    """`[shell_environment_policy]`: the environment shell commands run with (Codex's keys).
+
+    Applied in order: `inherit`, the default excludes, `exclude`, `set`, `include_only`.
+    Patterns are globs (`*`, `?`, `[...]`) matched against variable names, ignoring case.
+    """
+
+    inherit: Literal["all", "core", "none"] = "all"
+    """Start from all of codeloop's variables, only the core ones (HOME, LOGNAME, PATH, SHELL,
+    USER, USERNAME, TMPDIR, TEMP, TMP), or none."""
+    ignore_default_excludes: bool = False
+    """Keep the variables dropped by default: names containing KEY, TOKEN, SECRET or PASSWORD,
+    and SSH_AUTH_SOCK (which would let commands sign with the user's SSH keys)."""
+    exclude: list[str] = []
+    """Patterns of further names to drop, e.g. `["AWS_*", "AZURE_*"]`."""
+    set: dict[str, str] = {}
+    """Variables set to these values, after the excludes (an excluded name can be set again)."""
+    include_only: list[str] = []
+    """When not empty, only names matching one of these patterns are kept (applied last, to the
+    `set` ones too)."""
 
 
 class Profile(_ConfigModel):
@@ -161,6 +188,8 @@ class Config(_ConfigModel):
     """How commands are confined."""
     sandbox_workspace_write: SandboxWorkspaceWrite = SandboxWorkspaceWrite()
     """Settings of the `workspace-write` sandbox."""
+    shell_environment_policy: ShellEnvironmentPolicy = ShellEnvironmentPolicy()
+    """The environment shell commands get; by default ours minus anything secret-looking."""
     developer_instructions: str | None = None
     """Extra instructions sent as a developer message at the start of each session."""
     instructions_file: TomlPath | None = None
@@ -286,6 +315,8 @@ def resolve_provider(rc: ResolvedConfig, env: Mapping[str, str] | None = None) -
             f'add it, e.g. -c model_providers.{pid}.base_url="http://localhost:11434/v1"'
         )
     if info.env_key:
+        # Whatever the variable is called, its value must never be written down or shown.
+        remember_secret_variable(info.env_key)
         api_key = env.get(info.env_key, "").strip()
         if not api_key:
             raise ConfigError(
@@ -295,6 +326,9 @@ def resolve_provider(rc: ResolvedConfig, env: Mapping[str, str] | None = None) -
     else:
         # Keyless servers (a local Ollama) ignore the key, but the SDK refuses an empty one.
         api_key = "unused"
+    for header, value in (info.http_headers or {}).items():
+        if header.lower() == "authorization" or is_secret_name(header):
+            remember_secret(value)
     return ProviderSettings(pid, info.base_url, api_key, info.wire_api, info)
 
 

@@ -21,6 +21,7 @@ from typing import TextIO
 
 from tui.engine import events as ev
 from tui.engine.resume import ResumeRequest
+from tui.safety.redact import Redactor, default_redactor, redact
 
 EXEC_USAGE = "codeloop exec PROMPT, or codeloop exec resume (--last | SESSION_ID) PROMPT"
 
@@ -74,7 +75,7 @@ def run_exec(args: argparse.Namespace) -> int:
             _exec(rc, provider, prompt, json_mode=bool(getattr(args, "json", False)), resume=path)
         )
     except (SandboxUnavailable, SessionNotFound, RolloutError) as e:
-        print(f"codeloop: {e}", file=sys.stderr)
+        print(redact(f"codeloop: {e}"), file=sys.stderr)
         return 2
 
 
@@ -86,26 +87,39 @@ async def _exec(rc, provider, prompt: str, *, json_mode: bool, resume: Path | No
     else:
         session = build_session(rc, provider, interactive=False)
     loop = asyncio.get_running_loop()
+    received: list[signal.Signals] = []
+    interrupting: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
+
+    def stop(sig: signal.Signals) -> None:
+        received.append(sig)
+        task = asyncio.ensure_future(session.interrupt())
+        interrupting.add(task)
+        task.add_done_callback(interrupting.discard)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(session.interrupt()))
+        loop.add_signal_handler(sig, stop, sig)
     await session.submit(ev.UserInput(prompt))
-    printer = _Progress(sys.stderr)
+    # Everything printed goes through the redactor (tui/safety/redact.py), taken after the
+    # configuration was read: that told it the provider's key variable.
+    redactor = default_redactor()
+    printer = _Progress(sys.stderr, redactor)
     try:
         while True:
             event = await session.next_event()
             if json_mode:
-                print(json.dumps(event.to_json(), ensure_ascii=False), flush=True)
+                print(json.dumps(redactor.redact_json(event.to_json()), ensure_ascii=False), flush=True)
             else:
                 printer.show(event)
             if isinstance(event, ev.TurnCompleted):
                 if not json_mode and event.last_agent_message:
-                    print(event.last_agent_message, flush=True)
+                    print(redactor.redact(event.last_agent_message), flush=True)
                 return 0
             if isinstance(event, ev.TurnAborted):
-                return 130
+                # 128 + the signal, as a shell reports a process the signal killed: 130, 143.
+                return 128 + (received[0] if received else signal.SIGINT)
             if isinstance(event, ev.TurnFailed):
                 if json_mode:
-                    print(f"codeloop: turn failed: {event.message}", file=sys.stderr, flush=True)
+                    print(redactor.redact(f"codeloop: turn failed: {event.message}"), file=sys.stderr, flush=True)
                 return 1
     finally:
         await session.submit(ev.Shutdown())
@@ -114,11 +128,12 @@ async def _exec(rc, provider, prompt: str, *, json_mode: bool, resume: Path | No
 class _Progress:
     """Human-readable progress lines on stderr."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, redactor: Redactor) -> None:
         self.out = out
+        self.redactor = redactor
 
     def line(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
+        print(self.redactor.redact(text), file=self.out, flush=True)
 
     def show(self, event: ev.Event) -> None:
         if isinstance(event, ev.SessionConfigured):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import textual
 
-from tests.benchmarks import append, context, startup, stream
+from tests.benchmarks import append, context, soak, startup, stream
 from tests.benchmarks.report import Row, table
 
 Benchmark = Callable[[bool], list[Row]]
@@ -31,10 +31,11 @@ BENCHMARKS: dict[str, Benchmark] = {
     "append_1000": lambda quick: asyncio.run(append.measure(quick)),
     "context": context.measure_context,
     "resume": context.measure_resume,
+    "soak": soak.measure,
 }
 
 # These time a child process; profiling the benchmark itself would show only waiting.
-IN_CHILD = {"version", "first_frame"}
+IN_CHILD = {"version", "first_frame", "soak"}
 CHILD_PROFILE_HINT = (
     "runs codeloop in a child process; profile that instead: `python -X importtime -m tui --version`, or "
     "`python -m cProfile -o start.prof $(which codeloop) ...` in tmux, quitting with ctrl+q"
@@ -47,7 +48,8 @@ Notes
 - stream_5000: the fake server streams from its own process; 'on screen' means in a frame the app
   composed (headless, so the escape-sequence write and the terminal itself are not included).
 {stream.NOTE}
-{context.NOTE}"""
+{context.NOTE}
+{soak.NOTE}"""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,7 @@ from tui.app.widgets.status import StatusLine
 from tui.config import TuiSettings
 from tui.engine import events as ev
 from tui.engine.session import Session
+from tui.safety.redact import default_redactor, redact
 
 NARROW_BELOW = 100  # columns: under this the side panes become tabs under the conversation
 SIDE_PANES = ("plan", "diff", "budget")
@@ -236,18 +237,20 @@ class CodeloopApp(App[None]):
 
     async def show_event(self, event: ev.Event) -> None:
         conv = self.query_one(Conversation)
+        # Text from outside (commands, the model, errors) is redacted before it is shown.
+        red = default_redactor().redact
         if isinstance(event, ev.TurnStarted):
             self.query_one(StatusLine).working(True)
         elif isinstance(event, ev.AgentMessageDelta):
-            await conv.append_answer(event.delta)
+            await conv.append_answer(red(event.delta))
         elif isinstance(event, ev.AgentMessage):
-            await conv.finish_answer(event.text)
+            await conv.finish_answer(red(event.text))
         elif isinstance(event, ev.ReasoningSummary):
-            await conv.add_reasoning(event.text)
+            await conv.add_reasoning(red(event.text))
         elif isinstance(event, ev.ExecCommandBegan):
-            await conv.tool_began(event.call_id, event.command, event.cwd, event.sandboxed)
+            await conv.tool_began(event.call_id, [red(a) for a in event.command], event.cwd, event.sandboxed)
         elif isinstance(event, ev.ExecCommandEnded):
-            conv.tool_ended(event.call_id, event.exit_code, event.duration_s, event.output, event.timed_out)
+            conv.tool_ended(event.call_id, event.exit_code, event.duration_s, red(event.output), event.timed_out)
         elif isinstance(event, ev.ApprovalRequested):
             self.ask(event)
         elif isinstance(event, ev.ApprovalDecided) and event.decision is ev.ReviewDecision.DENIED:
@@ -257,12 +260,13 @@ class CodeloopApp(App[None]):
             self._reveal("diff")
             await conv.add_patch(event.changes, applied=True)
         elif isinstance(event, ev.PatchApplyEnded) and not event.success:
-            await conv.add_notice(f"Patch failed: {event.output}", "error")
+            await conv.add_notice(red(f"Patch failed: {event.output}"), "error")
         elif isinstance(event, ev.PlanUpdated):
             self.query_one(PlanView).update_plan(event.plan, event.explanation)
         elif isinstance(event, ev.TokenUsage):
             self.query_one(BudgetView).record_usage(event)
         elif isinstance(event, ev.ContextEstimated):
+            conv.begin_attempt()
             self.query_one(BudgetView).set_estimate(event.pending_tokens, event.approximate)
         elif isinstance(event, ev.CompactionStarted):
             await conv.add_notice(f"Compacting the conversation ({event.reason}, {event.tokens:,} tokens)…", "warning")
@@ -276,15 +280,16 @@ class CodeloopApp(App[None]):
             listed = ", ".join(event.paths[:8]) + (" …" if len(event.paths) > 8 else "")
             await conv.add_notice(f"Undone: restored {len(event.paths)} file(s){': ' + listed if listed else ''}. The model was told.")
         elif isinstance(event, ev.WarningIssued):
-            await conv.add_notice(event.message, "warning")
+            await conv.add_notice(red(event.message), "warning")
         elif isinstance(event, ev.StreamRetrying):
-            await conv.add_notice(f"Reconnecting {event.attempt}/{event.max_attempts}… ({event.reason})", "warning")
+            await conv.discard_attempt()
+            await conv.add_notice(red(f"Reconnecting {event.attempt}/{event.max_attempts}… ({event.reason})"), "warning")
         elif isinstance(event, ev.Error):
-            await conv.add_notice(event.message, "error")
+            await conv.add_notice(red(event.message), "error")
         elif isinstance(event, (ev.TurnCompleted, ev.TurnAborted, ev.TurnFailed)):
             self.query_one(StatusLine).working(False)
             if isinstance(event, ev.TurnAborted):
-                await conv.add_notice(f"Turn aborted ({event.reason}).", "warning")
+                await conv.add_notice(red(f"Turn aborted ({event.reason})."), "warning")
             if self.queued:
                 await self.send(self.queued.pop(0))
 
@@ -388,7 +393,7 @@ class CodeloopApp(App[None]):
         try:
             session = self.sessions.resume(path)
         except Exception as e:  # a damaged rollout: say so, keep the current session
-            await self.query_one(Conversation).add_notice(f"/resume: {e}", "error")
+            await self.query_one(Conversation).add_notice(redact(f"/resume: {e}"), "error")
             return
         await self._replace_session(session, transcript(session.history))
 

@@ -123,6 +123,7 @@ def _session_options(rc: ResolvedConfig, provider: ProviderSettings) -> dict[str
         reasoning=reasoning_param(rc),
         parallel_tool_calls=cfg.parallel_tool_calls,
         tool_output_token_limit=cfg.tool_output_token_limit,
+        shell_environment_policy=cfg.shell_environment_policy,
         context_window=(window := cfg.model_context_window or context_window(cfg.model)),
         auto_compact_limit=auto_compact_limit(cfg.model, cfg.model_auto_compact_token_limit, window),
         stream_max_retries=provider.info.stream_max_retries,

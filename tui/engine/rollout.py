@@ -14,6 +14,8 @@ from pathlib import Path
 from collections.abc import Iterator
 from typing import IO, Any
 
+from tui.safety.redact import Redactor, default_redactor
+
 
 def rollout_path(home: Path, session_id: str, now: _dt.datetime) -> Path:
     folder = home / "sessions" / f"{now:%Y}" / f"{now:%m}" / f"{now:%d}"
@@ -21,9 +23,16 @@ def rollout_path(home: Path, session_id: str, now: _dt.datetime) -> Path:
 
 
 class RolloutWriter:
-    def __init__(self, path: Path) -> None:
+    """Appends lines to a rollout file, secrets redacted (tui/safety/redact.py).
+
+    `redactor` defaults to the process-wide one as it is at each write.
+    """
+
+    def __init__(self, path: Path, redactor: Redactor | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self._redactor = redactor
+        self.error: str | None = None  # set when a write failed; nothing is written after it
         self._file: IO[str] | None = open(path, "a", encoding="utf-8")
         if _ends_mid_line(path):
             # Resuming after a kill mid-write: end the torn line, or our first line would be
@@ -34,13 +43,24 @@ class RolloutWriter:
     def write(self, kind: str, payload: Any) -> None:
         if self._file is None:
             return
+        payload = (self._redactor or default_redactor()).redact_json(payload)
         line = json.dumps(
             {"timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"), "type": kind, "payload": payload},
             ensure_ascii=False,
             separators=(",", ":"),
         )
-        self._file.write(line + "\n")
-        self._file.flush()
+        try:
+            self._file.write(line + "\n")
+            self._file.flush()
+        except OSError as e:
+            # Disk full, a file-size limit, a vanished mount: stop recording (one torn line at
+            # most, which the reader drops) and say so, rather than failing every later write.
+            self.error = e.strerror or str(e)
+            try:
+                self._file.close()
+            except OSError:
+                pass
+            self._file = None
 
     def close(self) -> None:
         if self._file is not None:

@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
+from tui.config import ShellEnvironmentPolicy
 from tui.engine.context import TurnSettings, initial_context, message, settings_diff
 from tui.engine.events import (
     Compact,
@@ -78,6 +79,7 @@ class Session:
         history: list[dict[str, Any]] | None = None,
         reference: TurnSettings | None = None,
         auto_compact_limit: int | None = None,
+        shell_environment_policy: ShellEnvironmentPolicy | None = None,
     ) -> None:
         """`history`/`reference` resume a session: the items rebuilt from its rollout and the
         settings the model was last told about (so only a diff is appended, never the initial
@@ -98,8 +100,10 @@ class Session:
         self.stream_max_retries = stream_max_retries
         self.retry_base_delay_s = 0.5
         self.auto_compact_limit = auto_compact_limit
+        self.shell_environment_policy = shell_environment_policy
         self._items_at_last_usage = 0  # history length when the last usage was reported
         self._estimate: Any = None  # tokens.HistoryEstimate once load_tokenizer() ran
+        self._rollout_failed = False
         self.snapshots: list[Any] = []  # undo.Snapshot per user turn, newest last
         self.undo_available: bool | None = None  # None until the first snapshot tells
         self._fixed_tokens = 0
@@ -188,14 +192,25 @@ class Session:
 
     def emit(self, event: Event) -> None:
         self._events.put_nowait(event)
-        if self.rollout is not None and event.type in _PERSISTED_EVENTS:
-            self.rollout.write("event_msg", event.to_json())
+        if event.type in _PERSISTED_EVENTS:
+            self._persist("event_msg", event.to_json())
+
+    def _persist(self, kind: str, payload: Any) -> None:
+        rollout = self.rollout
+        if rollout is None:
+            return
+        rollout.write(kind, payload)
+        if rollout.error is not None and not self._rollout_failed:
+            self._rollout_failed = True  # set first: the warning below is persisted too (a no-op now)
+            self.emit(WarningIssued(
+                f"The session is no longer being recorded ({rollout.error}): "
+                "resume will not have what follows. The session itself goes on."
+            ))
 
     def record(self, item: dict[str, Any]) -> None:
         """Append to the history (never rewrite it) and to the rollout, at once."""
         self.history.append(item)
-        if self.rollout is not None:
-            self.rollout.write("response_item", item)
+        self._persist("response_item", item)
 
     def record_context_updates(self) -> None:
         if self._reference is None:
@@ -214,9 +229,9 @@ class Session:
 
     def _set_reference(self, settings: TurnSettings) -> None:
         """What the model has been told; recorded so resume appends only a real change."""
-        if settings != self._reference and self.rollout is not None:
+        if settings != self._reference:
             sb = settings.sandbox
-            self.rollout.write("turn_context", {
+            self._persist("turn_context", {
                 "model": settings.model,
                 "approval_policy": settings.approval_policy,
                 "sandbox_mode": sb.mode,
@@ -246,6 +261,7 @@ class Session:
             approvals=self.approvals,
             emit=self.emit,
             interactive=self.interactive,
+            shell_environment_policy=self.shell_environment_policy,
         )
 
     def drain_pending_input(self) -> list[str]:
@@ -341,11 +357,10 @@ class Session:
         self.last_usage = None
         self._items_at_last_usage = 0
         after, _ = self.context_tokens()
-        if self.rollout is not None:
-            self.rollout.write("compacted", {
-                "replacement_history": self.history, "before_tokens": before,
-                "after_tokens": after, "method": result.method, "reason": reason,
-            })
+        self._persist("compacted", {
+            "replacement_history": self.history, "before_tokens": before,
+            "after_tokens": after, "method": result.method, "reason": reason,
+        })
         self._set_reference(self.settings)  # the fresh initial context describes these settings
         self.emit(CompactionDone(before, after, result.method, reason))
 
@@ -385,8 +400,7 @@ class Session:
         self.undo_available = snap is not None
         if snap is not None:
             self.snapshots.append(snap)
-            if self.rollout is not None:
-                self.rollout.write("ghost_snapshot", {"sha": snap.sha, "ref": snap.ref, "repo_root": str(snap.repo_root), "skipped": snap.skipped})
+            self._persist("ghost_snapshot", {"sha": snap.sha, "ref": snap.ref, "repo_root": str(snap.repo_root), "skipped": snap.skipped})
 
     async def _run_undo_task(self, turn_id: str) -> str | None:
         from tui.engine.undo import describe_restore, restore_snapshot

@@ -82,21 +82,48 @@ async def run_turn(sess: Session, text: str) -> str | None:
             return last_message
 
 
+# A server-requested wait longer than this fails the turn with the wait in the message instead
+# of leaving the user staring at a spinner (the SDK's own limit is 120 s).
+MAX_RETRY_WAIT_S = 60.0
+MAX_BACKOFF_S = 30.0
+
+
 async def sample_with_retries(sess: Session) -> SampledResponse:
-    attempt = 0
+    """Sample until a response completes, retrying what may succeed on a second try.
+
+    This loop is the only place a sampling request is retried (the SDK's retries are off, see
+    model/sdk.py), so `stream_max_retries` counts every extra request and each one is announced
+    by a `StreamRetrying` event. A failed attempt leaves nothing behind: `sample` hands over
+    its items only once the response completed.
+    """
+    retries = 0
     while True:
         try:
             return await sample(sess)
         except ModelError as e:
-            if not e.retryable or attempt >= sess.stream_max_retries:
+            if not e.retryable:
                 raise
-            attempt += 1
-            delay = e.retry_after_s
-            if delay is None:
-                delay = sess.retry_base_delay_s * (2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
-            delay = min(delay, 60.0)
-            sess.emit(StreamRetrying(attempt, sess.stream_max_retries, delay, str(e)))
+            if retries >= sess.stream_max_retries:
+                attempts = retries + 1
+                raise ModelError(
+                    f"gave up after {attempts} attempt{'s' if attempts != 1 else ''}: {e}",
+                    retryable=False, code=e.code,
+                ) from e
+            if e.retry_after_s is not None and e.retry_after_s > MAX_RETRY_WAIT_S:
+                raise ModelError(
+                    f"{e} (the server asks to wait {e.retry_after_s:.0f}s before retrying; "
+                    "not waiting that long, try again later)",
+                    retryable=False, code=e.code,
+                ) from e
+            retries += 1
+            delay = e.retry_after_s if e.retry_after_s is not None else backoff_s(sess.retry_base_delay_s, retries)
+            sess.emit(StreamRetrying(retries, sess.stream_max_retries, delay, str(e)))
             await asyncio.sleep(delay)
+
+
+def backoff_s(base_s: float, retry: int) -> float:
+    """Exponential, capped, with ±20% jitter so many clients cut off at once do not return in step."""
+    return min(base_s * 2 ** (retry - 1), MAX_BACKOFF_S) * random.uniform(0.8, 1.2)
 
 
 async def sample(sess: Session) -> SampledResponse:

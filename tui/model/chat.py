@@ -82,7 +82,10 @@ class ChatClient:
         request_max_retries: int = 4,
         headers: dict[str, str] | None = None,
     ) -> None:
-        self._client = sdk_client(base_url, api_key, idle_timeout_s, request_max_retries, headers or {})
+        """`request_max_retries` is unused: this provider has no request the turn loop does not
+        retry itself, and the SDK must not retry sampling requests (see sdk.py)."""
+        self._idle_timeout_s = idle_timeout_s
+        self._client = sdk_client(base_url, api_key, idle_timeout_s, headers or {})
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -119,7 +122,7 @@ class ChatClient:
                         if choice.get("finish_reason"):
                             finished = True
         except openai.OpenAIError as e:
-            raise sdk_error(e) from e
+            raise sdk_error(e, idle_timeout_s=self._idle_timeout_s) from e
         if not finished:
             raise ModelError("chat stream closed before a finish_reason", retryable=True)
         if text:

@@ -100,10 +100,15 @@ class ResponsesClient:
         headers: dict[str, str] | None = None,
         session_id: str | None = None,
     ) -> None:
+        """`request_max_retries` applies to `/responses/compact` only: sampling requests are
+        retried, visibly, by the turn loop (see sdk.py for why the SDK must not retry them)."""
         default_headers = dict(headers or {})
         if session_id:
             default_headers.setdefault("session_id", session_id)
-        self._client = sdk_client(base_url, api_key, idle_timeout_s, request_max_retries, default_headers)
+        self._idle_timeout_s = idle_timeout_s
+        self._client = sdk_client(base_url, api_key, idle_timeout_s, default_headers)
+        # A copy sharing the connection pool: closing `_client` closes both.
+        self._compact_client = self._client.with_options(max_retries=request_max_retries)
 
     @property
     def sdk(self) -> openai.AsyncOpenAI:
@@ -115,7 +120,7 @@ class ResponsesClient:
     async def compact(self, prompt: Prompt) -> list[dict[str, Any]]:
         """`POST /responses/compact`: the history in, its compacted replacement out."""
         try:
-            result = await self._client.responses.compact(
+            result = await self._compact_client.responses.compact(
                 model=prompt.model,
                 input=prompt.input,  # type: ignore[arg-type]
                 instructions=prompt.instructions,
@@ -146,7 +151,7 @@ class ResponsesClient:
                             return
         except openai.OpenAIError as e:
             # Includes a nested `error` event mid-stream: the SDK raises instead of yielding it.
-            raise sdk_error(e) from e
+            raise sdk_error(e, idle_timeout_s=self._idle_timeout_s) from e
         # The SDK ends iteration silently when the connection closes early.
         raise ModelError("stream closed before response.completed", retryable=True)
 

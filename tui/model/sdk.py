@@ -1,33 +1,55 @@
-"""What both provider clients share: the SDK client and the mapping of its errors."""
+"""What both provider clients share: the SDK client and the mapping of its errors.
+
+Who retries what: the SDK's own retries are off for sampling requests (`max_retries=0`). They
+are silent and happen only before a stream's body starts, so on top of the turn loop's
+reconnects they would multiply the attempts unseen (5 reconnects × 5 SDK attempts = 25 requests,
+none shown to the user). The turn loop (`engine/turn.py:sample_with_retries`) alone retries a
+sampling request, HTTP 429/5xx and connection errors included, honouring `retry-after`, so every
+attempt is a `StreamRetrying` event and `stream_max_retries` is the true number of extra
+requests. Only `/responses/compact`, a plain JSON request the turn loop does not retry, keeps the
+SDK's retries (`request_max_retries`).
+"""
 
 from __future__ import annotations
 
+import datetime as _dt
+import email.utils
 import re
+from collections.abc import Mapping
 
 import openai
 
 from tui.model.types import ContextWindowExceeded, ModelError
 
 
-def sdk_client(
-    base_url: str, api_key: str, idle_timeout_s: float, max_retries: int, headers: dict[str, str]
-) -> openai.AsyncOpenAI:
+def sdk_client(base_url: str, api_key: str, idle_timeout_s: float, headers: dict[str, str]) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(
         base_url=base_url,
         api_key=api_key or "unused",
-        max_retries=max_retries,
-        # The read timeout applies per chunk, so it is the stream's idle timeout.
+        max_retries=0,
+        # The read timeout applies per chunk read, so it is the stream's idle timeout; it also
+        # bounds the wait for the response headers.
         timeout=openai.Timeout(idle_timeout_s, connect=10.0),
         default_headers=headers,
     )
 
 
-def sdk_error(e: openai.OpenAIError) -> ModelError:
+def sdk_error(e: openai.OpenAIError, *, idle_timeout_s: float | None = None) -> ModelError:
     """Map an SDK exception to what the turn loop should do with it."""
     if isinstance(e, openai.APIStatusError):
         return status_error(e)
-    if isinstance(e, (openai.APIConnectionError, openai.APITimeoutError)):
-        return ModelError(f"connection problem: {e}", retryable=True)
+    if isinstance(e, openai.APITimeoutError):
+        cause = type(e.__cause__).__name__ if e.__cause__ is not None else ""
+        if "Connect" in cause or idle_timeout_s is None:
+            return ModelError(f"connection problem: {e}", retryable=True)
+        return ModelError(
+            f"stream idle: no data from the server for {idle_timeout_s:g}s (stream_idle_timeout_ms)",
+            retryable=True,
+        )
+    if isinstance(e, openai.APIConnectionError):
+        # The SDK's own message is a bare "Connection error."; the cause says what happened.
+        detail = f"{e}: {e.__cause__}" if e.__cause__ is not None and str(e.__cause__) else str(e)
+        return ModelError(f"connection problem: {detail}", retryable=True)
     if isinstance(e, openai.APIError):
         return classify_error(e.code, e.message)
     return ModelError(f"{type(e).__name__}: {e}", retryable=False)
@@ -37,6 +59,8 @@ def sdk_error(e: openai.OpenAIError) -> ModelError:
 FATAL_CODES = frozenset(
     {"insufficient_quota", "usage_not_included", "invalid_prompt", "cyber_policy", "invalid_api_key"}
 )
+# Statuses retried as the SDK would: timeout, lock conflict, rate limit, server errors.
+_RETRYABLE_STATUS = frozenset({408, 409, 429})
 _RETRY_HINT = re.compile(r"(?i)try again in\s*(\d+(?:\.\d+)?)\s*(ms|s|seconds?)")
 
 
@@ -65,19 +89,41 @@ def status_error(e: openai.APIStatusError) -> ModelError:
     status = e.status_code
     if code == "context_length_exceeded":
         return ContextWindowExceeded(message)
-    retry_after = _retry_after(e)
-    if status == 429 and code not in FATAL_CODES:
-        return ModelError(f"rate limited: {message}", retryable=True, code=code, retry_after_s=retry_after)
-    if status >= 500:
-        return ModelError(f"server error {status}: {message}", retryable=True, code=code, retry_after_s=retry_after)
-    return ModelError(f"HTTP {status}: {message}", retryable=False, code=code)
+    headers: Mapping[str, str] = e.response.headers if e.response is not None else {}
+    # The server's word wins, as in the SDK (the fake server sends `false` on its refusals).
+    refused = headers.get("x-should-retry", "").lower() == "false"
+    retryable = not refused and code not in FATAL_CODES and (status in _RETRYABLE_STATUS or status >= 500)
+    retry_after = retry_after_seconds(headers) if retryable else None
+    if retry_after is None and retryable:
+        retry_after = retry_hint_seconds(str(message))
+    if status == 429:
+        text = f"rate limited: {message}" if retryable else f"HTTP 429: {message}"
+    elif status >= 500:
+        text = f"server error {status}: {message}"
+    else:
+        text = f"HTTP {status}: {message}"
+    return ModelError(text, retryable=retryable, code=code, retry_after_s=retry_after)
 
 
-def _retry_after(e: openai.APIStatusError) -> float | None:
-    raw = e.response.headers.get("retry-after") if e.response is not None else None
-    try:
-        return float(raw) if raw is not None else retry_hint_seconds(str(e.message))
-    except ValueError:
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """The server's requested wait: `retry-after-ms`, else `retry-after` (seconds or an HTTP date)."""
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms is not None:
+        try:
+            return max(float(raw_ms) / 1000, 0.0)
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if raw is None:
         return None
-
-
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=_dt.timezone.utc)
+    return max((when - _dt.datetime.now(_dt.timezone.utc)).total_seconds(), 0.0)

@@ -12,10 +12,20 @@ bwrap run as root keeps every capability unless told ``--cap-drop ALL``, in
 which case the sandboxed command can simply ``mount -o remount,rw`` its way
 out. If bwrap cannot run we refuse the sandboxed modes; we never fall back to
 running unsandboxed without being told to.
+
+Host services are kept out of reach three ways: Unix and vsock sockets cannot be
+created at all (a seccomp filter, see tui/safety/seccomp.py: connecting to a
+socket needs no write access, so a read-only `/` still exposes every one); the
+usual socket directories are masked besides (docker, D-Bus, X11, /run/user, the
+ssh-agent's); and SSH_AUTH_SOCK is unset. The host's `/tmp` stays shared and
+writable, as in Codex: models routinely write a script to /tmp in one command and
+run it in the next, which a fresh tmpfs per command would break, and the socket
+filter already covers what a private /tmp would hide.
 """
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
 import subprocess
@@ -23,6 +33,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from tui.safety import seccomp
 
 SandboxMode = Literal["read-only", "workspace-write", "danger-full-access"]
 
@@ -41,9 +53,16 @@ _FIX_HINT = (
 
 # Host sockets reachable through the read-only view of `/` would let a
 # sandboxed command talk to services outside it (the docker socket is root on
-# the host). Directories are covered with an empty tmpfs, sockets with
-# /dev/null. Only paths that exist are masked.
-_HIDDEN_DIRS: tuple[Path, ...] = (Path("/run/user"),)
+# the host). The seccomp filter already refuses Unix sockets; these masks are
+# the second line, and hide the paths from view. Directories are covered with
+# an empty tmpfs, sockets with /dev/null. Only paths that exist are masked.
+_HIDDEN_DIRS: tuple[Path, ...] = (
+    Path("/run/user"),
+    Path("/run/dbus"),
+    Path("/var/run/dbus"),
+    Path("/tmp/.X11-unix"),
+    Path("/tmp/.ICE-unix"),
+)
 _HIDDEN_SOCKETS: tuple[Path, ...] = (
     Path("/run/docker.sock"),
     Path("/var/run/docker.sock"),
@@ -127,6 +146,10 @@ def find_bwrap(path_env: str | None = None, preferred: Path = PREFERRED_BWRAP) -
     return None
 
 
+# Variables unset inside the sandbox whatever environment it was given.
+_UNSET_VARIABLES = ("SSH_AUTH_SOCK",)
+
+
 @dataclass(frozen=True)
 class _Detection:
     bwrap: Path | None
@@ -138,11 +161,10 @@ def _detect() -> _Detection:
     bwrap = find_bwrap()
     if bwrap is None:
         return _Detection(None, f"bubblewrap (bwrap) was not found. {_FIX_HINT}")
-    probe = [
-        str(bwrap), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+    probe = _launch(bwrap, [
+        "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
         "--unshare-net", "--unshare-pid", "--die-with-parent", "--cap-drop", "ALL",
-        "--", "/bin/true",
-    ]  # fmt: skip
+    ], ["/bin/true"])  # fmt: skip
     try:
         done = subprocess.run(
             probe,
@@ -197,7 +219,6 @@ def wrap(argv: Sequence[str], policy: SandboxPolicy, cwd: Path) -> list[str]:
         )
 
     args = [
-        str(detection.bwrap),
         "--ro-bind", "/", "/",
         "--dev", "/dev",
         "--proc", "/proc",
@@ -208,6 +229,8 @@ def wrap(argv: Sequence[str], policy: SandboxPolicy, cwd: Path) -> list[str]:
     # --new-session stops TIOCSTI keystroke injection into our terminal;
     # --cap-drop ALL matters when we run as root (see module docstring).
     args += ["--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    for name in _UNSET_VARIABLES:
+        args += ["--unsetenv", name]
 
     # Parents before children, so a nested root is mounted on top of its parent.
     roots.sort(key=lambda root: len(root.parts))
@@ -220,17 +243,74 @@ def wrap(argv: Sequence[str], policy: SandboxPolicy, cwd: Path) -> list[str]:
                 protected.append(subpath)
     for subpath in protected:
         args += ["--ro-bind", str(subpath), str(subpath)]
-    # Masks go last so a writable bind cannot re-expose what they hide, and
-    # are skipped where they would hide the workspace itself.
+    args += _mask_args(cwd, roots)
+    args += ["--chdir", str(cwd)]
+    return _launch(detection.bwrap, args, argv)
+
+
+def _mask_args(cwd: Path, roots: list[Path]) -> list[str]:
+    """Mounts hiding host sockets. They go last so a writable bind cannot re-expose what they
+    hide, and are skipped where they would hide the workspace itself."""
     keep_visible = [cwd, *roots]
-    for hidden in _existing(_HIDDEN_DIRS, Path.is_dir):
+    hidden_dirs = _existing(_HIDDEN_DIRS, Path.is_dir)
+    hidden_sockets = _existing(_HIDDEN_SOCKETS, Path.is_socket)
+    agent = _ssh_agent_socket()
+    if agent is not None:
+        # The agent's own directory (`/tmp/ssh-XXXX`, `~/.ssh`) goes whole, unless it is a
+        # top-level one (/run), $HOME, or must stay visible (a writable root or an ancestor of
+        # one): then just the socket.
+        folder = agent.parent
+        shared = len(folder.parts) < 3 or folder == Path(os.path.expanduser("~")).resolve()
+        if shared or any(_is_within(p, folder) for p in keep_visible):
+            hidden_sockets.append(agent)
+        else:
+            hidden_dirs.append(folder)
+    args: list[str] = []
+    for hidden in hidden_dirs:
         if not any(_is_within(path, hidden) for path in keep_visible):
             args += ["--tmpfs", str(hidden)]
-    for hidden in _existing(_HIDDEN_SOCKETS, Path.is_socket):
+    for hidden in hidden_sockets:
         if not any(_is_within(path, hidden) for path in keep_visible):
             args += ["--ro-bind", "/dev/null", str(hidden)]
-    args += ["--chdir", str(cwd), "--", *argv]
     return args
+
+
+def _ssh_agent_socket() -> Path | None:
+    value = os.environ.get("SSH_AUTH_SOCK")
+    if not value or not os.path.isabs(value):
+        return None
+    try:
+        path = Path(value).resolve()
+        return path if path.is_socket() else None
+    except OSError:
+        return None
+
+
+def _launch(bwrap: Path, bwrap_args: list[str], argv: Sequence[str]) -> list[str]:
+    """The argv that starts bwrap with the seccomp filter, then `argv` inside.
+
+    bwrap reads a filter only from an open file descriptor, while `wrap` hands back a plain
+    argv that any spawning API can run. So a shell opens the filter (a sealed memfd of ours, by
+    its /proc path) as fd 3 and execs bwrap, which reads and closes it. The shell is gone by
+    the time bwrap runs, so `--die-with-parent` still watches our thread.
+    """
+    source = _seccomp_source(os.getpid())
+    if source is None:
+        return [str(bwrap), *bwrap_args, "--", *argv]
+    return ["/bin/sh", "-c", 'exec "$@" 3<"$0"', source, str(bwrap), "--seccomp", "3", *bwrap_args, "--", *argv]
+
+
+@functools.cache
+def _seccomp_source(pid: int) -> str | None:
+    """A path that reads as the filter; per process (`pid`), since it names our own fd."""
+    program = seccomp.program()
+    if program is None:
+        return None
+    fd = os.memfd_create("codeloop-seccomp", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    os.write(fd, program)
+    # Sealed: nothing, not even an unsandboxed command of ours, can change what bwrap loads.
+    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
+    return f"/proc/{pid}/fd/{fd}"
 
 
 # Lower-cased substrings that commands print when the sandbox (rather than the

@@ -266,11 +266,16 @@ class _Saved:
 
 
 class _Journal:
-    """What the disk looked like before each write, so a failed patch can be undone."""
+    """What the disk looked like before each write, so a failed patch can be undone.
+
+    Undone strictly in reverse order: a file this patch deleted may have become a folder this
+    patch made (`Move` it away, then `Add` a file under its name), and that folder must be gone
+    before the file can come back.
+    """
 
     def __init__(self) -> None:
         self.saved: dict[Path, _Saved] = {}
-        self.made_dirs: list[Path] = []
+        self.steps: list[tuple[Literal["file", "dir"], Path]] = []
 
     def remember(self, path: Path) -> None:
         if path in self.saved:
@@ -281,16 +286,24 @@ class _Journal:
             self.saved[path] = _Saved(path.read_bytes(), mode=path.stat().st_mode)
         else:
             self.saved[path] = _Saved(None)
+        self.steps.append(("file", path))
 
     def make_parents(self, path: Path) -> None:
         missing = [p for p in path.parents if not p.exists()]
         for directory in reversed(missing):
             directory.mkdir()
-            self.made_dirs.append(directory)
+            self.steps.append(("dir", directory))
 
     def restore(self) -> list[str]:
         problems: list[str] = []
-        for path, saved in reversed(self.saved.items()):
+        for kind, path in reversed(self.steps):
+            if kind == "dir":
+                try:
+                    path.rmdir()
+                except OSError:
+                    pass  # something else now lives there; leaving an empty dir is harmless
+                continue
+            saved = self.saved[path]
             try:
                 if path.is_symlink() or path.is_file():
                     path.unlink()
@@ -302,11 +315,6 @@ class _Journal:
                         path.chmod(saved.mode)
             except OSError as e:
                 problems.append(f"{path}: {e}")
-        for directory in reversed(self.made_dirs):
-            try:
-                directory.rmdir()
-            except OSError:
-                pass  # something else now lives there; leaving an empty dir is harmless
         return problems
 
 
@@ -345,8 +353,8 @@ def apply_changes(changes: Sequence[FileChange]) -> str:
                 current.path.unlink()
                 continue
             target = current.move_to or current.path
+            journal.make_parents(target)  # before remember(): the rollback removes the file, then the folders
             journal.remember(target)
-            journal.make_parents(target)
             target.write_bytes(_encode(current.new_text or ""))
             if current.move_to is not None and current.move_to != current.path:
                 shutil.copymode(current.path, target)  # a moved script stays executable

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from tui.config import ShellEnvironmentPolicy
 from tui.engine.events import ApprovalDecided, ApprovalRequested, Event, ReviewDecision
 from tui.safety.approvals import ApprovalPolicy, ApprovalStore
 from tui.safety.sandbox import SandboxPolicy
@@ -31,10 +33,26 @@ class ToolCall:
         return {"type": kind, "call_id": self.call_id, "output": output}
 
 
+# Lone UTF-16 surrogates: what a `\udcff` escape in the model's JSON arguments decodes to, and
+# what a non-UTF-8 byte of a file read with "surrogateescape" becomes.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str) -> str:
+    """`text` with each lone surrogate replaced by U+FFFD, so that it can be encoded as UTF-8."""
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
+
+
 @dataclass
 class ToolResult:
     output: str
     success: bool
+
+    def __post_init__(self) -> None:
+        # The output goes back to the model as UTF-8 JSON, which cannot carry a lone surrogate
+        # (say, an argument echoed in an error): that request would fail, and every later one,
+        # since the output stays in the history.
+        self.output = valid_text(self.output)
 
 
 HEADLESS_DECLINE = (
@@ -56,6 +74,7 @@ class ToolContext:
     emit: Callable[[Event], None]
     interactive: bool
     default_timeout_s: float = 600.0
+    shell_environment_policy: ShellEnvironmentPolicy | None = None
     _ask: Callable[[ApprovalRequested], Awaitable[ReviewDecision]] | None = field(
         default=None, repr=False
     )
@@ -89,6 +108,8 @@ def parse_arguments(model: type[BaseModel], payload: str) -> BaseModel | str:
         raw = json.loads(payload or "{}")
     except json.JSONDecodeError as e:
         return f"could not parse the arguments as JSON ({e.msg} at position {e.pos}); send a JSON object."
+    except RecursionError:  # `[[[[…` nested deeper than the parser's stack
+        return "could not parse the arguments as JSON (nested too deeply); send a flat JSON object."
     if not isinstance(raw, dict):
         return "the arguments must be a JSON object."
     try:

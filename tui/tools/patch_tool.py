@@ -16,7 +16,7 @@ from tui.engine.events import (
 from tui.safety import approvals
 from tui.safety.approvals import Action
 from tui.tools.apply_patch import FileChange, PatchError, apply_changes, diff_stats, plan_patch, unified_diff
-from tui.tools.base import ToolCall, ToolContext, ToolResult, parse_arguments
+from tui.tools.base import ToolCall, ToolContext, ToolResult, parse_arguments, valid_text
 
 
 class ApplyPatchArgs(BaseModel):
@@ -25,12 +25,16 @@ class ApplyPatchArgs(BaseModel):
 
 
 def summarize(changes: list[FileChange]) -> list[FileChangeSummary]:
+    """What the approval prompt, the transcript and `exec --json` show: text that is valid UTF-8
+    even when a file is not (its odd bytes show as U+FFFD; the file keeps them)."""
     out = []
     for c in changes:
         added, removed = diff_stats(c)
+        move_to = valid_text(c.move_rel) if c.move_rel is not None else None
         out.append(
             FileChangeSummary(
-                path=c.rel, kind=c.kind, added=added, removed=removed, diff=unified_diff(c), move_to=c.move_rel
+                path=valid_text(c.rel), kind=c.kind, added=added, removed=removed,
+                diff=valid_text(unified_diff(c)), move_to=move_to,
             )
         )
     return out
@@ -82,7 +86,7 @@ async def apply_patch_text(call: ToolCall, text: str, ctx: ToolContext) -> ToolR
         # still writing, or the model would be told "aborted" about a patch that did apply.
         output = apply_changes(changes)
     except (PatchError, OSError) as e:
-        ctx.emit(PatchApplyEnded(call.call_id, False, str(e)))
+        ctx.emit(PatchApplyEnded(call.call_id, False, valid_text(str(e))))
         return ToolResult(f"apply_patch failed, nothing was changed: {e}", False)
-    ctx.emit(PatchApplyEnded(call.call_id, True, output))
+    ctx.emit(PatchApplyEnded(call.call_id, True, valid_text(output)))
     return ToolResult(output, True)

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tui.engine.events import PlanStep, PlanUpdated
-from tui.tools.base import ToolCall, ToolContext, ToolResult, parse_arguments
+from tui.tools.base import ToolCall, ToolContext, ToolResult, parse_arguments, valid_text
 
 
 class PlanItem(BaseModel):
@@ -29,5 +29,7 @@ async def handle_update_plan(call: ToolCall, ctx: ToolContext) -> ToolResult:
     assert isinstance(args, UpdatePlanArgs)
     if sum(1 for p in args.plan if p.status == "in_progress") > 1:
         return ToolResult("invalid plan: at most one step may be in_progress.", False)
-    ctx.emit(PlanUpdated([PlanStep(p.step, p.status) for p in args.plan], args.explanation))
+    # Shown on screen and written to the rollout, both as UTF-8.
+    explanation = valid_text(args.explanation) if args.explanation is not None else None
+    ctx.emit(PlanUpdated([PlanStep(valid_text(p.step), p.status) for p in args.plan], explanation))
     return ToolResult("Plan updated", True)

@@ -9,12 +9,16 @@ how much the command prints.
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import os
 import signal
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from tui.config import ShellEnvironmentPolicy
+from tui.safety.redact import is_secret_name, remembered_secret_variables
 
 TIMEOUT_EXIT_CODE = 124
 """Exit code reported for a timed-out command, as coreutils `timeout` does."""
@@ -27,8 +31,9 @@ _DRAIN_GRACE_S = 2.0
 _REAP_TIMEOUT_S = 5.0
 _BYTES_PER_TOKEN = 4
 
-_SECRET_NAME_PARTS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
 _DROPPED_VARIABLES = frozenset({"SSH_AUTH_SOCK"})
+# Codex's "core" set for `inherit = "core"`.
+_CORE_VARIABLES = frozenset({"HOME", "LOGNAME", "PATH", "SHELL", "USER", "USERNAME", "TMPDIR", "TEMP", "TMP"})
 
 
 @dataclass
@@ -241,17 +246,37 @@ def _truncate_middle(text: str, budget: int) -> str:
     return f"{head}{separator}…[{omitted} chars truncated]…\n{tail}"
 
 
-def shell_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment commands run with: the given one (default: ours) minus secrets.
+def shell_environment(
+    base: Mapping[str, str] | None = None, *, policy: ShellEnvironmentPolicy | None = None
+) -> dict[str, str]:
+    """The environment commands run with, built from `base` (default: ours) as Codex does.
 
-    Drops variables whose name contains KEY, TOKEN, SECRET or PASSWORD (any
-    case) so the model cannot echo them into its context, and SSH_AUTH_SOCK so
-    commands cannot sign with the user's SSH keys.
+    In order: keep everything, the core variables or nothing (`policy.inherit`); unless
+    `ignore_default_excludes`, drop names containing KEY, TOKEN, SECRET or PASSWORD (any case)
+    and the provider's key variable, so a command cannot print a key into the model's context,
+    and SSH_AUTH_SOCK, so it cannot sign with the user's SSH keys; drop `exclude` matches; add
+    `set`; keep only `include_only` matches when that is given. No policy means the defaults.
     """
+    policy = policy or ShellEnvironmentPolicy()
     source = os.environ if base is None else base
-    return {
-        name: value
-        for name, value in source.items()
-        if name not in _DROPPED_VARIABLES
-        and not any(part in name.upper() for part in _SECRET_NAME_PARTS)
-    }
+    if policy.inherit == "all":
+        env = dict(source)
+    elif policy.inherit == "core":
+        env = {name: value for name, value in source.items() if name in _CORE_VARIABLES}
+    else:
+        env = {}
+    if not policy.ignore_default_excludes:
+        # The provider's key variable goes too, whatever it is called.
+        dropped = _DROPPED_VARIABLES | remembered_secret_variables()
+        env = {name: value for name, value in env.items() if name not in dropped and not is_secret_name(name)}
+    if policy.exclude:
+        env = {name: value for name, value in env.items() if not _matches_any(name, policy.exclude)}
+    env.update(policy.set)
+    if policy.include_only:
+        env = {name: value for name, value in env.items() if _matches_any(name, policy.include_only)}
+    return env
+
+
+def _matches_any(name: str, patterns: Sequence[str]) -> bool:
+    upper = name.upper()
+    return any(fnmatch.fnmatchcase(upper, pattern.upper()) for pattern in patterns)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tui.engine.events import ApprovalRequested, ExecCommandBegan, ExecCommandEnded, ReviewDecision
 from tui.safety import approvals
 from tui.safety.approvals import Action
+from tui.safety.redact import default_redactor
 from tui.safety.safe_commands import is_known_safe
 from tui.safety.sandbox import SandboxUnavailable, is_sandbox_denial, wrap
 from tui.tools.base import ToolCall, ToolContext, ToolResult, parse_arguments
@@ -118,7 +119,9 @@ async def _run(
     except SandboxUnavailable as e:
         return f"Not run: the sandbox is unavailable. {e}"
     ctx.emit(ExecCommandBegan(call.call_id, list(argv), str(cwd), sandboxed))
-    result = await run_process(final_argv, cwd=cwd, env=shell_environment(), timeout_s=timeout_s)
+    result = await run_process(final_argv, cwd=cwd, env=shell_environment(policy=ctx.shell_environment_policy), timeout_s=timeout_s)
+    # Redacted before anyone sees it, the model included: see tui/safety/redact.py for why.
+    result.output = default_redactor().redact(result.output)
     ctx.emit(
         ExecCommandEnded(
             call.call_id, result.exit_code, result.duration_s, result.output[-4000:], result.timed_out

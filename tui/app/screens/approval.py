@@ -75,6 +75,14 @@ class ApprovalScreen(ModalScreen[ReviewDecision]):
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
+        if self.request.future is not None:
+            # The turn can end without an answer from here (Ctrl+C cancels it, and the future
+            # with it): a modal left up would ask about a call already answered and eat keys.
+            self.request.future.add_done_callback(lambda _: self._withdraw())
+
+    def _withdraw(self) -> None:
+        if self.is_attached and self.app.screen is self:
+            self.dismiss(None)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.action_decide(event.option.id or "denied")

@@ -12,6 +12,7 @@ import shlex
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Collapsible, Static
 
 from tui.app.widgets.answer import AnswerCell
@@ -98,6 +99,7 @@ class Conversation(VerticalScroll):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._answer: AnswerCell | None = None
+        self._attempt: list[Widget] = []  # model output shown since the current request began
         self._tools: dict[str, ToolCell] = {}
 
     def on_mount(self) -> None:
@@ -112,13 +114,27 @@ class Conversation(VerticalScroll):
     async def append_answer(self, delta: str) -> None:
         if self._answer is None:
             self._answer = AnswerCell()
+            self._attempt.append(self._answer)
             await self.mount(self._answer)
         self._answer.append(delta)
+
+    def begin_attempt(self) -> None:
+        """A sampling request starts: what the model shows from here may still be retracted."""
+        self._attempt = []
+
+    async def discard_attempt(self) -> None:
+        """The request failed and will be retried: its answers and reasoning were never real."""
+        cells, self._attempt = self._attempt, []
+        self._answer = None
+        if cells:
+            await self.remove_children(cells)
 
     async def finish_answer(self, text: str) -> None:
         answer, self._answer = self._answer, None
         if answer is None:
-            await self.mount(AnswerCell(text, done=True))
+            cell = AnswerCell(text, done=True)
+            self._attempt.append(cell)
+            await self.mount(cell)
         else:
             await answer.finish(text)
         await self._prune()
@@ -135,7 +151,9 @@ class Conversation(VerticalScroll):
     async def add_reasoning(self, text: str) -> None:
         title = text.strip().splitlines()[0].strip("* ") if text.strip() else "Reasoning"
         body = Static(Text(text, style="dim"))
-        await self.mount(Collapsible(body, title=f"thinking: {title[:70]}", collapsed=True, classes="reasoning"))
+        cell = Collapsible(body, title=f"thinking: {title[:70]}", collapsed=True, classes="reasoning")
+        self._attempt.append(cell)
+        await self.mount(cell)
 
     async def tool_began(self, call_id: str, command: list[str], cwd: str, sandboxed: bool) -> None:
         cell = ToolCell(command, cwd, sandboxed)

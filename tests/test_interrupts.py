@@ -1,0 +1,286 @@
+"""Interrupts end to end: Esc / Ctrl+C in the app, SIGINT / SIGTERM to a real `codeloop exec`.
+
+Whatever stops a turn, the command it was running dies with everything it started, every call
+the model made gets an output, a `<turn_aborted>` note is appended, and the next request is one
+the API accepts (the fake server refuses a call without its output, so a next turn that completes
+proves the history is whole).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.engine_support import make_session, outputs_by_call, process_gone, shell_call
+from tests.fakeopenai import FakeOpenAI
+from tests.fakeopenai import events as fe
+from tests.test_app_pilot import RUN_PY, SIZE, _type, _until
+from tests.test_exec_cli import run_exec
+from tui.app.app import CodeloopApp
+from tui.app.screens.approval import ApprovalScreen
+from tui.engine.rollout import read_rollout
+from tui.engine.session import TURN_ABORTED_NOTE
+
+# The issue asks for the command's processes to be gone within 1 s of the interrupt. Measured
+# here: ~0.05 s (one poll) on an idle machine. The bound is 1.5 s because these tests share
+# two cores with the rest of the suite; it still fails a kill that waits for a grace period or
+# a command that survives until its own exit.
+KILL_BOUND_S = 1.5
+ABORTED = "aborted by user"
+
+
+# ------------------------------------------------------------------ a command with descendants
+
+
+class ProcessTree:
+    """A shell command with a child, a grandchild shell and its child, all sleeping for long.
+
+    Each process appends its pid to `pidfile` (four lines once all are up), and each command line
+    holds `token`, so the processes can also be found in /proc from outside a sandbox's pid
+    namespace, where the pids written to the file mean nothing to us.
+    """
+
+    COUNT = 4
+
+    def __init__(self, folder: Path) -> None:
+        self.pidfile = folder / "tree.pids"
+        self.token = f"1000.{random.randrange(10**6):06d}"  # a sleep duration only this test uses
+        inner = f"sleep {self.token} & echo $! >> {self.pidfile}; echo $$ >> {self.pidfile}; wait"
+        self.argv = [
+            "bash", "-c",
+            f"echo $$ >> {self.pidfile}; sleep {self.token} & echo $! >> {self.pidfile}; "
+            f"bash -c '{inner}' & wait",
+        ]  # fmt: skip
+
+    def ready(self) -> bool:
+        """All four are up: each has written its pid and can be found in /proc."""
+        lines = self.pidfile.read_text().split() if self.pidfile.exists() else []
+        return len(lines) >= self.COUNT and len(self.host_pids()) >= self.COUNT
+
+    def wait_until_running(self, proc: subprocess.Popen[str], timeout_s: float = 30) -> list[int]:
+        """The host pids of the four processes, once all of them are up."""
+        deadline = time.monotonic() + timeout_s
+        while not self.ready():
+            assert time.monotonic() < deadline, "the command did not start"
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.02)
+        return self.host_pids()
+
+    def host_pids(self) -> list[int]:
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if self.token.encode() in cmdline and _alive(int(entry.name)):
+                pids.append(int(entry.name))
+        return pids
+
+
+    def kill_leftovers(self) -> None:
+        for pid in self.host_pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def _alive(pid: int) -> bool:
+    return not process_gone(pid, wait_s=0)
+
+
+def seconds_until_gone(pids: list[int], since: float, bound_s: float = KILL_BOUND_S) -> float:
+    """How long after `since` the last of `pids` was gone; fails past `bound_s`."""
+    for pid in pids:
+        assert process_gone(pid, wait_s=max(since + bound_s - time.monotonic(), 0)), (
+            f"pid {pid} still alive {time.monotonic() - since:.2f}s after the signal or key"
+        )
+    return time.monotonic() - since
+
+
+def _user_texts(body: dict[str, Any]) -> list[str]:
+    return [p["text"] for i in body["input"] if i.get("role") == "user" for p in i["content"]]
+
+
+# ------------------------------------------------------------------ exec: real signals
+
+
+def start_exec(fake: FakeOpenAI, cwd: Path, home: Path, *args: str, **popen: Any) -> subprocess.Popen[str]:
+    """`codeloop exec` as a real process, as tests/test_exec_cli.py runs it, not waited for."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CODELOOP_"))}
+    env.update({"CODELOOP_HOME": str(home), "OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "test-key"})
+    return subprocess.Popen(
+        [sys.executable, "-m", "tui", "exec", *args], cwd=cwd, env=env,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> tuple[Path, Path]:
+    """The folder exec runs in, and its CODELOOP_HOME."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    return ws, tmp_path / "home"
+
+
+@pytest.fixture
+def tree(workspace: tuple[Path, Path]) -> Iterator[ProcessTree]:
+    """A process tree to run; whatever of it a failing test left alive is killed after."""
+    tree = ProcessTree(workspace[0])
+    yield tree
+    tree.kill_leftovers()
+
+
+@pytest.mark.parametrize(
+    ("sig", "mode"),
+    [
+        (signal.SIGINT, "--yolo"),
+        (signal.SIGTERM, "--yolo"),
+        # bwrap --new-session puts the command in a session of its own: the kill must reach it
+        # through the sandbox's pid namespace instead.
+        (signal.SIGINT, "--full-auto"),
+    ],
+    ids=["sigint", "sigterm", "sigint-sandboxed"],
+)
+def test_signal_to_exec_kills_the_command_tree_answers_every_call_and_resumes(
+    fake_openai: FakeOpenAI, workspace: tuple[Path, Path], tree: ProcessTree, sig: signal.Signals, mode: str
+) -> None:
+    ws, home = workspace
+    # c2 waits behind c1 (neither is read-only, so they run one after the other): never started.
+    fake_openai.queue_response(fe.turn(shell_call("c1", tree.argv), shell_call("c2", ["touch", "c2-ran"])))
+    proc = start_exec(fake_openai, ws, home, mode, "run it")
+    try:
+        pids = tree.wait_until_running(proc)
+        if mode == "--yolo":
+            assert sorted(pids) == sorted(int(p) for p in tree.pidfile.read_text().split())
+        sent = time.monotonic()
+        proc.send_signal(sig)
+        took = seconds_until_gone(pids, sent)
+        _, err = proc.communicate(timeout=15)
+    finally:
+        proc.kill()
+    print(f"{sig.name} {mode}: command tree gone {took:.3f}s after the signal")
+    assert proc.returncode == 128 + sig, err
+    assert "turn aborted" in err
+    assert not (ws / "c2-ran").exists()
+    [rollout] = list((home / "sessions").rglob("rollout-*.jsonl"))
+    items = [ln["payload"] for ln in read_rollout(rollout) if ln["type"] == "response_item"]
+    outputs = {i["call_id"]: i["output"] for i in items if i["type"] == "function_call_output"}
+    assert outputs == {"c1": ABORTED, "c2": ABORTED}
+    assert items[-1]["content"][0]["text"] == TURN_ABORTED_NOTE
+
+    fake_openai.queue_response(fe.turn(fe.message_item("picked up again")))
+    resumed = run_exec(fake_openai, ws, home, mode, "resume", "--last", "continue")
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout == "picked up again\n"
+    body = fake_openai.responses_bodies()[-1]
+    assert body["input"][: len(items)] == items
+    assert outputs_by_call(body) == {"c1": ABORTED, "c2": ABORTED}
+    assert _user_texts(body)[-2:] == [TURN_ABORTED_NOTE, "continue"]
+
+
+def test_signal_while_the_model_streams_aborts_without_recording_the_partial_answer(
+    fake_openai: FakeOpenAI, workspace: tuple[Path, Path]
+) -> None:
+    ws, home = workspace
+    fake_openai.queue_response(fe.turn(fe.message_item("word " * 400)), delay=0.02)
+    proc = start_exec(fake_openai, ws, home, "--json", "--yolo", "talk")
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if json.loads(line)["type"] == "agent_message_delta":
+                break
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert json.loads(out.splitlines()[-1])["type"] == "turn_aborted"
+    [rollout] = list((home / "sessions").rglob("rollout-*.jsonl"))
+    items = [ln["payload"] for ln in read_rollout(rollout) if ln["type"] == "response_item"]
+    assert not any(i.get("role") == "assistant" for i in items)
+    assert items[-1]["content"][0]["text"] == TURN_ABORTED_NOTE
+    fake_openai.queue_response(fe.turn(fe.message_item("again")))
+    resumed = run_exec(fake_openai, ws, home, "--yolo", "resume", "--last", "continue")
+    assert resumed.returncode == 0, resumed.stderr
+    assert fake_openai.responses_bodies()[-1]["input"][: len(items)] == items
+
+
+# ------------------------------------------------------------------ the app: keys
+
+
+@pytest.mark.parametrize("key", ["escape", "ctrl+c"])
+async def test_key_kills_the_command_tree_and_the_next_turn_is_accepted(
+    fake_openai: FakeOpenAI, tmp_path: Path, tree: ProcessTree, key: str
+) -> None:
+    fake_openai.queue_response(fe.turn(shell_call("c1", tree.argv), shell_call("c2", ["touch", "c2-ran"])))
+    fake_openai.queue_response(fe.turn(fe.message_item("back")))
+    app = CodeloopApp(make_session(fake_openai, tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await _type(pilot, "go")
+        await pilot.press("enter")
+        await _until(pilot, tree.ready)
+        pids = tree.host_pids()
+        sent = time.monotonic()
+        await pilot.press(key)
+        took = seconds_until_gone(pids, sent)
+        await _until(pilot, lambda: not app.session.turn_running, timeout=5)
+        history = app.session.history
+        assert history[-1]["content"][0]["text"] == TURN_ABORTED_NOTE
+        await _type(pilot, "again")
+        await pilot.press("enter")
+        await _until(pilot, lambda: not app.session.turn_running and app.session.history[-1].get("role") == "assistant")
+    print(f"{key}: command tree gone {took:.3f}s after the key")
+    assert not (tmp_path / "c2-ran").exists()
+    second = fake_openai.responses_bodies()[1]
+    assert outputs_by_call(second) == {"c1": ABORTED, "c2": ABORTED}
+    assert _user_texts(second)[-2:] == [TURN_ABORTED_NOTE, "again"]
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "escape",
+        "ctrl+c",
+    ],
+)
+async def test_key_at_a_pending_approval_aborts_and_answers_every_call(
+    fake_openai: FakeOpenAI, tmp_path: Path, key: str
+) -> None:
+    """The modal has the focus: Esc is its "abort the turn"; Ctrl+C is the app's interrupt (a
+    priority binding), which cancels the turn while the engine awaits the decision."""
+    fake_openai.queue_response(fe.turn(shell_call("c1", RUN_PY), shell_call("c2", ["touch", "c2-ran"])))
+    fake_openai.queue_response(fe.turn(fe.message_item("back")))
+    app = CodeloopApp(make_session(fake_openai, tmp_path, policy="untrusted", sandbox="workspace-write"))
+    async with app.run_test(size=SIZE) as pilot:
+        await _type(pilot, "go")
+        await pilot.press("enter")
+        await _until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        request = app.screen.request
+        await pilot.press(key)
+        await _until(pilot, lambda: not app.session.turn_running, timeout=5)
+        assert request.future is not None and request.future.done()
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, ApprovalScreen), "the modal outlived the turn it asked for"
+        history = app.session.history
+        outputs = {i["call_id"]: i["output"] for i in history if i.get("type") == "function_call_output"}
+        assert outputs == {"c1": ABORTED, "c2": ABORTED}
+        assert history[-1]["content"][0]["text"] == TURN_ABORTED_NOTE
+        await _type(pilot, "again")
+        await pilot.press("enter")
+        await _until(pilot, lambda: not app.session.turn_running and app.session.history[-1].get("role") == "assistant")
+    assert not (tmp_path / "c2-ran").exists()
+    assert _user_texts(fake_openai.responses_bodies()[1])[-2:] == [TURN_ABORTED_NOTE, "again"]
