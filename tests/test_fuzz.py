@@ -50,6 +50,11 @@ EXAMPLES = int(os.environ.get("CODELOOP_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+def _fixed(bugs: dict[str, tuple[Any, str]]) -> list[Any]:
+    """Bugs found by fuzzing and since fixed: kept as named regression cases."""
+    return [pytest.param(body, id=name) for name, (body, _) in bugs.items()]
+
+
 def _pinned(bugs: dict[str, tuple[Any, str]], where: str) -> list[Any]:
     """Known bugs as parameters: {id: (input, what goes wrong)}, each a strict xfail."""
     return [
@@ -607,13 +612,12 @@ _MODEL_BUG = (
 @FUZZ
 @given(body=_responses_chaos)
 @example(body=_RESPONSES_BUGS["half-json"][0])
-@pytest.mark.xfail(strict=True, reason=_MODEL_BUG)
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_responses_stream_of_broken_events_ends_cleanly(server: FakeOpenAI, body: str) -> None:
     assert_well_formed(*stream_body(server, body))
 
 
-@pytest.mark.parametrize("body", _pinned(_RESPONSES_BUGS, "tui/model/responses.py"))
+@pytest.mark.parametrize("body", _fixed(_RESPONSES_BUGS))
 @pytest.mark.filterwarnings("ignore::UserWarning")  # pydantic's, on serialising the odd types
 def test_responses_stream_known_bad_frame_ends_cleanly(server: FakeOpenAI, body: str) -> None:
     assert_well_formed(*stream_body(server, body))
@@ -702,7 +706,7 @@ _CHAT_BUGS = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("body", _pinned(_CHAT_BUGS, "tui/model/chat.py"))
+@pytest.mark.parametrize("body", _fixed(_CHAT_BUGS))
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_chat_stream_known_bad_chunk_ends_cleanly(server: FakeOpenAI, body: str) -> None:
     assert_well_formed(*stream_body(server, body, chat=True))
@@ -719,7 +723,6 @@ _chat_chaos = _with_noise(
 @FUZZ
 @given(body=_chat_chaos)
 @example(body=_CHAT_BUGS["chunk-not-an-object"][0])
-@pytest.mark.xfail(strict=True, reason=_MODEL_BUG)
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_chat_stream_of_broken_chunks_ends_cleanly(server: FakeOpenAI, body: str) -> None:
     assert_well_formed(*stream_body(server, body, chat=True))
@@ -767,12 +770,11 @@ def assert_replayable(raw: dict[str, Any]) -> None:
 @FUZZ
 @given(raw=st.sampled_from(_DONE_ITEMS).flatmap(lambda item: st.just(item) | _mutated(item)).filter(lambda v: isinstance(v, dict)))
 @example(raw=_HISTORY_BUGS["content-not-a-list"][0])
-@pytest.mark.xfail(strict=True, reason="tui/model/responses.py: history_item trusts the item's field types")
 def test_any_output_item_is_replayed_in_a_form_the_api_accepts(raw: dict[str, Any]) -> None:
     assert_replayable(raw)
 
 
-@pytest.mark.parametrize("raw", _pinned(_HISTORY_BUGS, "tui/model/responses.py"))
+@pytest.mark.parametrize("raw", _fixed(_HISTORY_BUGS))
 def test_known_bad_output_item_is_replayed_in_a_form_the_api_accepts(raw: dict[str, Any]) -> None:
     assert_replayable(raw)
 

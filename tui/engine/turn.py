@@ -25,6 +25,7 @@ from tui.engine.events import (
     UserMessageRecorded,
 )
 from tui.model.types import (
+    malformed,
     Completed,
     ContextWindowExceeded,
     ModelError,
@@ -138,6 +139,8 @@ async def sample(sess: Session) -> SampledResponse:
             elif isinstance(event, OutputItemDone):
                 item = history_item(event.item)
                 if item is None:
+                    if event.item.get("type") in ("function_call", "custom_tool_call"):
+                        raise malformed("a tool call without a call_id")
                     continue
                 response.items.append(item)
                 _announce(sess, item)

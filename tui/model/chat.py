@@ -9,6 +9,7 @@ servers say "stop" after emitting calls).
 from __future__ import annotations
 
 import json
+from contextlib import aclosing
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, AsyncGenerator
@@ -17,6 +18,8 @@ import openai
 
 from tui.model.sdk import sdk_client, sdk_error
 from tui.model.types import (
+    clean,
+    malformed,
     Completed,
     ModelError,
     ModelEvent,
@@ -103,26 +106,39 @@ class ChatClient:
             body["tool_choice"] = "auto"
             body["parallel_tool_calls"] = prompt.parallel_tool_calls
         text: list[str] = []
-        calls: dict[int, _PendingCall] = {}
+        calls: dict[Any, _PendingCall] = {}
         usage: Usage | None = None
         finished = False
         try:
             async with await self._client.chat.completions.create(**body) as stream:
-                async for chunk in stream:
-                    raw = chunk.to_dict(warnings=False)  # lenient: some servers send odd types
-                    if raw.get("usage"):
-                        usage = _usage(raw["usage"])
-                    for choice in raw.get("choices") or []:
-                        delta = choice.get("delta") or {}
-                        if delta.get("content"):
-                            text.append(delta["content"])
-                            yield TextDelta(delta["content"])
-                        for pos, tc in enumerate(delta.get("tool_calls") or []):
-                            _accumulate(calls, pos, tc)
-                        if choice.get("finish_reason"):
-                            finished = True
+                async with aclosing(stream.__aiter__()) as chunks:
+                    async for chunk in chunks:
+                        raw = chunk.to_dict(warnings=False)  # lenient: some servers send odd types
+                        if not isinstance(raw, dict):
+                            raise malformed("a chunk that is not an object")
+                        if raw.get("usage"):
+                            usage = _usage(raw["usage"])
+                        for choice in _objects(raw.get("choices"), "choices"):
+                            delta = choice.get("delta") or {}
+                            if not isinstance(delta, dict):
+                                raise malformed("a delta that is not an object")
+                            content = delta.get("content")
+                            if content is not None and not isinstance(content, str):
+                                raise malformed("content that is not text")
+                            if content:
+                                content = clean(content)
+                                text.append(content)
+                                yield TextDelta(content)
+                            for pos, tc in enumerate(_objects(delta.get("tool_calls"), "tool_calls")):
+                                _accumulate(calls, pos, tc)
+                            if choice.get("finish_reason"):
+                                finished = True
+        except ModelError:
+            raise
         except openai.OpenAIError as e:
             raise sdk_error(e, idle_timeout_s=self._idle_timeout_s) from e
+        except (ValueError, TypeError, AttributeError, KeyError) as e:
+            raise malformed(f"{type(e).__name__}: {e}") from e
         if not finished:
             raise ModelError("chat stream closed before a finish_reason", retryable=True)
         if text:
@@ -130,8 +146,7 @@ class ChatClient:
                 "type": "message", "role": "assistant",
                 "content": [{"type": "output_text", "text": "".join(text)}],
             })
-        for index in sorted(calls):
-            c = calls[index]
+        for c in calls.values():  # in the order they started (indexes may be of any type)
             yield OutputItemDone({
                 "type": "function_call", "name": c.name, "arguments": "".join(c.arguments),
                 "call_id": c.call_id or f"call_{uuid.uuid4().hex[:24]}",
@@ -139,35 +154,51 @@ class ChatClient:
         yield Completed(None, usage)
 
 
-def _accumulate(calls: dict[int, _PendingCall], position: int, tc: dict[str, Any]) -> None:
+def _objects(value: Any, what: str) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise malformed(f"`{what}` that is not a list of objects")
+    return value
+
+
+def _accumulate(calls: dict[Any, _PendingCall], position: int, tc: dict[str, Any]) -> None:
     index = tc.get("index")
     if index is None:
         # Older Ollama omits the index: a fragment with an id starts a new call.
-        index = len(calls) if tc.get("id") or not calls else max(calls)
+        index = ("auto", len(calls)) if tc.get("id") or not calls else next(reversed(calls))
     call = calls.get(index)
     if call is None or (tc.get("id") and call.call_id and tc["id"] != call.call_id):
         # Some servers put every parallel call at index 0: a new id means a new call.
-        index = index if call is None else max(calls) + 1
+        index = index if call is None else ("auto", len(calls))
         call = calls[index] = _PendingCall()
     fn = tc.get("function") or {}
-    if tc.get("id"):
-        call.call_id = tc["id"]
-    if fn.get("name"):
-        call.name = fn["name"]
-    args = fn.get("arguments")
+    if not isinstance(fn, dict):
+        raise malformed("a tool call whose `function` is not an object")
+    ident, name, args = tc.get("id"), fn.get("name"), fn.get("arguments")
     if isinstance(args, dict):  # a LiteLLM/Ollama bug sends an object instead of a string
         args = json.dumps(args)
+    for value in (ident, name, args):
+        if value is not None and not isinstance(value, str):
+            raise malformed("a tool call with a non-text id, name or arguments")
+    if ident:
+        call.call_id = clean(ident)
+    if name:
+        call.name = clean(name)
     if args:
-        call.arguments.append(args)
+        call.arguments.append(clean(args))
 
 
-def _usage(raw: dict[str, Any]) -> Usage:
-    prompt_details = raw.get("prompt_tokens_details") or {}
-    completion_details = raw.get("completion_tokens_details") or {}
-    return Usage(
-        input_tokens=int(raw.get("prompt_tokens") or 0),
-        cached_input_tokens=int(prompt_details.get("cached_tokens") or 0),
-        output_tokens=int(raw.get("completion_tokens") or 0),
-        reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
-        total_tokens=int(raw.get("total_tokens") or 0),
-    )
+def _usage(raw: Any) -> Usage | None:
+    if not isinstance(raw, dict):
+        return None
+    prompt = raw.get("prompt_tokens_details")
+    completion = raw.get("completion_tokens_details")
+    # The same shape as the Responses API's usage, read by one tolerant reader.
+    return Usage.from_responses({
+        "input_tokens": raw.get("prompt_tokens"),
+        "input_tokens_details": {"cached_tokens": prompt.get("cached_tokens")} if isinstance(prompt, dict) else {},
+        "output_tokens": raw.get("completion_tokens"),
+        "output_tokens_details": {"reasoning_tokens": completion.get("reasoning_tokens")} if isinstance(completion, dict) else {},
+        "total_tokens": raw.get("total_tokens"),
+    })

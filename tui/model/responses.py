@@ -14,6 +14,8 @@ import openai
 from tui.model.sdk import classify_error, sdk_client, sdk_error
 from tui.model.types import (
     Completed,
+    clean,
+    malformed,
     ModelError,
     ModelEvent,
     OutputItemDone,
@@ -34,40 +36,57 @@ def history_item(item: dict[str, Any]) -> dict[str, Any] | None:
     kind = item.get("type")
     if kind == "message":
         parts = [
-            {"type": "output_text", "text": p.get("text", "")}
-            for p in item.get("content") or []
-            if p.get("type") == "output_text"
+            {"type": "output_text", "text": p["text"]}
+            for p in _list(item.get("content"))
+            if isinstance(p, dict) and p.get("type") == "output_text" and isinstance(p.get("text"), str)
         ]
         out: dict[str, Any] = {"type": "message", "role": "assistant", "content": parts}
-        if item.get("phase"):
+        if isinstance(item.get("phase"), str) and item["phase"]:
             out["phase"] = item["phase"]
         return out
     if kind == "reasoning":
-        out = {"type": "reasoning", "summary": item.get("summary") or []}
-        if item.get("content"):
-            out["content"] = item["content"]
-        if item.get("encrypted_content"):
+        summary = [
+            {"type": "summary_text", "text": p["text"]}
+            for p in _list(item.get("summary"))
+            if isinstance(p, dict) and isinstance(p.get("text"), str)
+        ]
+        out = {"type": "reasoning", "summary": summary}
+        content = [p for p in _list(item.get("content")) if isinstance(p, dict) and isinstance(p.get("text"), str)]
+        if content:
+            out["content"] = content
+        if isinstance(item.get("encrypted_content"), str) and item["encrypted_content"]:
             out["encrypted_content"] = item["encrypted_content"]
         return out
+    if kind in ("function_call", "custom_tool_call") and not _str(item.get("call_id")):
+        return None  # a call nobody can answer; the turn loop treats it as a broken stream
     if kind == "function_call":
         return {
             "type": "function_call",
-            "name": item.get("name", ""),
-            "arguments": item.get("arguments") or "",
-            "call_id": item.get("call_id", ""),
+            "name": _str(item.get("name")),
+            "arguments": _str(item.get("arguments")),
+            "call_id": _str(item.get("call_id")),
         }
     if kind == "custom_tool_call":
         return {
             "type": "custom_tool_call",
-            "name": item.get("name", ""),
-            "input": item.get("input") or "",
-            "call_id": item.get("call_id", ""),
+            "name": _str(item.get("name")),
+            "input": _str(item.get("input")),
+            "call_id": _str(item.get("call_id")),
         }
     if kind == "compaction":
-        return {"type": "compaction", "encrypted_content": item.get("encrypted_content", "")}
+        blob = _str(item.get("encrypted_content"))
+        return {"type": "compaction", "encrypted_content": blob} if blob else None
     if kind in ("web_search_call",):
         return {k: v for k, v in item.items() if k != "status"}
     return None
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def request_body(prompt: Prompt) -> dict[str, Any]:
@@ -149,34 +168,68 @@ class ResponsesClient:
                         yield out
                         if isinstance(out, Completed):
                             return
+        except ModelError:
+            raise
         except openai.OpenAIError as e:
             # Includes a nested `error` event mid-stream: the SDK raises instead of yielding it.
             raise sdk_error(e, idle_timeout_s=self._idle_timeout_s) from e
+        except (ValueError, TypeError, AttributeError, KeyError) as e:
+            # Half JSON, a frame without data, ...: the SDK's parser raises these bare.
+            raise malformed(f"{type(e).__name__}: {e}") from e
         # The SDK ends iteration silently when the connection closes early.
         raise ModelError("stream closed before response.completed", retryable=True)
 
 
+def _text_of(d: dict[str, Any], key: str) -> str:
+    value = d.get(key)
+    if not isinstance(value, str):
+        raise malformed(f"{d.get('type')} without a text `{key}`")
+    return clean(value)
+
+
+def _dict_of(d: dict[str, Any], key: str) -> dict[str, Any]:
+    value = d.get(key)
+    if not isinstance(value, dict):
+        raise malformed(f"{d.get('type')} without an object `{key}`")
+    return value
+
+
 def _translate(event: Any) -> ModelEvent | None:
+    """One SDK event → an internal event. The SDK builds events without validating them, so
+    every field is checked here: a wrong shape is a broken stream (retried), never a crash."""
     kind = getattr(event, "type", None)
+    if kind not in _HANDLED:
+        return None
+    d = event.to_dict(warnings=False)
     if kind == "response.output_text.delta":
-        return TextDelta(event.delta)
+        return TextDelta(_text_of(d, "delta"))
     if kind == "response.reasoning_summary_text.delta":
-        return ReasoningSummaryDelta(event.delta)
+        return ReasoningSummaryDelta(_text_of(d, "delta"))
     if kind == "response.output_item.done":
         # The `.done` copy is the final one (encrypted content differs from `.added`).
-        return OutputItemDone(event.item.to_dict())
+        return OutputItemDone(clean(_dict_of(d, "item")))
     if kind == "response.completed":
-        raw = event.response.to_dict()
-        return Completed(raw.get("id"), Usage.from_responses(raw.get("usage")))
+        raw = _dict_of(d, "response")
+        rid = raw.get("id")
+        return Completed(rid if isinstance(rid, str) else None, Usage.from_responses(raw.get("usage")))
     if kind == "response.failed":
-        err = (event.response.to_dict().get("error")) or {}
-        raise classify_error(err.get("code"), err.get("message") or "response failed")
+        raw = d.get("response") if isinstance(d.get("response"), dict) else {}
+        err = raw.get("error") if isinstance(raw.get("error"), dict) else {}
+        raise classify_error(_str_or_none(err.get("code")), _str_or_none(err.get("message")) or "response failed")
     if kind == "response.incomplete":
-        details = event.response.to_dict().get("incomplete_details") or {}
-        reason = details.get("reason") or "unknown"
+        raw = d.get("response") if isinstance(d.get("response"), dict) else {}
+        details = raw.get("incomplete_details") if isinstance(raw.get("incomplete_details"), dict) else {}
+        reason = _str_or_none(details.get("reason")) or "unknown"
         raise ModelError(f"incomplete response ({reason})", retryable=False, code=reason)
-    if kind == "error":
-        raw = event.to_dict()
-        nested = raw.get("error") if isinstance(raw.get("error"), dict) else raw
-        raise classify_error(nested.get("code"), nested.get("message") or "stream error")
-    return None
+    nested = d.get("error") if isinstance(d.get("error"), dict) else d
+    raise classify_error(_str_or_none(nested.get("code")), _str_or_none(nested.get("message")) or "stream error")
+
+
+_HANDLED = frozenset({
+    "response.output_text.delta", "response.reasoning_summary_text.delta", "response.output_item.done",
+    "response.completed", "response.failed", "response.incomplete", "error",
+})
+
+
+def _str_or_none(value: Any) -> str | None:
+    return clean(value) if isinstance(value, str) else None if value is None else str(value)

@@ -7,6 +7,7 @@ byte for byte.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, AsyncGenerator, Protocol
 
@@ -32,17 +33,24 @@ class Usage:
 
     @classmethod
     def from_responses(cls, raw: dict[str, Any] | None) -> Usage | None:
-        if not raw:
+        if not raw or not isinstance(raw, dict):
             return None
-        inp = raw.get("input_tokens_details") or {}
-        out = raw.get("output_tokens_details") or {}
+        inp = raw.get("input_tokens_details")
+        out = raw.get("output_tokens_details")
+        inp = inp if isinstance(inp, dict) else {}
+        out = out if isinstance(out, dict) else {}
         return cls(
-            input_tokens=int(raw.get("input_tokens") or 0),
-            cached_input_tokens=int(inp.get("cached_tokens") or 0),
-            output_tokens=int(raw.get("output_tokens") or 0),
-            reasoning_tokens=int(out.get("reasoning_tokens") or 0),
-            total_tokens=int(raw.get("total_tokens") or 0),
+            input_tokens=_count(raw.get("input_tokens")),
+            cached_input_tokens=_count(inp.get("cached_tokens")),
+            output_tokens=_count(raw.get("output_tokens")),
+            reasoning_tokens=_count(out.get("reasoning_tokens")),
+            total_tokens=_count(raw.get("total_tokens")),
         )
+
+
+def _count(value: Any) -> int:
+    """A token count from the wire; anything that is not a non-negative integer counts as 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,25 @@ class ModelError(Exception):
         self.retryable = retryable
         self.code = code
         self.retry_after_s = retry_after_s
+
+
+def malformed(what: str) -> ModelError:
+    """The provider sent something that is not the protocol: treat it like a broken stream."""
+    return ModelError(f"malformed data from the provider: {what}", retryable=True, code="malformed")
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean(value: Any) -> Any:
+    """JSON-like data with lone surrogates replaced (they would make every later request fail)."""
+    if isinstance(value, str):
+        return value if value.isascii() else _SURROGATES.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [clean(v) for v in value]
+    if isinstance(value, dict):
+        return {clean(k) if isinstance(k, str) else k: clean(v) for k, v in value.items()}
+    return value
 
 
 class ContextWindowExceeded(ModelError):
