@@ -1,10 +1,7 @@
 """Property tests: what untrusted input (a model's patches and arguments, a server's stream, a
 user's config) may never do to codeloop, whatever its shape.
 
-Bugs these found in code owned elsewhere are pinned, each with its exact input, by strict xfail
-tests (`_pinned`); fixing one turns its test into an XPASS(strict) failure that says to drop
-the entry. Meanwhile a property test either skips just those inputs (`_known_bug_*`), or, where
-the bugs are too many to skip, is itself a strict xfail with one pinned `@example`.
+Every bug these found is fixed and kept as a named regression case (`_fixed`, `@example`).
 """
 
 from __future__ import annotations
@@ -21,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, event, example, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from tests.fakeopenai import FakeOpenAI
@@ -53,14 +50,6 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[Hea
 def _fixed(bugs: dict[str, tuple[Any, str]]) -> list[Any]:
     """Bugs found by fuzzing and since fixed: kept as named regression cases."""
     return [pytest.param(body, id=name) for name, (body, _) in bugs.items()]
-
-
-def _pinned(bugs: dict[str, tuple[Any, str]], where: str) -> list[Any]:
-    """Known bugs as parameters: {id: (input, what goes wrong)}, each a strict xfail."""
-    return [
-        pytest.param(body, id=name, marks=pytest.mark.xfail(strict=True, reason=f"{where}: {reason}"))
-        for name, (body, reason) in bugs.items()
-    ]
 
 
 # ------------------------------------------------------------------------------------ apply_patch
@@ -334,20 +323,6 @@ def _check_harmless(call: ToolCall) -> None:
         assert command[0] in _HARMLESS, command
 
 
-def _known_bug_shell(call: ToolCall) -> bool:
-    """Inputs pinned by the xfail tests below, skipped here until they are fixed."""
-    try:
-        args = json.loads(call.payload)
-    except (ValueError, RecursionError):
-        return False
-    if call.name != "shell" or not isinstance(args, dict):
-        return False
-    workdir, command = args.get("workdir"), args.get("command")
-    if isinstance(workdir, str) and (_unencodable(workdir) or any(len(part) > 255 for part in workdir.split("/"))):
-        return True
-    return isinstance(command, list) and any(isinstance(x, str) and _unencodable(x) for x in command)
-
-
 def _unencodable(text: str) -> bool:
     """A NUL, or a lone surrogate: what the OS (or a UTF-8 encoder) refuses in a path or argv."""
     return "\x00" in text or any("\ud800" <= c <= "\udfff" for c in text)
@@ -397,7 +372,6 @@ def assert_answers(call: ToolCall) -> ToolResult:
 @example(call=ToolCall("call_fuzz", "apply_patch", "custom", "*** Begin Patch\n*** Add File: \udcff/x\n+x\n*** Add File: a.txt/x\n+x\n*** End Patch"))
 def test_any_tool_call_gets_a_result_the_next_request_can_carry(call: ToolCall) -> None:
     _check_harmless(call)
-    assume(not _known_bug_shell(call))
     result = assert_answers(call)
     event(f"{call.name or 'unknown'} ({call.kind}): {'success' if result.success else 'failure'}")
 
@@ -423,7 +397,7 @@ _SHELL_BUGS = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("arguments", _pinned(_SHELL_BUGS, "tui/tools/shell.py"))
+@pytest.mark.parametrize("arguments", _fixed(_SHELL_BUGS))
 def test_shell_arguments_the_os_refuses_get_a_result(arguments: dict[str, Any]) -> None:
     assert_answers(ToolCall("call_bug", "shell", "function", json.dumps(arguments)))
 
@@ -603,10 +577,6 @@ _RESPONSES_BUGS = {
         'data: {"type":"error","code":5,"message":7}\n\n', "classify_error → retry_hint_seconds: re.search(7) TypeError"
     ),
 }  # fmt: skip
-_MODEL_BUG = (
-    "tui/model: malformed frames escape as exceptions other than ModelError, or are yielded with the "
-    "wrong types (the pinned inputs below name each case)"
-)
 
 
 @FUZZ
@@ -906,21 +876,11 @@ def load(home: Path, text: str, overrides: list[str], flags: dict[str, Any] | No
         return e
 
 
-def _known_bug_config(error: BaseException) -> bool:
-    return (isinstance(error, RuntimeError) and "home directory" in str(error)) or (
-        isinstance(error, ValueError) and "null byte" in str(error)
-    )
-
-
 @FUZZ
 @given(text=_config_text, overrides=st.lists(_override, max_size=3), flags=_flags)
 @example(text='model = "m"\n[profiles.p]\nmodel = "n"\n', overrides=["profile=p"], flags={})
 def test_any_config_loads_or_says_what_is_wrong(config_home: Path, text: str, overrides: list[str], flags: dict[str, Any]) -> None:
-    try:
-        loaded = load(config_home, text, overrides, flags)
-    except (RuntimeError, ValueError) as e:
-        assume(not _known_bug_config(e))
-        raise
+    loaded = load(config_home, text, overrides, flags)
     if isinstance(loaded, ConfigError):
         assert str(loaded), "an empty message"
         event("ConfigError")
@@ -929,7 +889,7 @@ def test_any_config_loads_or_says_what_is_wrong(config_home: Path, text: str, ov
         event("loaded")
 
 
-@pytest.mark.parametrize("case", _pinned(_CONFIG_BUGS, "tui/config.py"))
+@pytest.mark.parametrize("case", _fixed(_CONFIG_BUGS))
 def test_known_bad_config_says_what_is_wrong(config_home: Path, case: tuple[str, list[str]]) -> None:
     text, overrides = case
     assert isinstance(load(config_home, text, overrides), ConfigError | ResolvedConfig)

@@ -288,7 +288,7 @@ def load_config(
         where = "-c override" if "instructions_file" in overrides else where_file
         try:
             instructions = config.instructions_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: a NUL in the path
             reason = getattr(exc, "strerror", None) or str(exc)
             raise ConfigError(
                 f"{where}: instructions_file: cannot read {str(config.instructions_file)!r}: "
@@ -442,7 +442,12 @@ def _anchor_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
     """
 
     def anchor(value: Any) -> Any:
-        return str(base / Path(value).expanduser()) if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        try:
+            return str(base / Path(value).expanduser())
+        except RuntimeError:  # `~someone` for a user that does not exist
+            raise ConfigError(f"path {value!r}: cannot expand '~': no such user") from None
 
     if "instructions_file" in raw:
         raw["instructions_file"] = anchor(raw["instructions_file"])

@@ -47,6 +47,18 @@ def embedded_patch(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _unusable(argv: list[str], workdir: str | None) -> str | None:
+    """What the OS cannot take in an argv or a path: NUL bytes and text that is not UTF-8."""
+    for what, value in [("workdir", workdir or ""), *(("argument", a) for a in argv)]:
+        if "\x00" in value:
+            return f"invalid {what}: it contains a NUL character, which no command can receive."
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"invalid {what}: it is not valid UTF-8 text (a lone surrogate escape)."
+    return None
+
+
 async def handle_shell(call: ToolCall, ctx: ToolContext) -> ToolResult:
     args = parse_arguments(ShellArgs, call.payload)
     if isinstance(args, str):
@@ -58,8 +70,15 @@ async def handle_shell(call: ToolCall, ctx: ToolContext) -> ToolResult:
 
         return await apply_patch_text(call, patch, ctx)
 
-    cwd = (ctx.cwd / args.workdir).resolve() if args.workdir else ctx.cwd
-    if not cwd.is_dir():
+    problem = _unusable(args.command, args.workdir)
+    if problem:
+        return ToolResult(problem, False)
+    try:
+        cwd = (ctx.cwd / args.workdir).resolve() if args.workdir else ctx.cwd
+        usable = cwd.is_dir()
+    except OSError as e:  # e.g. a name too long for the filesystem
+        return ToolResult(f"workdir {args.workdir!r} cannot be used: {e.strerror or e}.", False)
+    if not usable:
         return ToolResult(f"workdir {cwd} does not exist or is not a directory.", False)
     escalate = args.sandbox_permissions == "require_escalated"
     verdict = approvals.assess_exec(
