@@ -14,9 +14,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, AsyncGenerator
 
-import openai
 
-from tui.model.sdk import sdk_client, sdk_error
+from tui.model.sdk import STREAM_ERRORS, sdk_client, stream_error
 from tui.model.types import (
     clean,
     malformed,
@@ -133,12 +132,8 @@ class ChatClient:
                                 _accumulate(calls, pos, tc)
                             if choice.get("finish_reason"):
                                 finished = True
-        except ModelError:
-            raise
-        except openai.OpenAIError as e:
-            raise sdk_error(e, idle_timeout_s=self._idle_timeout_s) from e
-        except (ValueError, TypeError, AttributeError, KeyError) as e:
-            raise malformed(f"{type(e).__name__}: {e}") from e
+        except STREAM_ERRORS as e:
+            raise stream_error(e, idle_timeout_s=self._idle_timeout_s) from e
         if not finished:
             raise ModelError("chat stream closed before a finish_reason", retryable=True)
         if text:

@@ -11,7 +11,7 @@ from typing import Any, AsyncGenerator
 
 import openai
 
-from tui.model.sdk import classify_error, sdk_client, sdk_error
+from tui.model.sdk import STREAM_ERRORS, classify_error, sdk_client, sdk_error, stream_error
 from tui.model.types import (
     Completed,
     clean,
@@ -27,6 +27,12 @@ from tui.model.types import (
 
 
 def history_item(item: dict[str, Any]) -> dict[str, Any] | None:
+    """The replayable form of an output item (see `_replayable`), lone surrogates cleaned."""
+    out = _replayable(item)
+    return clean(out) if out is not None else None
+
+
+def _replayable(item: dict[str, Any]) -> dict[str, Any] | None:
     """The replayable form of an output item.
 
     Ids and statuses are dropped (with `store: false` the server cannot resolve ids, and a
@@ -168,14 +174,9 @@ class ResponsesClient:
                         yield out
                         if isinstance(out, Completed):
                             return
-        except ModelError:
-            raise
-        except openai.OpenAIError as e:
+        except STREAM_ERRORS as e:
             # Includes a nested `error` event mid-stream: the SDK raises instead of yielding it.
-            raise sdk_error(e, idle_timeout_s=self._idle_timeout_s) from e
-        except (ValueError, TypeError, AttributeError, KeyError) as e:
-            # Half JSON, a frame without data, ...: the SDK's parser raises these bare.
-            raise malformed(f"{type(e).__name__}: {e}") from e
+            raise stream_error(e, idle_timeout_s=self._idle_timeout_s) from e
         # The SDK ends iteration silently when the connection closes early.
         raise ModelError("stream closed before response.completed", retryable=True)
 

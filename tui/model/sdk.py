@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 import openai
 
-from tui.model.types import ContextWindowExceeded, ModelError
+from tui.model.types import ContextWindowExceeded, ModelError, malformed
 
 
 def sdk_client(base_url: str, api_key: str, idle_timeout_s: float, headers: dict[str, str]) -> openai.AsyncOpenAI:
@@ -127,3 +127,15 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=_dt.timezone.utc)
     return max((when - _dt.datetime.now(_dt.timezone.utc)).total_seconds(), 0.0)
+
+
+# What a broken stream raises out of the SDK: its own errors, and bare parsing errors for half
+# JSON or a frame without data (its SSE parser does not wrap them).
+STREAM_ERRORS = (openai.OpenAIError, ValueError, TypeError, AttributeError, KeyError)
+
+
+def stream_error(e: BaseException, *, idle_timeout_s: float | None = None) -> ModelError:
+    """Any of STREAM_ERRORS as the turn loop's ModelError."""
+    if isinstance(e, openai.OpenAIError):
+        return sdk_error(e, idle_timeout_s=idle_timeout_s)
+    return malformed(f"{type(e).__name__}: {e}")
