@@ -13,7 +13,6 @@ import json
 import sys
 import threading
 import time
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 from tests.benchmarks.answer import long_answer
@@ -49,16 +48,11 @@ class _TimedHandler(_RequestHandler):
 
 
 class TimedFakeOpenAI(FakeOpenAI):
-    def start(self) -> TimedFakeOpenAI:
-        # FakeOpenAI.start() with the timed handler; everything else (queues, validation) is its own.
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), _TimedHandler)
-        httpd.daemon_threads = True
-        httpd.fake = self  # type: ignore[attr-defined]
-        self._httpd = httpd
-        self.base_url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-        self._thread.start()
-        return self
+    """FakeOpenAI (queues, validation and all) serving through the timed handler."""
+
+    @staticmethod
+    def handler_class() -> type[_TimedHandler]:
+        return _TimedHandler
 
 
 def calibrated_delay(rate: float) -> float:

@@ -106,8 +106,13 @@ class FakeOpenAI:
 
     # --- lifecycle -----------------------------------------------------------------------------
 
+    @staticmethod
+    def handler_class() -> type[BaseHTTPRequestHandler]:
+        """The request handler; a subclass may serve through its own (e.g. to time frames)."""
+        return _RequestHandler
+
     def start(self) -> FakeOpenAI:
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), _RequestHandler)
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), self.handler_class())
         httpd.daemon_threads = True
         httpd.fake = self  # type: ignore[attr-defined]
         self._httpd = httpd
