@@ -68,6 +68,28 @@ async def test_no_compaction_under_the_limit(fake_openai: FakeOpenAI, tmp_path: 
     assert not of_type(events, ev.CompactionStarted) and fake_openai.compact_bodies() == []
 
 
+async def test_far_under_the_limit_the_tokenizer_is_never_loaded(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    """~60 MB and ~0.15 s saved for short sessions: a byte count already proves there is room."""
+    fake_openai.queue_response(fe.turn(shell_call("c1", ["echo", "hi"]), usage=fe.usage(1_000, 10)))
+    fake_openai.queue_response(fe.turn(fe.message_item("ok")))
+    sess = make_session(fake_openai, tmp_path, auto_compact_limit=200_000)
+    events = await run_turn(sess, "go")
+    assert of_type(events, ev.TurnCompleted) and not sess.tokenizer_loaded
+    assert all(e.approximate for e in of_type(events, ev.ContextEstimated)), "estimates without it say so"
+
+
+async def test_near_the_limit_the_tokenizer_decides(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    """The byte ceiling (~4x the tokens of English) crosses the limit long before the tokens do:
+    then the tokenizer is loaded and its count, not the ceiling, decides — no needless compaction."""
+    text = "word " * 2_000  # 10,000 bytes, ~2,000 tokens
+    fake_openai.queue_response(fe.turn(shell_call("c1", ["python3", "-c", f"print({text!r})"]), usage=fe.usage(1_000, 10)))
+    fake_openai.queue_response(fe.turn(fe.message_item("ok")))
+    sess = make_session(fake_openai, tmp_path, auto_compact_limit=6_000, tool_output_token_limit=50_000)
+    events = await run_turn(sess, "go")
+    assert sess.tokenizer_loaded and not of_type(events, ev.CompactionStarted)
+    assert fake_openai.compact_bodies() == []
+
+
 async def test_context_length_exceeded_compacts_and_retries_once(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
     fake_openai.queue_response(fe.load_fixture("reported_error_event_context_length_exceeded"))
     fake_openai.queue_compact(fe.compacted(["go"]))

@@ -723,7 +723,7 @@ _HISTORY_BUGS = {
 
 def assert_replayable(raw: dict[str, Any]) -> None:
     from tui.fakeserver.validate import validate_responses
-    from tui.model.responses import history_item
+    from tui.model.items import history_item
 
     item = history_item(raw)
     if item is None:

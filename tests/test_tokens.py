@@ -7,11 +7,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import tiktoken
 
 from tui.engine import tokens
 from tui.engine.models import auto_compact_limit, context_window, supports_reasoning, token_encoding
-from tui.engine.tokens import HistoryEstimate, TokenCounter, context_estimate
+from tui.engine.tokens import ByteCeiling, HistoryEstimate, TokenCounter, context_estimate
 
 
 @pytest.fixture(scope="module")
@@ -296,3 +298,19 @@ def test_longest_prefix_wins_in_the_model_table() -> None:
     assert context_window("llama3") is None and token_encoding("llama3") is None
     assert supports_reasoning("o4-mini") and supports_reasoning("gpt-5-codex")
     assert not supports_reasoning("gpt-4.1") and not supports_reasoning("llama3")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(), st.sampled_from(["message", "function_call", "function_call_output", "reasoning", "web_search_call"]))
+def test_byte_ceiling_is_never_below_the_token_count(text: str, kind: str) -> None:
+    """The engine skips loading the tokenizer while this ceiling is under the compaction limit."""
+    real, ceiling = TokenCounter("gpt-4o"), ByteCeiling()
+    items = {
+        "message": msg("user", text),
+        "function_call": {"type": "function_call", "name": "shell", "arguments": text, "call_id": "c"},
+        "function_call_output": {"type": "function_call_output", "call_id": "c", "output": text},
+        "reasoning": {"type": "reasoning", "summary": [{"type": "summary_text", "text": text}], "encrypted_content": text},
+        "web_search_call": {"type": "web_search_call", "action": {"query": text}},
+    }
+    assert ceiling.count_text(text) >= real.count_text(text)
+    assert ceiling.count_item(items[kind]) >= real.count_item(items[kind])

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import textual
 
-from tests.benchmarks import append, context, soak, startup, stream
+from tests.benchmarks import append, codex_compare, context, soak, startup, stream, tools_bench
 from tests.benchmarks.report import Row, table
 
 Benchmark = Callable[[bool], list[Row]]
@@ -31,11 +31,15 @@ BENCHMARKS: dict[str, Benchmark] = {
     "append_1000": lambda quick: asyncio.run(append.measure(quick)),
     "context": context.measure_context,
     "resume": context.measure_resume,
+    "apply_patch_20k": tools_bench.measure_apply_patch,
+    "sandbox": tools_bench.measure_sandbox,
+    "token_estimate": tools_bench.measure_token_estimate,
     "soak": soak.measure,
+    "codex": codex_compare.measure,
 }
 
 # These time a child process; profiling the benchmark itself would show only waiting.
-IN_CHILD = {"version", "first_frame", "soak"}
+IN_CHILD = {"version", "first_frame", "soak", "codex", "apply_patch_20k"}
 CHILD_PROFILE_HINT = (
     "runs codeloop in a child process; profile that instead: `python -X importtime -m tui --version`, or "
     "`python -m cProfile -o start.prof $(which codeloop) ...` in tmux, quitting with ctrl+q"
@@ -49,7 +53,8 @@ Notes
   composed (headless, so the escape-sequence write and the terminal itself are not included).
 {stream.NOTE}
 {context.NOTE}
-{soak.NOTE}"""
+{soak.NOTE}
+{codex_compare.NOTE}"""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -21,6 +22,8 @@ from tests.benchmarks.report import Row, at_most, info
 from tui.fakeserver import FakeOpenAI
 
 FIRST_FRAME_RATIO = 2.0
+CODEX_RATIO = 0.7
+CODEX_READY = "for shortcuts"  # Codex's composer hint, shown once it takes input
 VERSION_RATIO = 3.0
 COLUMNS, LINES = 160, 50
 POLL_S = 0.01
@@ -98,27 +101,57 @@ def measure_first_frame(quick: bool) -> list[Row]:
             "-c", 'model="gpt-5.4"',
             "-C", str(workspace),
         ]  # fmt: skip
+        codex, codex_env, why_not = _codex_tui(root, server.base_url, workspace)
         tmux = Tmux()
         try:
             # One unmeasured start of each warms the OS file cache, as for anyone's second start.
             tmux.time_to_text([sys.executable, str(baseline)], BASELINE_TEXT, env)
             tmux.time_to_text(codeloop, PLACEHOLDER, env)
-            base, app = [], []
-            for _ in range(runs):  # interleaved, so a noisy moment hits both
+            if codex:
+                tmux.time_to_text(codex, CODEX_READY, codex_env)
+            base, app, theirs = [], [], []
+            for _ in range(runs):  # interleaved, so a noisy moment hits all three
                 base.append(tmux.time_to_text([sys.executable, str(baseline)], BASELINE_TEXT, env))
                 app.append(tmux.time_to_text(codeloop, PLACEHOLDER, env))
+                if codex:
+                    theirs.append(tmux.time_to_text(codex, CODEX_READY, codex_env))
             demo = [] if quick else [tmux.time_to_text([str(CODELOOP), "--demo"], "DEMO", env) for _ in range(3)]
         finally:
             tmux.close()
+            if codex:
+                shutil.rmtree(Path(codex_env["CODEX_HOME"]).parent, ignore_errors=True)
     app_s, base_s = statistics.median(app), statistics.median(base)
     rows = [
         info("first_frame.codeloop", app_s * 1000, "ms", f"median of {runs} in tmux, until {PLACEHOLDER!r} shows"),
         info("first_frame.baseline", base_s * 1000, "ms", "minimal Textual app (Static + Footer), same way"),
         at_most("first_frame.ratio", app_s / base_s, "x", FIRST_FRAME_RATIO, "codeloop / baseline"),
     ]
+    if theirs:
+        codex_s = statistics.median(theirs)
+        rows += [
+            info("first_frame.codex", codex_s * 1000, "ms", f"Codex's TUI (native binary), until {CODEX_READY!r} shows"),
+            at_most("first_frame.vs_codex", app_s / codex_s, "x", CODEX_RATIO, "codeloop / Codex"),
+        ]
+    else:
+        rows.append(info("first_frame.codex", None, "ms", f"Codex's TUI not measured: {why_not}"))
     if demo:
         rows.append(info("first_frame.demo", statistics.median(demo) * 1000, "ms", "codeloop --demo (makes a git workspace first); median of 3"))
     return rows
+
+
+def _codex_tui(root: Path, base_url: str, workspace: Path) -> tuple[list[str], dict[str, str], str]:
+    """Codex's TUI pointed at the same server, the workspace trusted (no first-run prompt)."""
+    from tests.benchmarks.codex_compare import CACHE, codex_binary, codex_home
+
+    try:
+        binary = codex_binary()
+    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+        return [], {}, str(exc)
+    home_root = CACHE / f"tui-{os.getpid()}"  # CODEX_HOME must not be under /tmp
+    home_root.mkdir(parents=True, exist_ok=True)
+    home = codex_home(home_root, base_url, [workspace])
+    env = {"CODEX_HOME": str(home), "BENCH_API_KEY": "sk-bench", "TMPDIR": str(root)}
+    return [str(binary), "-m", "gpt-5.5", "-s", "workspace-write", "-C", str(workspace)], env, ""
 
 
 def _time(command: list[str]) -> float:

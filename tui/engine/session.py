@@ -43,6 +43,7 @@ from tui.model.types import ModelClient, ModelError, Prompt, Usage
 from tui.safety.approvals import ApprovalStore
 from tui.tools.base import ToolContext, TurnAbortRequested
 from tui.tools.registry import ToolRouter, call_from_item
+from tui.tools.shell_snapshot import SnapshotCache
 
 TURN_ABORTED_NOTE = (
     "<turn_aborted>\nThe user interrupted the previous turn on purpose. Commands that were "
@@ -101,8 +102,10 @@ class Session:
         self.retry_base_delay_s = 0.5
         self.auto_compact_limit = auto_compact_limit
         self.shell_environment_policy = shell_environment_policy
+        self.shell_snapshots = SnapshotCache()
         self._items_at_last_usage = 0  # history length when the last usage was reported
         self._estimate: Any = None  # tokens.HistoryEstimate once load_tokenizer() ran
+        self._ceiling: Any = None  # tokens.HistoryEstimate over ByteCeiling, until then
         self._rollout_failed = False
         self.snapshots: list[Any] = []  # undo.Snapshot per user turn, newest last
         self.undo_available: bool | None = None  # None until the first snapshot tells
@@ -262,6 +265,7 @@ class Session:
             emit=self.emit,
             interactive=self.interactive,
             shell_environment_policy=self.shell_environment_policy,
+            shell_snapshots=self.shell_snapshots,
         )
 
     def drain_pending_input(self) -> list[str]:
@@ -328,13 +332,37 @@ class Session:
         return self._tokens_of_history(self._items_at_last_usage), self.approximate_tokens
 
     @property
+    def tokenizer_loaded(self) -> bool:
+        return self._estimate is not None
+
+    @property
     def approximate_tokens(self) -> bool:
         return self._estimate is None or self._estimate.counter.approximate
 
-    def needs_compaction(self) -> bool:
+    async def needs_compaction(self) -> bool:
+        """Whether the next request would reach the auto-compaction limit.
+
+        The tokenizer (~60 MB, ~0.15 s to load) is loaded only when it can change the answer:
+        while a ceiling that needs none (a token is at least one UTF-8 byte) stays under the
+        limit, no compaction is needed whatever the exact count."""
         if self.auto_compact_limit is None:
             return False
+        if self._estimate is None:
+            if self._context_ceiling() < self.auto_compact_limit:
+                return False
+            await asyncio.to_thread(self.load_tokenizer)
         return self.context_tokens()[0] >= self.auto_compact_limit
+
+    def _context_ceiling(self) -> int:
+        """An upper bound of context_tokens() without the tokenizer; O(new items) per call."""
+        from tui.engine.tokens import ByteCeiling, HistoryEstimate
+
+        if self._ceiling is None:
+            self._ceiling = HistoryEstimate(ByteCeiling())
+        if self.last_usage is None:
+            fixed = len(self.instructions.encode()) + len(json.dumps(self.tools.specs).encode())
+            return fixed + self._ceiling.tokens_between(self.history, 0)
+        return self.last_usage.total_tokens + self._ceiling.tokens_between(self.history, self._items_at_last_usage)
 
     async def compact(self, reason: str) -> None:
         from tui.engine.compact import compact_local, compact_remote
@@ -352,8 +380,9 @@ class Session:
                 self.emit(WarningIssued(f"Remote compaction failed ({e}); summarising locally instead."))
             result = await compact_local(self, initial, self.count_item)
         self.history = result.history
-        if self._estimate is not None:
-            self._estimate.reset()
+        for estimate in (self._estimate, self._ceiling):
+            if estimate is not None:
+                estimate.reset()
         self.last_usage = None
         self._items_at_last_usage = 0
         after, _ = self.context_tokens()
@@ -377,7 +406,15 @@ class Session:
         from tui.engine.turn import run_turn
 
         async def user_turn(turn_id: str) -> str | None:
-            await self._take_snapshot()
+            # The snapshot mostly waits on git; building the provider client (importing the SDK)
+            # is CPU work: side by side, the first request goes out sooner.
+            snapshot = asyncio.create_task(self._take_snapshot())
+            warm = getattr(self.client, "warm", None)
+            try:
+                if warm is not None:
+                    await asyncio.to_thread(warm)
+            finally:
+                await snapshot
             return await run_turn(self, text)
 
         self._start_task(user_turn)
@@ -425,8 +462,6 @@ class Session:
     async def _run_turn_task(self, turn_id: str, body: Callable[[str], Awaitable[str | None]]) -> None:
         self.emit(TurnStarted(turn_id, self.context_window))
         try:
-            if self._estimate is None:
-                await asyncio.to_thread(self.load_tokenizer)
             last = await body(turn_id)
         except asyncio.CancelledError:
             self._finish_aborted(turn_id, "interrupted")

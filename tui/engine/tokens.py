@@ -153,6 +153,20 @@ class TokenCounter:
         return total
 
 
+class ByteCeiling(TokenCounter):
+    """Counts UTF-8 bytes where TokenCounter counts tokens. A byte-level BPE token is at least one
+    byte, so this is never below the tokenizer's count, and it needs no encoding loaded: a
+    ceiling that says when an exact count is not needed yet."""
+
+    def __init__(self) -> None:  # nothing to load
+        self.approximate = True
+        self._encoding = None
+        self.encoding_name = "utf-8 bytes"
+
+    def count_text(self, text: str) -> int:
+        return len(text.encode("utf-8", "surrogatepass"))
+
+
 def _encrypted(blob: Any) -> int:
     return len(blob) // ENCRYPTED_CHARS_PER_TOKEN if isinstance(blob, str) else 0
 

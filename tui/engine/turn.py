@@ -34,7 +34,7 @@ from tui.model.types import (
     SampledResponse,
     TextDelta,
 )
-from tui.model.responses import history_item
+from tui.model.items import history_item
 from tui.tools.base import ToolCall, ToolContext, ToolResult, TurnAbortRequested
 from tui.tools.registry import call_from_item
 from tui.tools.shell import is_parallel_safe
@@ -58,7 +58,7 @@ async def run_turn(sess: Session, text: str) -> str | None:
             sess.record(message("user", queued))
             sess.emit(UserMessageRecorded(queued))
         # Checked before every request, so it fires before a turn and inside one alike.
-        if sess.needs_compaction():
+        if await sess.needs_compaction():
             await sess.compact("auto")
         sess.emit(ContextEstimated(*sess.pending_estimate()))
         try:

@@ -49,6 +49,8 @@ ASSISTANT_PART_TYPES = ("output_text", "refusal")
 TOOL_TYPES = (
     "function", "custom", "web_search", "web_search_preview", "file_search", "local_shell", "shell",
     "code_interpreter", "image_generation", "mcp", "computer_use_preview", "apply_patch",
+    # Sent by Codex CLI 0.169 to gpt-5.5 (client-executed tool discovery); the live API takes it.
+    "tool_search", "namespace",
 )  # fmt: skip
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 REASONING_SUMMARIES = ("auto", "concise", "detailed")

@@ -15,6 +15,7 @@ from tui.config import ShellEnvironmentPolicy
 from tui.engine.events import ApprovalDecided, ApprovalRequested, Event, ReviewDecision
 from tui.safety.approvals import ApprovalPolicy, ApprovalStore
 from tui.safety.sandbox import SandboxPolicy
+from tui.tools.shell_snapshot import SnapshotCache
 
 
 class TurnAbortRequested(Exception):
@@ -75,6 +76,7 @@ class ToolContext:
     interactive: bool
     default_timeout_s: float = 600.0
     shell_environment_policy: ShellEnvironmentPolicy | None = None
+    shell_snapshots: SnapshotCache | None = None  # the session's; None runs `bash -lc` as asked
     _ask: Callable[[ApprovalRequested], Awaitable[ReviewDecision]] | None = field(
         default=None, repr=False
     )

@@ -16,6 +16,7 @@ from tui.safety.safe_commands import is_known_safe
 from tui.safety.sandbox import SandboxUnavailable, is_sandbox_denial, wrap
 from tui.tools.base import ToolCall, ToolContext, ToolResult, parse_arguments
 from tui.tools.process import ExecResult, format_exec_output, run_process, shell_environment
+from tui.tools.shell_snapshot import CAPTURE_TIMEOUT_S, is_login_script, with_snapshot
 
 
 class ShellArgs(BaseModel):
@@ -133,12 +134,15 @@ async def _approve(
 async def _run(
     call: ToolCall, ctx: ToolContext, argv: list[str], cwd: Path, sandboxed: bool, timeout_s: float
 ) -> ExecResult | str:
+    env = shell_environment(policy=ctx.shell_environment_policy)
     try:
-        final_argv = wrap(argv, ctx.sandbox, cwd) if sandboxed else list(argv)
+        # What runs: the model's argv, or its `bash -lc` with the profile's effect replayed.
+        run_argv = await _replay_profile(argv, ctx, cwd, sandboxed, env)
+        final_argv = wrap(run_argv, ctx.sandbox, cwd) if sandboxed else run_argv
     except SandboxUnavailable as e:
         return f"Not run: the sandbox is unavailable. {e}"
     ctx.emit(ExecCommandBegan(call.call_id, list(argv), str(cwd), sandboxed))
-    result = await run_process(final_argv, cwd=cwd, env=shell_environment(policy=ctx.shell_environment_policy), timeout_s=timeout_s)
+    result = await run_process(final_argv, cwd=cwd, env=env, timeout_s=timeout_s)
     # Redacted before anyone sees it, the model included: see tui/safety/redact.py for why.
     result.output = default_redactor().redact(result.output)
     ctx.emit(
@@ -147,3 +151,20 @@ async def _run(
         )
     )
     return result
+
+
+async def _replay_profile(argv: list[str], ctx: ToolContext, cwd: Path, sandboxed: bool, env: dict[str, str]) -> list[str]:
+    """`bash -lc S` → `bash -c SNAPSHOT;S` once the session has a snapshot (see shell_snapshot.py)."""
+    if ctx.shell_snapshots is None or not is_login_script(argv):
+        return list(argv)
+
+    async def run(snap_argv: list[str]) -> ExecResult:
+        wrapped = wrap(snap_argv, ctx.sandbox, cwd) if sandboxed else snap_argv
+        return await run_process(wrapped, cwd=cwd, env=env, timeout_s=CAPTURE_TIMEOUT_S)
+
+    def policy_env(variables: dict[str, str]) -> dict[str, str]:
+        return shell_environment(variables, policy=ctx.shell_environment_policy)
+
+    key = (argv[0], sandboxed, ctx.sandbox, cwd)
+    snapshot = await ctx.shell_snapshots.get(key, argv[0], run, env, policy_env)
+    return with_snapshot(argv, snapshot) if snapshot is not None else list(argv)

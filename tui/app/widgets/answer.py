@@ -10,9 +10,13 @@ does, which starved the screen of frames on long answers: measured 3 frames/s.)
 
 from __future__ import annotations
 
-from rich.markdown import Markdown as RichMarkdown
+from typing import TYPE_CHECKING
+
 from textual.containers import Vertical
 from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from rich.markdown import Markdown as RichMarkdown
 
 FLUSH_S = 1 / 30
 SEGMENT_CHARS = 1_200
@@ -34,6 +38,9 @@ def safe_boundary(text: str) -> int:
 
 
 def _render(text: str) -> RichMarkdown:
+    # Imported on the first answer, not before the first frame (markdown-it costs ~50 ms).
+    from rich.markdown import Markdown as RichMarkdown
+
     return RichMarkdown(text, code_theme="monokai", hyperlinks=False)
 
 

@@ -1,0 +1,79 @@
+"""What a streamed output item becomes in the history that later requests replay.
+
+Kept apart from the Responses client so the turn loop can use it without importing the SDK.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tui.model.types import clean
+
+
+def history_item(item: dict[str, Any]) -> dict[str, Any] | None:
+    """The replayable form of an output item (see `_replayable`), lone surrogates cleaned."""
+    out = _replayable(item)
+    return clean(out) if out is not None else None
+
+
+def _replayable(item: dict[str, Any]) -> dict[str, Any] | None:
+    """The replayable form of an output item.
+
+    Ids and statuses are dropped (with `store: false` the server cannot resolve ids, and a
+    reasoning id without its encrypted content is refused); `phase` stays on assistant messages
+    because the API asks for it back.
+    """
+    kind = item.get("type")
+    if kind == "message":
+        parts = [
+            {"type": "output_text", "text": p["text"]}
+            for p in _list(item.get("content"))
+            if isinstance(p, dict) and p.get("type") == "output_text" and isinstance(p.get("text"), str)
+        ]
+        out: dict[str, Any] = {"type": "message", "role": "assistant", "content": parts}
+        if isinstance(item.get("phase"), str) and item["phase"]:
+            out["phase"] = item["phase"]
+        return out
+    if kind == "reasoning":
+        summary = [
+            {"type": "summary_text", "text": p["text"]}
+            for p in _list(item.get("summary"))
+            if isinstance(p, dict) and isinstance(p.get("text"), str)
+        ]
+        out = {"type": "reasoning", "summary": summary}
+        content = [p for p in _list(item.get("content")) if isinstance(p, dict) and isinstance(p.get("text"), str)]
+        if content:
+            out["content"] = content
+        if isinstance(item.get("encrypted_content"), str) and item["encrypted_content"]:
+            out["encrypted_content"] = item["encrypted_content"]
+        return out
+    if kind in ("function_call", "custom_tool_call") and not _str(item.get("call_id")):
+        return None  # a call nobody can answer; the turn loop treats it as a broken stream
+    if kind == "function_call":
+        return {
+            "type": "function_call",
+            "name": _str(item.get("name")),
+            "arguments": _str(item.get("arguments")),
+            "call_id": _str(item.get("call_id")),
+        }
+    if kind == "custom_tool_call":
+        return {
+            "type": "custom_tool_call",
+            "name": _str(item.get("name")),
+            "input": _str(item.get("input")),
+            "call_id": _str(item.get("call_id")),
+        }
+    if kind == "compaction":
+        blob = _str(item.get("encrypted_content"))
+        return {"type": "compaction", "encrypted_content": blob} if blob else None
+    if kind in ("web_search_call",):
+        return {k: v for k, v in item.items() if k != "status"}
+    return None
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
