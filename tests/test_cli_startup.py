@@ -1,4 +1,4 @@
-"""The start path stays lazy: --version and --help import neither textual nor openai."""
+"""The start path stays lazy: --version and --help (also `serve --help`) import neither textual nor openai."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import pytest
 from tui import __version__
 
 
-@pytest.mark.parametrize("flag", ["--version", "--help"])
+@pytest.mark.parametrize("flag", ["--version", "--help", "serve --help"])
 def test_start_path_imports_neither_textual_nor_openai(flag: str) -> None:
     code = (
         "import sys\n"
         "from tui.cli import main\n"
         "try:\n"
-        f"    main([{flag!r}])\n"
+        f"    main({flag.split()!r})\n"
         "except SystemExit:\n"
         "    pass\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in {'textual', 'openai', 'pydantic', 'tiktoken'})\n"

@@ -53,6 +53,16 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-C", "--cd", default=s, metavar="DIR", help="working directory")
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="codeloop",
@@ -92,6 +102,28 @@ def build_parser() -> argparse.ArgumentParser:
         "session_id", nargs="?", metavar="SESSION_ID", help="id (or a unique prefix) of the session"
     )
 
+    sv = sub.add_parser(
+        "serve",
+        help="serve the app to a web browser (one session per browser tab)",
+        description="Serve the app to a web browser through textual-serve: every tab that opens "
+        "the printed URL runs its own codeloop with the flags given here.",
+    )
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    sv.add_argument(
+        "--port", type=_port, default=8000, help="port to listen on; 0 picks a free one (default: %(default)s)"
+    )
+    sv.add_argument(
+        "--public-url",
+        default=None,
+        metavar="URL",
+        help="the address browsers reach the server at, if not http://HOST:PORT (behind a proxy)",
+    )
+    sv.add_argument(
+        "--demo", action="store_true", default=argparse.SUPPRESS, help="serve the scripted demo"
+    )
+    sv.add_argument("--theme", default=argparse.SUPPRESS, help="theme of the app")
+    _add_config_flags(sv)
+
     sub.add_parser(
         "apply-patch",
         help="apply an apply_patch-format patch read from stdin in the current directory",
@@ -117,6 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tui.exec_cmd import run_exec
 
         return run_exec(args)  # turns a ConfigError into one message and exit code 2
+    if args.command == "serve":
+        from tui.serve import run_serve
+
+        return run_serve(args)
     if args.command == "resume":
         from tui.app.run import run_resume
 
