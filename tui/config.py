@@ -150,6 +150,14 @@ class Price(_ConfigModel):
     """Output tokens (reasoning included)."""
 
 
+class ToolsSettings(_ConfigModel):
+    """`[tools]`: optional tools offered to the model (fixed for a session once it starts)."""
+
+    web_search: bool = False
+    """Offer the Responses API's hosted `web_search` tool: the provider searches the web for the
+    model and the searches show in the conversation. Not available on Chat Completions providers."""
+
+
 class TuiSettings(_ConfigModel):
     """`[tui]`: the interactive app."""
 
@@ -207,6 +215,8 @@ class Config(_ConfigModel):
     """Profile applied when `-p` is not given; once loaded, the profile in effect."""
     profiles: dict[str, Profile] = {}
     """Named profiles, by name."""
+    tools: ToolsSettings = ToolsSettings()
+    """Optional tools offered to the model."""
     tui: TuiSettings = TuiSettings()
     """Settings of the interactive app."""
 

@@ -247,6 +247,8 @@ class CodeloopApp(App[None]):
             await conv.finish_answer(red(event.text))
         elif isinstance(event, ev.ReasoningSummary):
             await conv.add_reasoning(red(event.text))
+        elif isinstance(event, ev.WebSearchEnded):
+            await conv.add_search(red(event.describe()))
         elif isinstance(event, ev.ExecCommandBegan):
             await conv.tool_began(event.call_id, [red(a) for a in event.command], event.cwd, event.sandboxed)
         elif isinstance(event, ev.ExecCommandEnded):

@@ -208,6 +208,28 @@ class ToolCallEnded(Event):
 
 
 @dataclass
+class WebSearchEnded(Event):
+    """The provider ran a hosted web search for the model (a `web_search_call` item)."""
+
+    type: ClassVar[str] = "web_search_ended"
+    action: str  # "search" | "open_page" | "find_in_page"
+    status: str | None = None
+    query: str | None = None
+    url: str | None = None
+    pattern: str | None = None
+
+    def describe(self) -> str:
+        """One line for people: what was searched or opened."""
+        if self.action == "open_page":
+            text = f"Opened: {self.url or '(a page)'}"
+        elif self.action == "find_in_page":
+            text = f"Searched {self.url or 'a page'} for: {self.pattern or ''}"
+        else:
+            text = f"Searched: {self.query or '(no query given)'}"
+        return text if self.status in (None, "completed") else f"{text} ({self.status})"
+
+
+@dataclass
 class ApprovalRequested(Event):
     """The engine awaits `future`; a client resolves it with a ReviewDecision."""
 

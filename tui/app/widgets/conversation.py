@@ -84,6 +84,12 @@ class PatchCell(Static):
     DEFAULT_CSS = "PatchCell { margin: 1 0 0 0; padding: 0 1; border-left: thick $warning; }"
 
 
+class SearchCell(Static):
+    """A web search the provider ran for the model: one dim line."""
+
+    DEFAULT_CSS = "SearchCell { margin: 1 0 0 0; padding: 0 1; color: $text-muted; border-left: thick $accent 50%; }"
+
+
 class NoticeCell(Static):
     DEFAULT_CSS = """
     NoticeCell { margin: 1 0 0 0; padding: 0 1; color: $text-muted; }
@@ -153,6 +159,11 @@ class Conversation(VerticalScroll):
         body = Static(Text(text, style="dim"))
         cell = Collapsible(body, title=f"thinking: {title[:70]}", collapsed=True, classes="reasoning")
         self._attempt.append(cell)
+        await self.mount(cell)
+
+    async def add_search(self, text: str) -> None:
+        cell = SearchCell(Text(text))
+        self._attempt.append(cell)  # retracted with the rest if the request is retried
         await self.mount(cell)
 
     async def tool_began(self, call_id: str, command: list[str], cwd: str, sandboxed: bool) -> None:
