@@ -352,6 +352,8 @@ class CodeloopApp(App[None]):
             self.show_git_diff()
         elif name == "/compact":
             await self.session.submit(ev.Compact())
+        elif name == "/init":
+            await self._init_agents_md()
         elif name in ("/new", "/resume"):
             await self._switch_session(name)
         elif name == "/undo":
@@ -361,6 +363,21 @@ class CodeloopApp(App[None]):
             )
         elif name in ("/model", "/approvals", "/sandbox"):
             await self._override(name, arg)
+
+    async def _init_agents_md(self) -> None:
+        """An ordinary turn with our prompt: the file is written by the model through
+        apply_patch, so it passes the approval policy (and its diff is shown) like any edit."""
+        from tui.tools.specs import prompt_text
+
+        conv = self.query_one(Conversation)
+        target = self.session.settings.cwd / "AGENTS.md"
+        if target.exists():
+            await conv.add_notice(f"{target} already exists; /init leaves it as it is (edit it, or delete it and run /init again).", "warning")
+        elif self.session.turn_running:
+            await conv.add_notice("A turn is running; run /init once it ends.", "warning")
+        else:
+            await conv.add_user("/init: asking the model to write AGENTS.md")
+            await self.session.submit(ev.UserInput(prompt_text("init.md")))
 
     async def _switch_session(self, name: str) -> None:
         conv = self.query_one(Conversation)

@@ -30,7 +30,7 @@ SLASH_COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("/new", "start a new session (the current one stays recorded)"),
     SlashCommand("/resume", "pick an earlier session and continue it"),
     SlashCommand("/status", "model, policies, folder and session"),
-    SlashCommand("/init", "write an AGENTS.md for this repository", available=False),
+    SlashCommand("/init", "ask the model to write an AGENTS.md for this repository"),
     SlashCommand("/theme", "switch the theme (no name: list them)", takes_argument=True),
     SlashCommand("/undo", "restore the files to before the last turn (asks first)"),
     SlashCommand("/help", "commands and keys"),
