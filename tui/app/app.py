@@ -250,7 +250,8 @@ class CodeloopApp(App[None]):
         elif isinstance(event, ev.WebSearchEnded):
             await conv.add_search(red(event.describe()))
         elif isinstance(event, ev.ExecCommandBegan):
-            await conv.tool_began(event.call_id, [red(a) for a in event.command], event.cwd, event.sandboxed)
+            display = red(event.display) if event.display is not None else None
+            await conv.tool_began(event.call_id, [red(a) for a in event.command], event.cwd, event.sandboxed, display)
         elif isinstance(event, ev.ExecCommandEnded):
             conv.tool_ended(event.call_id, event.exit_code, event.duration_s, red(event.output), event.timed_out)
         elif isinstance(event, ev.ApprovalRequested):
@@ -316,6 +317,10 @@ class CodeloopApp(App[None]):
             await self.send(text)
 
     async def send(self, text: str) -> None:
+        if text.startswith("!"):
+            # The user's own command: its tool cell is what the conversation shows.
+            await self.session.submit(ev.RunUserShell(text[1:].strip()))
+            return
         await self.query_one(Conversation).add_user(text)
         await self.session.submit(ev.UserInput(text))
 

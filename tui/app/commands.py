@@ -56,6 +56,7 @@ def help_text() -> str:
         "Keys: Enter send · Ctrl+J newline · Up/Down recall · Esc interrupt · Ctrl+C interrupt, twice quit",
         "      Ctrl+Q quit · F1 help for the focused pane · F2–F5 maximize a pane · Ctrl+P palette",
         "In an approval: y once · a for the session · n deny (the model is told) · Esc abort the turn",
+        "!cmd runs cmd yourself, in the session's sandbox, no approval; the model sees its output next turn",
     ]
     return "\n".join(lines)
 

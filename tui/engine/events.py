@@ -61,7 +61,16 @@ class Undo:
     """Restore the working tree to before the last turn (`/undo`)."""
 
 
-Op = UserInput | Interrupt | OverrideSettings | Shutdown | Compact | Undo
+@dataclass
+class RunUserShell:
+    """Run a command the user typed (`!cmd`): no model, no approval, the session's sandbox.
+
+    Its output is appended to the history as a user message, so the model sees it next time."""
+
+    command: str
+
+
+Op = UserInput | Interrupt | OverrideSettings | Shutdown | Compact | Undo | RunUserShell
 
 
 # ---------------------------------------------------------------- events
@@ -159,6 +168,7 @@ class ExecCommandBegan(Event):
     command: list[str]
     cwd: str
     sandboxed: bool
+    display: str | None = None  # how to show it, when not as the argv (a user's `!` command line)
 
 
 @dataclass

@@ -37,9 +37,11 @@ class ToolCell(Static, can_focus=True):
     """
     BINDINGS = [Binding("enter", "toggle", "Expand", id="conversation.toggle_output", show=False)]
 
-    def __init__(self, command: list[str], cwd: str, sandboxed: bool) -> None:
+    def __init__(self, command: list[str], cwd: str, sandboxed: bool, typed: str | None = None) -> None:
+        """`typed`: the command line as the user typed it (a `!` command), shown instead of the argv."""
         super().__init__()
         self.command = command
+        self.typed = typed
         self.cwd = cwd
         self.sandboxed = sandboxed
         self.status: str | None = None
@@ -60,8 +62,9 @@ class ToolCell(Static, can_focus=True):
     def render_cell(self) -> None:
         text = Text()
         text.append("$ ", style="bold")
-        text.append(shlex.join(self.command), style="bold")
-        text.append(f"\n  in {self.cwd}{'' if self.sandboxed else ' · no sandbox'}", style="dim")
+        text.append(self.typed if self.typed is not None else shlex.join(self.command), style="bold")
+        by_you = " · run by you" if self.typed is not None else ""
+        text.append(f"\n  in {self.cwd}{'' if self.sandboxed else ' · no sandbox'}{by_you}", style="dim")
         result = self.result
         text.append("\n  running…" if result is None else "\n" + result, style="italic dim" if result is None else "")
         self.update(text)
@@ -166,8 +169,8 @@ class Conversation(VerticalScroll):
         self._attempt.append(cell)  # retracted with the rest if the request is retried
         await self.mount(cell)
 
-    async def tool_began(self, call_id: str, command: list[str], cwd: str, sandboxed: bool) -> None:
-        cell = ToolCell(command, cwd, sandboxed)
+    async def tool_began(self, call_id: str, command: list[str], cwd: str, sandboxed: bool, typed: str | None = None) -> None:
+        cell = ToolCell(command, cwd, sandboxed, typed)
         self._tools[call_id] = cell
         await self.mount(cell)
 
