@@ -8,6 +8,7 @@ and nothing else in the UI waits on it.
 from __future__ import annotations
 
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -28,6 +29,7 @@ from tui.app.widgets.budget import BudgetView, Prices
 from tui.app.widgets.composer import Composer
 from tui.app.widgets.conversation import Conversation, ToolCell
 from tui.app.widgets.diff_view import DiffView
+from tui.app.widgets.file_popup import FilePopup
 from tui.app.widgets.plan import PlanView
 from tui.app.widgets.slash_popup import SlashPopup
 from tui.app.widgets.status import StatusLine
@@ -38,6 +40,7 @@ from tui.safety.redact import default_redactor, redact
 
 NARROW_BELOW = 100  # columns: under this the side panes become tabs under the conversation
 SIDE_PANES = ("plan", "diff", "budget")
+FILE_LIST_STALE_S = 10.0  # an @ mention lists the files again when the last listing is older
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,7 @@ class CodeloopApp(App[None]):
         self.tui = tui or TuiSettings()
         self.home = home
         self.queued: list[str] = []
+        self._files_listed_at: float | None = None  # monotonic time of the last file listing
         self._ctrl_c_armed = False
         self.startup_notes: list[str] = []
         self._setup_themes()
@@ -135,6 +139,7 @@ class CodeloopApp(App[None]):
                 yield BudgetView(id="budget", classes="side-pane")
         yield StatusLine(id="status")
         yield SlashPopup(id="slash-popup")
+        yield FilePopup(id="file-popup")
         yield Composer(id="composer")
         yield Footer()
 
@@ -152,6 +157,7 @@ class CodeloopApp(App[None]):
         budget.set_prices(self._prices(s.model))
         composer = self.query_one(Composer)
         composer.popup = self.query_one(SlashPopup)
+        composer.files = self.query_one(FilePopup)
         if self.initial_text:
             composer.text = self.initial_text
             composer.move_cursor(composer.document.end)
@@ -432,6 +438,7 @@ class CodeloopApp(App[None]):
         s = session.settings
         self.query_one(StatusLine).set(model=s.model, cwd=str(s.cwd), approval=s.approval_policy, sandbox=s.sandbox.mode)
         self.queued.clear()
+        self._files_listed_at = None  # the new session may work in another folder
         if shown is not None:
             await self._show_transcript(shown)
         else:
@@ -495,6 +502,24 @@ class CodeloopApp(App[None]):
         else:
             self.query_one(DiffView).show_unified(text, label="git diff (working tree)")
             self._reveal("diff")
+
+    # ------------------------------------------------------------------ @ mentions
+
+    def on_file_popup_opened(self, message: FilePopup.Opened) -> None:
+        # Cached for the session; listed again when a mention starts and the listing is stale,
+        # so files the agent just created show up without listing on every keystroke.
+        now = time.monotonic()
+        if self._files_listed_at is None or now - self._files_listed_at > FILE_LIST_STALE_S:
+            self._files_listed_at = now
+            self.list_files(self.session.settings.cwd)
+
+    @work(thread=True, exclusive=True, group="file-list")
+    def list_files(self, cwd: Path) -> None:
+        """git (or a directory walk) runs in a thread: a big repository must not freeze typing."""
+        from tui.app.file_index import list_files
+
+        listing = list_files(cwd)
+        self.call_from_thread(self.query_one(FilePopup).set_paths, listing.paths)
 
     # ------------------------------------------------------------------ keys
 

@@ -57,6 +57,7 @@ def help_text() -> str:
         "      Ctrl+Q quit · F1 help for the focused pane · F2–F5 maximize a pane · Ctrl+P palette",
         "In an approval: y once · a for the session · n deny (the model is told) · Esc abort the turn",
         "!cmd runs cmd yourself, in the session's sandbox, no approval; the model sees its output next turn",
+        "@ then part of a path: pick a file (Up/Down, Tab or Enter inserts its path, Esc closes)",
     ]
     return "\n".join(lines)
 
