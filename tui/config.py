@@ -167,6 +167,9 @@ class TuiSettings(_ConfigModel):
     """Key remapping by binding id, e.g. `"app.interrupt" = "escape,ctrl+g"`."""
     bell: bool = True
     """Ring the terminal bell when an approval is waiting."""
+    notifications: bool = True
+    """Send a desktop notification (OSC 9) when an approval waits or a turn ends while the
+    terminal window is not focused (needs a terminal that reports focus)."""
     prices: dict[str, Price] = {}
     """Prices by model slug for the cost estimate; models not listed show no cost."""
 
