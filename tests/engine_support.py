@@ -33,6 +33,7 @@ def make_session(
     client: Any = None,
     reasoning: dict[str, Any] | None = None,
     network_access: bool = False,
+    web_search: bool = False,
     **kwargs: Any,
 ) -> Session:
     client = client or ResponsesClient(base_url=fake.base_url, api_key="test-key", request_max_retries=0)
@@ -40,7 +41,7 @@ def make_session(
         client=client,
         settings=TurnSettings(MODEL, policy, SandboxPolicy(sandbox, network_access=network_access), cwd.resolve()),  # type: ignore[arg-type]
         instructions="BASE INSTRUCTIONS",
-        tools=ToolRouter(apply_patch_kind),  # type: ignore[arg-type]
+        tools=ToolRouter(apply_patch_kind, web_search=web_search),  # type: ignore[arg-type]
         interactive=interactive,
         rollout=rollout,
         reasoning=reasoning,

@@ -130,10 +130,10 @@ async def test_message_typed_during_a_turn_is_queued_and_sent_after(fake_openai:
 async def test_slash_commands_change_settings_or_say_what_is_missing(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
     app = CodeloopApp(make_session(fake_openai, tmp_path))
     async with app.run_test(size=SIZE) as pilot:
-        for line in ("/approvals on-request", "/init"):
+        for line in ("/approvals on-request", "/bogus"):
             await _type(pilot, line)
             await pilot.press("enter")
         await pilot.pause(0.1)
         notices = [str(n.render()) for n in app.query(NoticeCell)]
         assert app.session.settings.approval_policy == "on-request"
-        assert any("not available yet" in n for n in notices)
+        assert any("Unknown command '/bogus'" in n for n in notices)

@@ -708,6 +708,8 @@ _DONE_ITEMS = [
         fe.custom_tool_call_item("call_2", "apply_patch", "*** Begin Patch"),
         fe.reasoning_item("thinking"),
         fe.compaction_item(),
+        fe.web_search_call_item("weather in Lyon"),
+        fe.web_search_call_item(action={"type": "find_in_page", "url": "https://x.org", "pattern": "py"}),
     )
     if e["type"] == "response.output_item.done"
 ]

@@ -150,6 +150,14 @@ class Price(_ConfigModel):
     """Output tokens (reasoning included)."""
 
 
+class ToolsSettings(_ConfigModel):
+    """`[tools]`: optional tools offered to the model (fixed for a session once it starts)."""
+
+    web_search: bool = False
+    """Offer the Responses API's hosted `web_search` tool: the provider searches the web for the
+    model and the searches show in the conversation. Not available on Chat Completions providers."""
+
+
 class TuiSettings(_ConfigModel):
     """`[tui]`: the interactive app."""
 
@@ -159,6 +167,9 @@ class TuiSettings(_ConfigModel):
     """Key remapping by binding id, e.g. `"app.interrupt" = "escape,ctrl+g"`."""
     bell: bool = True
     """Ring the terminal bell when an approval is waiting."""
+    notifications: bool = True
+    """Send a desktop notification (OSC 9) when an approval waits or a turn ends while the
+    terminal window is not focused (needs a terminal that reports focus)."""
     prices: dict[str, Price] = {}
     """Prices by model slug for the cost estimate; models not listed show no cost."""
 
@@ -207,6 +218,8 @@ class Config(_ConfigModel):
     """Profile applied when `-p` is not given; once loaded, the profile in effect."""
     profiles: dict[str, Profile] = {}
     """Named profiles, by name."""
+    tools: ToolsSettings = ToolsSettings()
+    """Optional tools offered to the model."""
     tui: TuiSettings = TuiSettings()
     """Settings of the interactive app."""
 

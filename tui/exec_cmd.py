@@ -148,6 +148,8 @@ class _Progress:
         elif isinstance(event, ev.ExecCommandEnded):
             state = "timed out" if event.timed_out else f"exit {event.exit_code}"
             self.line(f"  {state} in {event.duration_s:.1f}s")
+        elif isinstance(event, ev.WebSearchEnded):
+            self.line(event.describe())
         elif isinstance(event, ev.PatchApplyBegan):
             for c in event.changes:
                 self.line(f"  {c.kind} {c.path} (+{c.added} -{c.removed})")

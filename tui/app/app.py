@@ -7,7 +7,9 @@ and nothing else in the UI waits on it.
 
 from __future__ import annotations
 
+import shlex
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -19,25 +21,29 @@ from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.widgets import Footer, Tab, Tabs
 
-from tui.app.commands import BY_NAME, SlashCommandProvider, help_text
+from tui.app.commands import SlashCommandProvider
+from tui.app.notify import osc9
 from tui.app.screens.approval import ApprovalScreen
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.help import PANE_HELP, HelpScreen
+from tui.app.slash_actions import SlashActions
 from tui.app.themes import DEFAULT_THEME, app_variable_defaults, load_themes
 from tui.app.widgets.budget import BudgetView, Prices
 from tui.app.widgets.composer import Composer
 from tui.app.widgets.conversation import Conversation, ToolCell
 from tui.app.widgets.diff_view import DiffView
+from tui.app.widgets.file_popup import FilePopup
 from tui.app.widgets.plan import PlanView
 from tui.app.widgets.slash_popup import SlashPopup
 from tui.app.widgets.status import StatusLine
 from tui.config import TuiSettings
 from tui.engine import events as ev
 from tui.engine.session import Session
-from tui.safety.redact import default_redactor, redact
+from tui.safety.redact import default_redactor
 
 NARROW_BELOW = 100  # columns: under this the side panes become tabs under the conversation
 SIDE_PANES = ("plan", "diff", "budget")
+FILE_LIST_STALE_S = 10.0  # an @ mention lists the files again when the last listing is older
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,7 @@ class SessionFactory:
     resume: Callable[[Path], Session]
 
 
-class CodeloopApp(App[None]):
+class CodeloopApp(SlashActions, App[None]):
     TITLE = "codeloop"
     COMMANDS = App.COMMANDS | {SlashCommandProvider}
     CSS = """
@@ -103,6 +109,7 @@ class CodeloopApp(App[None]):
         self.tui = tui or TuiSettings()
         self.home = home
         self.queued: list[str] = []
+        self._files_listed_at: float | None = None  # monotonic time of the last file listing
         self._ctrl_c_armed = False
         self.startup_notes: list[str] = []
         self._setup_themes()
@@ -135,6 +142,7 @@ class CodeloopApp(App[None]):
                 yield BudgetView(id="budget", classes="side-pane")
         yield StatusLine(id="status")
         yield SlashPopup(id="slash-popup")
+        yield FilePopup(id="file-popup")
         yield Composer(id="composer")
         yield Footer()
 
@@ -152,6 +160,7 @@ class CodeloopApp(App[None]):
         budget.set_prices(self._prices(s.model))
         composer = self.query_one(Composer)
         composer.popup = self.query_one(SlashPopup)
+        composer.files = self.query_one(FilePopup)
         if self.initial_text:
             composer.text = self.initial_text
             composer.move_cursor(composer.document.end)
@@ -247,8 +256,11 @@ class CodeloopApp(App[None]):
             await conv.finish_answer(red(event.text))
         elif isinstance(event, ev.ReasoningSummary):
             await conv.add_reasoning(red(event.text))
+        elif isinstance(event, ev.WebSearchEnded):
+            await conv.add_search(red(event.describe()))
         elif isinstance(event, ev.ExecCommandBegan):
-            await conv.tool_began(event.call_id, [red(a) for a in event.command], event.cwd, event.sandboxed)
+            display = red(event.display) if event.display is not None else None
+            await conv.tool_began(event.call_id, [red(a) for a in event.command], event.cwd, event.sandboxed, display)
         elif isinstance(event, ev.ExecCommandEnded):
             conv.tool_ended(event.call_id, event.exit_code, event.duration_s, red(event.output), event.timed_out)
         elif isinstance(event, ev.ApprovalRequested):
@@ -288,6 +300,11 @@ class CodeloopApp(App[None]):
             await conv.add_notice(red(event.message), "error")
         elif isinstance(event, (ev.TurnCompleted, ev.TurnAborted, ev.TurnFailed)):
             self.query_one(StatusLine).working(False)
+            if isinstance(event, ev.TurnCompleted):
+                last = (event.last_agent_message or "").strip().splitlines()
+                self.desktop_notify(red(f"done: {last[0]}" if last else "done"))
+            elif isinstance(event, ev.TurnFailed):
+                self.desktop_notify(red(f"turn failed: {event.message}"))
             if isinstance(event, ev.TurnAborted):
                 await conv.add_notice(red(f"Turn aborted ({event.reason})."), "warning")
             if self.queued:
@@ -296,10 +313,25 @@ class CodeloopApp(App[None]):
     def ask(self, request: ev.ApprovalRequested) -> None:
         if self.tui.bell:
             self.bell()
+        if request.kind == "exec" and request.command:
+            what = f"run {shlex.join(request.command)}"
+        else:
+            what = f"edit {len(request.changes or [])} file(s)"
+        self.desktop_notify(default_redactor().redact(f"approval needed to {what}"))
         if request.kind == "patch" and request.changes:
             self.query_one(DiffView).show_changes(request.changes, label="pending approval")
             self._reveal("diff")
         self.push_screen(ApprovalScreen(request), callback=lambda decision: request.resolve(decision or ev.ReviewDecision.DENIED))
+
+    def desktop_notify(self, text: str) -> bool:
+        """An OSC 9 notification, only while the terminal window is not focused; True if sent.
+
+        Textual has no public way to write an escape sequence; its own bell() and clipboard
+        copy go through the driver the same way."""
+        if not self.tui.notifications or self.app_focus or self._driver is None:
+            return False
+        self._driver.write(osc9(f"codeloop: {text}"))
+        return True
 
     # ------------------------------------------------------------------ user → engine
 
@@ -314,163 +346,30 @@ class CodeloopApp(App[None]):
             await self.send(text)
 
     async def send(self, text: str) -> None:
+        if text.startswith("!"):
+            # The user's own command: its tool cell is what the conversation shows.
+            await self.session.submit(ev.RunUserShell(text[1:].strip()))
+            return
         await self.query_one(Conversation).add_user(text)
         await self.session.submit(ev.UserInput(text))
 
-    async def palette_command(self, name: str) -> None:
-        if BY_NAME[name].takes_argument:
-            composer = self.query_one(Composer)
-            composer.text = name + " "
-            composer.move_cursor(composer.document.end)
-            composer.focus()
-        else:
-            await self.run_slash(name)
+    # ------------------------------------------------------------------ @ mentions
 
-    async def run_slash(self, line: str) -> None:
-        conv = self.query_one(Conversation)
-        name, _, arg = line.partition(" ")
-        arg = arg.strip()
-        command = BY_NAME.get(name)
-        if command is None:
-            await conv.add_notice(f"Unknown command {name!r}. Type /help.", "warning")
-        elif not command.available:
-            await conv.add_notice(f"{name} is not available yet in this version of codeloop.", "warning")
-        elif name == "/quit":
-            await self.action_quit()
-        elif name == "/help":
-            await conv.add_notice(help_text())
-        elif name == "/status":
-            s = self.session.settings
-            await conv.add_notice(
-                f"model {s.model} · approvals {s.approval_policy} · sandbox {s.sandbox.mode} · cwd {s.cwd} · session {self.session.session_id}"
-            )
-        elif name == "/theme":
-            await self._switch_theme(arg)
-        elif name == "/diff":
-            self.show_git_diff()
-        elif name == "/compact":
-            await self.session.submit(ev.Compact())
-        elif name in ("/new", "/resume"):
-            await self._switch_session(name)
-        elif name == "/undo":
-            self.push_screen(
-                ConfirmScreen("Restore the files to how they were before the last turn? Changes made since are lost."),
-                callback=self._undo_confirmed,
-            )
-        elif name in ("/model", "/approvals", "/sandbox"):
-            await self._override(name, arg)
+    def on_file_popup_opened(self, message: FilePopup.Opened) -> None:
+        # Cached for the session; listed again when a mention starts and the listing is stale,
+        # so files the agent just created show up without listing on every keystroke.
+        now = time.monotonic()
+        if self._files_listed_at is None or now - self._files_listed_at > FILE_LIST_STALE_S:
+            self._files_listed_at = now
+            self.list_files(self.session.settings.cwd)
 
-    async def _switch_session(self, name: str) -> None:
-        conv = self.query_one(Conversation)
-        if self.sessions is None:
-            await conv.add_notice(f"{name} is not available in this window (no configuration to start sessions from).", "warning")
-        elif self.session.turn_running:
-            await conv.add_notice(f"A turn is running; interrupt it (Esc) before {name}.", "warning")
-        elif name == "/new":
-            await self._replace_session(self.sessions.new(), None)
-        else:
-            self.pick_session()
+    @work(thread=True, exclusive=True, group="file-list")
+    def list_files(self, cwd: Path) -> None:
+        """git (or a directory walk) runs in a thread: a big repository must not freeze typing."""
+        from tui.app.file_index import list_files
 
-    @work(thread=True, exclusive=True, group="resume-list")
-    def pick_session(self) -> None:
-        """Listing reads every rollout's head: a thread, not the event loop."""
-        from tui.engine.resume import list_sessions
-
-        assert self.sessions is not None
-        found = list_sessions(self.sessions.home)
-        self.call_from_thread(self._show_picker, found)
-
-    def _show_picker(self, found: list[Any]) -> None:
-        from tui.app.screens.resume import ResumeScreen
-
-        self.push_screen(ResumeScreen(found, self.session.session_id), callback=self._resume_chosen)
-
-    async def _resume_chosen(self, path: Path | None) -> None:
-        if path is None or self.sessions is None:
-            return
-        from tui.engine.resume import transcript
-
-        try:
-            session = self.sessions.resume(path)
-        except Exception as e:  # a damaged rollout: say so, keep the current session
-            await self.query_one(Conversation).add_notice(redact(f"/resume: {e}"), "error")
-            return
-        await self._replace_session(session, transcript(session.history))
-
-    async def _replace_session(self, session: Session, shown: list[tuple[str, str]] | None) -> None:
-        old, self.session = self.session, session
-        await old.submit(ev.Shutdown())
-        conv = self.query_one(Conversation)
-        await conv.remove_children()
-        self.query_one(PlanView).update_plan([], None)
-        self.query_one(DiffView).clear()
-        self.query_one(BudgetView).reset(session.context_window, session.auto_compact_limit)
-        s = session.settings
-        self.query_one(StatusLine).set(model=s.model, cwd=str(s.cwd), approval=s.approval_policy, sandbox=s.sandbox.mode)
-        self.queued.clear()
-        if shown is not None:
-            await self._show_transcript(shown)
-        else:
-            await conv.add_notice(f"New session {session.session_id}.")
-        self.pump_events()  # exclusive: replaces the worker reading the old session
-        self.warm_up()
-
-    async def _undo_confirmed(self, yes: bool | None) -> None:
-        if yes:
-            await self.session.submit(ev.Undo())
-        else:
-            await self.query_one(Conversation).add_notice("/undo cancelled; nothing changed.")
-
-    async def _override(self, name: str, arg: str) -> None:
-        conv = self.query_one(Conversation)
-        allowed = {
-            "/approvals": ("untrusted", "on-request", "on-failure", "never"),
-            "/sandbox": ("read-only", "workspace-write", "danger-full-access"),
-        }.get(name)
-        if not arg or (allowed and arg not in allowed):
-            await conv.add_notice(f"{name} needs {' | '.join(allowed) if allowed else 'a model name'}.", "warning")
-            return
-        key = {"/model": "model", "/approvals": "approval_policy", "/sandbox": "sandbox_mode"}[name]
-        await self.session.submit(ev.OverrideSettings(**{key: arg}))
-        s = self.session.settings
-        self.query_one(StatusLine).set(model=s.model, approval=s.approval_policy, sandbox=s.sandbox.mode)
-        self.query_one(BudgetView).set_prices(self._prices(s.model))
-        await conv.add_notice(f"{name[1:]} set to {arg}; the model is told with your next message.")
-
-    async def _switch_theme(self, name: str) -> None:
-        conv = self.query_one(Conversation)
-        if not name:
-            await conv.add_notice(f"Themes: {', '.join(sorted(self.available_themes))} (current: {self.theme})")
-        elif name not in self.available_themes:
-            await conv.add_notice(f"No theme {name!r}. /theme lists them.", "warning")
-        else:
-            self.theme = name
-
-    @work(thread=True, exclusive=True, group="git-diff")
-    def show_git_diff(self) -> None:
-        """git runs in a thread: a big repository must not freeze the screen."""
-        import git
-
-        from tui.app.gitdiff import working_tree_diff
-
-        try:
-            text: str | None = working_tree_diff(self.session.settings.cwd)
-        except (git.GitCommandError, OSError) as e:
-            self.call_from_thread(self._show_diff_text, None, f"/diff: git failed: {e}")
-            return
-        self.call_from_thread(self._show_diff_text, text)
-
-    async def _show_diff_text(self, text: str | None, problem: str | None = None) -> None:
-        conv = self.query_one(Conversation)
-        if problem is not None:
-            await conv.add_notice(problem, "error")
-        elif text is None:
-            await conv.add_notice("/diff: this folder is not inside a git repository.", "warning")
-        elif not text.strip():
-            await conv.add_notice("/diff: the working tree is clean.")
-        else:
-            self.query_one(DiffView).show_unified(text, label="git diff (working tree)")
-            self._reveal("diff")
+        listing = list_files(cwd)
+        self.call_from_thread(self.query_one(FilePopup).set_paths, listing.paths)
 
     # ------------------------------------------------------------------ keys
 

@@ -30,7 +30,7 @@ SLASH_COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("/new", "start a new session (the current one stays recorded)"),
     SlashCommand("/resume", "pick an earlier session and continue it"),
     SlashCommand("/status", "model, policies, folder and session"),
-    SlashCommand("/init", "write an AGENTS.md for this repository", available=False),
+    SlashCommand("/init", "ask the model to write an AGENTS.md for this repository"),
     SlashCommand("/theme", "switch the theme (no name: list them)", takes_argument=True),
     SlashCommand("/undo", "restore the files to before the last turn (asks first)"),
     SlashCommand("/help", "commands and keys"),
@@ -56,6 +56,8 @@ def help_text() -> str:
         "Keys: Enter send · Ctrl+J newline · Up/Down recall · Esc interrupt · Ctrl+C interrupt, twice quit",
         "      Ctrl+Q quit · F1 help for the focused pane · F2–F5 maximize a pane · Ctrl+P palette",
         "In an approval: y once · a for the session · n deny (the model is told) · Esc abort the turn",
+        "!cmd runs cmd yourself, in the session's sandbox, no approval; the model sees its output next turn",
+        "@ then part of a path: pick a file (Up/Down, Tab or Enter inserts its path, Esc closes)",
     ]
     return "\n".join(lines)
 

@@ -21,7 +21,7 @@ from tui.engine.session import Session
 from tui.model.types import ModelClient
 from tui.safety.sandbox import SandboxPolicy, SandboxUnavailable, bwrap_problem
 from tui.tools.registry import ToolRouter
-from tui.tools.specs import default_apply_patch_kind, prompt_text
+from tui.tools.specs import WEB_SEARCH_SPEC, default_apply_patch_kind, prompt_text
 
 
 def configure_or_report(args: argparse.Namespace) -> tuple[ResolvedConfig, ProviderSettings] | None:
@@ -130,6 +130,19 @@ def _session_options(rc: ResolvedConfig, provider: ProviderSettings) -> dict[str
     )
 
 
+def web_search_offered(rc: ResolvedConfig, provider: ProviderSettings) -> tuple[bool, str | None]:
+    """Whether the hosted web_search tool is offered, and a warning when it was asked for but
+    cannot be: only the Responses API hosts it."""
+    if not rc.config.tools.web_search:
+        return False, None
+    if provider.wire_api != "responses":
+        return False, (
+            f"tools.web_search is on, but provider {provider.id!r} speaks Chat Completions, which has "
+            "no hosted web search: the model is not offered a web_search tool."
+        )
+    return True, None
+
+
 def build_session(
     rc: ResolvedConfig,
     provider: ProviderSettings,
@@ -143,20 +156,24 @@ def build_session(
     sandbox = sandbox_policy(rc)
     session_id = str(uuid.uuid4())
     kind = cfg.apply_patch_tool_type or default_apply_patch_kind(cfg.model, provider.wire_api)
+    web_search, web_search_warning = web_search_offered(rc, provider)
     rollout = (
         RolloutWriter(rollout_path(rc.home, session_id, _dt.datetime.now())) if write_rollout else None
     )
-    return Session(
+    session = Session(
         client=client or make_client(provider, session_id),
         settings=TurnSettings(cfg.model, cfg.approval_policy, sandbox, rc.cwd),
         instructions=rc.instructions if rc.instructions is not None else prompt_text("base_instructions.md"),
-        tools=ToolRouter(kind),
+        tools=ToolRouter(kind, web_search=web_search),
         interactive=interactive,
         rollout=rollout,
         session_id=session_id,
         meta={"cli_version": __version__, "model_provider": provider.id, "wire_api": provider.wire_api},
         **_session_options(rc, provider),
     )
+    if web_search_warning:
+        session.emit(WarningIssued(web_search_warning))
+    return session
 
 
 def resume_session(
@@ -185,7 +202,8 @@ def resume_session(
     instructions = meta.get("instructions")
     if not isinstance(instructions, str):  # a rollout from before instructions were recorded
         instructions = rc.instructions if rc.instructions is not None else prompt_text("base_instructions.md")
-    tools, tools_changed = resumed_tools(meta.get("tools"), cfg.model, provider.wire_api)
+    web_search, web_search_warning = web_search_offered(rc, provider)
+    tools, tools_changed = resumed_tools(meta.get("tools"), cfg.model, provider.wire_api, web_search=web_search)
     rollout = RolloutWriter(path)
     for item in resumed.repaired:
         rollout.write("response_item", item)
@@ -201,21 +219,33 @@ def resume_session(
         reference=reference_settings(resumed.reference, sandbox),
         **_session_options(rc, provider),
     )
+    if web_search_warning:
+        session.emit(WarningIssued(web_search_warning))
     if tools_changed:
+        stored = meta.get("tools")
+        had_search = isinstance(stored, list) and WEB_SEARCH_SPEC in stored
+        why = (
+            f"web search is {'on' if web_search else 'off'} now (tools.web_search) and was not when this "
+            "session was recorded" if had_search != web_search
+            else "codeloop's tool definitions changed since this session was recorded"
+        )
         session.emit(WarningIssued(
-            "codeloop's tool definitions changed since this session was recorded: the model gets "
-            "the current ones, and the next request will not reuse the provider's prompt cache."
+            f"{why}: the model gets the current tools, and the next request will not reuse the "
+            "provider's prompt cache."
         ))
     return session
 
 
-def resumed_tools(stored: object, model: str, wire_api: str) -> tuple[ToolRouter, bool]:
+def resumed_tools(
+    stored: object, model: str, wire_api: str, *, web_search: bool = False
+) -> tuple[ToolRouter, bool]:
     """The tools of a resumed session, and whether they differ from the ones it was offered.
 
     The session keeps its apply_patch shape (freeform or function) whatever the configuration
     says now, unless the provider cannot take a freeform tool. Specs built by the same codeloop
     are then byte-identical to the stored ones. After an upgrade changed them, the current specs
-    win over the cache: the handlers implement the current specs, not the stored ones.
+    win over the cache: the handlers implement the current specs, not the stored ones. Web search
+    follows the configuration (`web_search`): switching it off must really switch it off.
     """
     kind = default_apply_patch_kind(model, wire_api)
     if isinstance(stored, list):
@@ -224,7 +254,7 @@ def resumed_tools(stored: object, model: str, wire_api: str) -> tuple[ToolRouter
             kind = "freeform" if shapes[0] == "custom" else "function"
         if kind == "freeform" and wire_api != "responses":
             kind = "function"
-    router = ToolRouter(kind)
+    router = ToolRouter(kind, web_search=web_search)
     if not isinstance(stored, list):
         return router, False
     return router, _json_bytes(router.specs) != _json_bytes(stored)

@@ -61,7 +61,16 @@ class Undo:
     """Restore the working tree to before the last turn (`/undo`)."""
 
 
-Op = UserInput | Interrupt | OverrideSettings | Shutdown | Compact | Undo
+@dataclass
+class RunUserShell:
+    """Run a command the user typed (`!cmd`): no model, no approval, the session's sandbox.
+
+    Its output is appended to the history as a user message, so the model sees it next time."""
+
+    command: str
+
+
+Op = UserInput | Interrupt | OverrideSettings | Shutdown | Compact | Undo | RunUserShell
 
 
 # ---------------------------------------------------------------- events
@@ -159,6 +168,7 @@ class ExecCommandBegan(Event):
     command: list[str]
     cwd: str
     sandboxed: bool
+    display: str | None = None  # how to show it, when not as the argv (a user's `!` command line)
 
 
 @dataclass
@@ -205,6 +215,28 @@ class ToolCallEnded(Event):
     name: str
     output: str
     success: bool
+
+
+@dataclass
+class WebSearchEnded(Event):
+    """The provider ran a hosted web search for the model (a `web_search_call` item)."""
+
+    type: ClassVar[str] = "web_search_ended"
+    action: str  # "search" | "open_page" | "find_in_page"
+    status: str | None = None
+    query: str | None = None
+    url: str | None = None
+    pattern: str | None = None
+
+    def describe(self) -> str:
+        """One line for people: what was searched or opened."""
+        if self.action == "open_page":
+            text = f"Opened: {self.url or '(a page)'}"
+        elif self.action == "find_in_page":
+            text = f"Searched {self.url or 'a page'} for: {self.pattern or ''}"
+        else:
+            text = f"Searched: {self.query or '(no query given)'}"
+        return text if self.status in (None, "completed") else f"{text} ({self.status})"
 
 
 @dataclass

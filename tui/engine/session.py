@@ -26,6 +26,7 @@ from tui.engine.events import (
     Interrupt,
     Op,
     OverrideSettings,
+    RunUserShell,
     SessionConfigured,
     Shutdown,
     TokenUsage,
@@ -151,6 +152,13 @@ class Session:
                 self.emit(WarningIssued("A turn is running; /compact waits for it to end."))
                 await self.wait_idle()
             self._start_task(self._run_compact_task)
+        elif isinstance(op, RunUserShell):
+            if self.turn_running:
+                self.emit(WarningIssued(f"A turn is running; `!{op.command}` was not run. Run it once the turn ends."))
+            elif not op.command.strip():
+                self.emit(WarningIssued("Nothing to run: type a command after `!`."))
+            else:
+                self._start_user_shell(op.command.strip())
         elif isinstance(op, Undo):
             if self.turn_running:
                 self.emit(WarningIssued("A turn is running; interrupt it (Esc) before /undo."))
@@ -418,6 +426,14 @@ class Session:
             return await run_turn(self, text)
 
         self._start_task(user_turn)
+
+    def _start_user_shell(self, command: str) -> None:
+        from tui.engine.user_shell import run_user_shell
+
+        async def user_shell(turn_id: str) -> str | None:
+            return await run_user_shell(self, command, f"user-shell-{turn_id}")
+
+        self._start_task(user_shell)
 
     async def _take_snapshot(self) -> None:
         """A commit of the working tree before the turn, on no branch, so /undo can restore it."""

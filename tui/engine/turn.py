@@ -23,6 +23,7 @@ from tui.engine.events import (
     ToolCallEnded,
     ToolCallProposed,
     UserMessageRecorded,
+    WebSearchEnded,
 )
 from tui.model.types import (
     malformed,
@@ -160,6 +161,10 @@ def _announce(sess: Session, item: dict) -> None:
         text = "\n\n".join(p.get("text", "") for p in item.get("summary", []))
         if text:
             sess.emit(ReasoningSummary(text))
+    elif kind == "web_search_call":
+        action = item["action"]  # history_item keeps only calls with a known action
+        query = action.get("query") or "; ".join(action.get("queries") or []) or None
+        sess.emit(WebSearchEnded(action["type"], item.get("status"), query, action.get("url"), action.get("pattern")))
     else:
         call = call_from_item(item)
         if call is not None:

@@ -256,6 +256,35 @@ def compaction_item(
     ]
 
 
+def web_search_call_item(
+    query: str | None = None,
+    *,
+    action: dict[str, Any] | None = None,
+    status: str = "completed",
+    item_id: str | None = None,
+    output_index: int = 0,
+) -> list[Event]:
+    """A hosted web search (the `web_search` tool): added, in_progress, searching, completed,
+    done. `query` makes a `search` action; pass `action` for `open_page` / `find_in_page`."""
+    item_id = item_id or new_id("ws")
+    final_action = action if action is not None else {"type": "search", "query": query or ""}
+    added = {"id": item_id, "type": "web_search_call", "status": "in_progress", "action": {"type": final_action["type"]}}
+    if final_action["type"] == "find_in_page":  # url and pattern are required on that action
+        added["action"] = dict(final_action)
+    base = {"item_id": item_id, "output_index": output_index}
+    return [
+        {"type": "response.output_item.added", "output_index": output_index, "item": added},
+        {"type": "response.web_search_call.in_progress", **base},
+        {"type": "response.web_search_call.searching", **base},
+        {"type": "response.web_search_call.completed", **base},
+        {
+            "type": "response.output_item.done",
+            "output_index": output_index,
+            "item": {**added, "status": status, "action": final_action},
+        },
+    ]
+
+
 # --- assembling a stream -----------------------------------------------------------------------
 
 

@@ -172,6 +172,40 @@ def _check_item(item: object, where: str, *, store_false: bool) -> Refusal | Non
         return _not_persisted(item.get("id", ""))
     if kind == "compaction" and not item.get("encrypted_content"):
         return _missing(f"{where}.encrypted_content")
+    if kind == "web_search_call":
+        return _check_web_search_call(item, where, store_false=store_false)
+    return None
+
+
+SEARCH_ACTIONS = ("search", "open_page", "find_in_page")
+SEARCH_STATUSES = ("in_progress", "searching", "completed", "failed", "incomplete")
+
+
+def _check_web_search_call(item: dict[str, Any], where: str, *, store_false: bool) -> Refusal | None:
+    # Replayed as Codex does (no id). An id under store:false is refused like a reasoning id: the
+    # server could only resolve it against a stored item, and nothing was stored.
+    if store_false and item.get("id"):
+        return _not_persisted(item["id"])
+    status = item.get("status")
+    if status is not None and status not in SEARCH_STATUSES:
+        return _invalid_value(status, f"{where}.status", SEARCH_STATUSES)
+    action = item.get("action")
+    if action is None:
+        return _missing(f"{where}.action")
+    if not isinstance(action, dict):
+        return _invalid_type(f"{where}.action", "an object", action)
+    if not isinstance(action.get("type"), str) or action["type"] not in SEARCH_ACTIONS:
+        return _invalid_value(action.get("type"), f"{where}.action.type", SEARCH_ACTIONS)
+    for name, value in action.items():
+        if name == "queries":
+            if not isinstance(value, list) or not all(isinstance(q, str) for q in value):
+                return _invalid_type(f"{where}.action.queries", "an array of strings", value)
+        elif name in ("query", "url", "pattern") and not isinstance(value, str):
+            return _invalid_type(f"{where}.action.{name}", "a string", value)
+    if action["type"] == "find_in_page":
+        for name in ("url", "pattern"):
+            if name not in action:
+                return _missing(f"{where}.action.{name}")
     return None
 
 

@@ -53,7 +53,7 @@ def to_chat_messages(prompt: Prompt) -> list[dict[str, Any]]:
                 messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
         elif kind in ("function_call_output", "custom_tool_call_output"):
             messages.append({"role": "tool", "tool_call_id": item["call_id"], "content": item.get("output", "")})
-        # reasoning and compaction items have no chat form: skipped.
+        # reasoning, compaction and web_search_call items have no chat form: skipped.
     return messages
 
 

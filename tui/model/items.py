@@ -66,9 +66,38 @@ def _replayable(item: dict[str, Any]) -> dict[str, Any] | None:
     if kind == "compaction":
         blob = _str(item.get("encrypted_content"))
         return {"type": "compaction", "encrypted_content": blob} if blob else None
-    if kind in ("web_search_call",):
-        return {k: v for k, v in item.items() if k != "status"}
+    if kind == "web_search_call":
+        return _web_search_call(item)
     return None
+
+
+# The fields each web search action carries (openai-python's ResponseFunctionWebSearch); `sources`
+# is left out: it is only sent when asked for with `include`, and the model does not need it back.
+_SEARCH_ACTION_FIELDS = {"search": ("query", "queries"), "open_page": ("url",), "find_in_page": ("url", "pattern")}
+_SEARCH_STATUSES = ("in_progress", "searching", "completed", "failed", "incomplete")
+
+
+def _web_search_call(item: dict[str, Any]) -> dict[str, Any] | None:
+    """A hosted search, replayed as Codex replays it: without its id (under `store: false` the
+    server has nothing stored to resolve it against), with its status and action."""
+    action = item.get("action")
+    if not isinstance(action, dict) or not isinstance(action.get("type"), str) or action["type"] not in _SEARCH_ACTION_FIELDS:
+        return None  # nothing the API would take back, and nothing the model needs
+    kept: dict[str, Any] = {"type": action["type"]}
+    for name in _SEARCH_ACTION_FIELDS[action["type"]]:
+        value = action.get(name)
+        if name == "queries":
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                kept[name] = list(value)
+        elif isinstance(value, str):
+            kept[name] = value
+    if action["type"] == "find_in_page" and not ("url" in kept and "pattern" in kept):
+        return None  # both are required by the API
+    out: dict[str, Any] = {"type": "web_search_call"}
+    if item.get("status") in _SEARCH_STATUSES:
+        out["status"] = item["status"]
+    out["action"] = kept
+    return out
 
 
 def _list(value: Any) -> list[Any]:

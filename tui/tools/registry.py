@@ -24,9 +24,10 @@ def call_from_item(item: dict[str, Any]) -> ToolCall | None:
 
 
 class ToolRouter:
-    def __init__(self, apply_patch_kind: ApplyPatchKind) -> None:
+    def __init__(self, apply_patch_kind: ApplyPatchKind, *, web_search: bool = False) -> None:
         # Built once: the same objects serialise to the same bytes on every request.
-        self.specs: list[dict[str, Any]] = build_tool_specs(apply_patch_kind)
+        self.specs: list[dict[str, Any]] = build_tool_specs(apply_patch_kind, web_search=web_search)
+        self.web_search = web_search
         self._handlers: dict[str, Handler] = {
             "shell": handle_shell,
             "apply_patch": handle_apply_patch,
@@ -35,7 +36,7 @@ class ToolRouter:
 
     @property
     def names(self) -> list[str]:
-        return [s["name"] for s in self.specs]
+        return [s["name"] for s in self.specs if "name" in s]  # hosted tools have no name
 
     async def dispatch(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
         handler = self._handlers.get(call.name)

@@ -134,6 +134,21 @@ async def _approve(
 async def _run(
     call: ToolCall, ctx: ToolContext, argv: list[str], cwd: Path, sandboxed: bool, timeout_s: float
 ) -> ExecResult | str:
+    return await run_command(call.call_id, ctx, argv, cwd, sandboxed, timeout_s)
+
+
+async def run_command(
+    call_id: str,
+    ctx: ToolContext,
+    argv: list[str],
+    cwd: Path,
+    sandboxed: bool,
+    timeout_s: float | None,
+    *,
+    display: str | None = None,
+) -> ExecResult | str:
+    """Run `argv` (in the sandbox when `sandboxed`), announced by ExecCommandBegan/Ended; a str
+    says why it could not run. Approval is the caller's business. Cancelling kills it."""
     env = shell_environment(policy=ctx.shell_environment_policy)
     try:
         # What runs: the model's argv, or its `bash -lc` with the profile's effect replayed.
@@ -141,13 +156,13 @@ async def _run(
         final_argv = wrap(run_argv, ctx.sandbox, cwd) if sandboxed else run_argv
     except SandboxUnavailable as e:
         return f"Not run: the sandbox is unavailable. {e}"
-    ctx.emit(ExecCommandBegan(call.call_id, list(argv), str(cwd), sandboxed))
+    ctx.emit(ExecCommandBegan(call_id, list(argv), str(cwd), sandboxed, display))
     result = await run_process(final_argv, cwd=cwd, env=env, timeout_s=timeout_s)
     # Redacted before anyone sees it, the model included: see tui/safety/redact.py for why.
     result.output = default_redactor().redact(result.output)
     ctx.emit(
         ExecCommandEnded(
-            call.call_id, result.exit_code, result.duration_s, result.output[-4000:], result.timed_out
+            call_id, result.exit_code, result.duration_s, result.output[-4000:], result.timed_out
         )
     )
     return result

@@ -124,5 +124,13 @@ def default_apply_patch_kind(model: str, wire_api: str) -> ApplyPatchKind:
     return "freeform" if model.startswith(("gpt-5", "gpt-6", "codex")) else "function"
 
 
-def build_tool_specs(apply_patch_kind: ApplyPatchKind) -> list[dict[str, Any]]:
-    return [SHELL_SPEC, apply_patch_spec(apply_patch_kind), UPDATE_PLAN_SPEC]
+# The Responses API's hosted search: the provider runs it and reports `web_search_call` items;
+# there is no handler on our side and nothing to answer.
+WEB_SEARCH_SPEC: dict[str, Any] = {"type": "web_search"}
+
+
+def build_tool_specs(apply_patch_kind: ApplyPatchKind, *, web_search: bool = False) -> list[dict[str, Any]]:
+    specs = [SHELL_SPEC, apply_patch_spec(apply_patch_kind), UPDATE_PLAN_SPEC]
+    if web_search:
+        specs.append(WEB_SEARCH_SPEC)
+    return specs

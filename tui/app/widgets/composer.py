@@ -1,4 +1,8 @@
-"""The composer: multi-line input where Enter sends and Ctrl+J inserts a newline."""
+"""The composer: multi-line input where Enter sends and Ctrl+J inserts a newline.
+
+Two popups complete what is typed: slash commands (a line starting with `/`) and file paths
+(`@` then part of a path, anywhere in the text).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from textual.message import Message
 from textual.widgets import TextArea
 
 from tui.app.commands import BY_NAME
+from tui.app.widgets.file_popup import FilePopup
 from tui.app.widgets.slash_popup import SlashPopup
 
 
@@ -44,26 +49,76 @@ class Composer(TextArea):
         self.sent: list[str] = []
         self._history_pos: int | None = None
         self.popup: SlashPopup | None = None
+        self.files: FilePopup | None = None
+        self._dismissed: tuple[int, int] | None = None  # the `@` whose finder Esc closed
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         if self.popup is not None:
             self.popup.update_for(self.text)
+        self._update_files()
+
+    def on_text_area_selection_changed(self, event: TextArea.SelectionChanged) -> None:
+        self._update_files()
+
+    def mention(self) -> tuple[int, int, str] | None:
+        """(row, column of its `@`, query) of the `@path` the cursor is at the end of, or None."""
+        if not self.selection.is_empty:
+            return None
+        row, col = self.cursor_location
+        before = self.document.get_line(row)[:col]
+        at = before.rfind("@")
+        if at < 0 or (at > 0 and not before[at - 1].isspace()):  # `a@b`: an address, not a mention
+            return None
+        query = before[at + 1 :]
+        if any(c.isspace() for c in query):
+            return None
+        return row, at, query
+
+    def _update_files(self) -> None:
+        if self.files is None:
+            return
+        found = self.mention()
+        if found is None:
+            self._dismissed = None
+            self.files.update_for(None)
+        elif found[:2] != self._dismissed:
+            self.files.update_for(found[2])
+
+    def _open_popup(self) -> SlashPopup | FilePopup | None:
+        for popup in (self.files, self.popup):
+            if popup is not None and popup.is_open:
+                return popup
+        return None
 
     def _popup_key(self, key: str) -> bool:
-        """Keys the open completion popup takes: Up/Down choose, Tab completes, Esc closes."""
-        popup = self.popup
-        if popup is None or not popup.is_open:
+        """Keys an open completion popup takes: Up/Down choose, Tab completes, Esc closes."""
+        popup = self._open_popup()
+        if popup is None:
             return False
         if key in ("up", "down"):
             popup.action_cursor_up() if key == "up" else popup.action_cursor_down()
             return True
         if key == "escape":
+            if popup is self.files:
+                found = self.mention()
+                self._dismissed = found[:2] if found else None
             popup.close()
             return True
         if key == "tab":
-            self._complete()
+            self._insert_file() if popup is self.files else self._complete()
             return True
         return False
+
+    def _insert_file(self) -> bool:
+        """Replace the `@query` with the chosen path; False when there is nothing to insert."""
+        found = self.mention()
+        path = self.files.chosen() if self.files is not None else None
+        if found is None or path is None:
+            return False
+        row, at, query = found
+        text = f'"{path}"' if any(c.isspace() for c in path) else path
+        self.replace(text + " ", (row, at), (row, at + 1 + len(query)), maintain_selection_offset=False)
+        return True
 
     def _complete(self) -> bool:
         """Complete to the highlighted command; True when it still needs an argument."""
@@ -77,6 +132,8 @@ class Composer(TextArea):
         return choice.takes_argument
 
     def action_submit(self) -> None:
+        if self.files is not None and self.files.is_open and self._insert_file():
+            return
         typed = self.text.strip()
         popup_open = self.popup is not None and self.popup.is_open
         # Enter on a partial command completes it; a command that needs nothing more then runs.
@@ -88,8 +145,9 @@ class Composer(TextArea):
             self.sent.append(text)
             self._history_pos = None
             self.clear()
-            if self.popup is not None:
-                self.popup.close()
+            for popup in (self.popup, self.files):
+                if popup is not None:
+                    popup.close()
             self.post_message(self.Submitted(text))
 
     def action_newline(self) -> None:

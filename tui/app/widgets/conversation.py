@@ -37,9 +37,11 @@ class ToolCell(Static, can_focus=True):
     """
     BINDINGS = [Binding("enter", "toggle", "Expand", id="conversation.toggle_output", show=False)]
 
-    def __init__(self, command: list[str], cwd: str, sandboxed: bool) -> None:
+    def __init__(self, command: list[str], cwd: str, sandboxed: bool, typed: str | None = None) -> None:
+        """`typed`: the command line as the user typed it (a `!` command), shown instead of the argv."""
         super().__init__()
         self.command = command
+        self.typed = typed
         self.cwd = cwd
         self.sandboxed = sandboxed
         self.status: str | None = None
@@ -60,8 +62,9 @@ class ToolCell(Static, can_focus=True):
     def render_cell(self) -> None:
         text = Text()
         text.append("$ ", style="bold")
-        text.append(shlex.join(self.command), style="bold")
-        text.append(f"\n  in {self.cwd}{'' if self.sandboxed else ' · no sandbox'}", style="dim")
+        text.append(self.typed if self.typed is not None else shlex.join(self.command), style="bold")
+        by_you = " · run by you" if self.typed is not None else ""
+        text.append(f"\n  in {self.cwd}{'' if self.sandboxed else ' · no sandbox'}{by_you}", style="dim")
         result = self.result
         text.append("\n  running…" if result is None else "\n" + result, style="italic dim" if result is None else "")
         self.update(text)
@@ -82,6 +85,12 @@ class ToolCell(Static, can_focus=True):
 
 class PatchCell(Static):
     DEFAULT_CSS = "PatchCell { margin: 1 0 0 0; padding: 0 1; border-left: thick $warning; }"
+
+
+class SearchCell(Static):
+    """A web search the provider ran for the model: one dim line."""
+
+    DEFAULT_CSS = "SearchCell { margin: 1 0 0 0; padding: 0 1; color: $text-muted; border-left: thick $accent 50%; }"
 
 
 class NoticeCell(Static):
@@ -155,8 +164,13 @@ class Conversation(VerticalScroll):
         self._attempt.append(cell)
         await self.mount(cell)
 
-    async def tool_began(self, call_id: str, command: list[str], cwd: str, sandboxed: bool) -> None:
-        cell = ToolCell(command, cwd, sandboxed)
+    async def add_search(self, text: str) -> None:
+        cell = SearchCell(Text(text))
+        self._attempt.append(cell)  # retracted with the rest if the request is retried
+        await self.mount(cell)
+
+    async def tool_began(self, call_id: str, command: list[str], cwd: str, sandboxed: bool, typed: str | None = None) -> None:
+        cell = ToolCell(command, cwd, sandboxed, typed)
         self._tools[call_id] = cell
         await self.mount(cell)
 
