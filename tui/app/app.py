@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.widgets import Footer, Tab, Tabs
 
-from tui.app.commands import BY_NAME, SlashCommandProvider, help_text
+from tui.app.commands import BY_NAME, SlashCommandProvider, help_text, mcp_text
 from tui.app.screens.approval import ApprovalScreen
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.help import PANE_HELP, HelpScreen
@@ -251,6 +251,12 @@ class CodeloopApp(App[None]):
             await conv.tool_began(event.call_id, [red(a) for a in event.command], event.cwd, event.sandboxed)
         elif isinstance(event, ev.ExecCommandEnded):
             conv.tool_ended(event.call_id, event.exit_code, event.duration_s, red(event.output), event.timed_out)
+        elif isinstance(event, ev.McpToolCallBegan):
+            await conv.mcp_call_began(event.call_id, event.server, event.tool, red(event.arguments))
+        elif isinstance(event, ev.McpToolCallEnded):
+            conv.mcp_call_ended(event.call_id, event.success, event.duration_s, red(event.output), event.timed_out)
+        elif isinstance(event, ev.McpServerStatus) and event.state == "failed":
+            await conv.add_notice(red(f"MCP server {event.server!r} failed: {event.reason}. The session goes on without it; /mcp lists the servers."), "warning")
         elif isinstance(event, ev.ApprovalRequested):
             self.ask(event)
         elif isinstance(event, ev.ApprovalDecided) and event.decision is ev.ReviewDecision.DENIED:
@@ -328,6 +334,7 @@ class CodeloopApp(App[None]):
 
     async def run_slash(self, line: str) -> None:
         conv = self.query_one(Conversation)
+        red = default_redactor().redact
         name, _, arg = line.partition(" ")
         arg = arg.strip()
         command = BY_NAME.get(name)
@@ -344,6 +351,8 @@ class CodeloopApp(App[None]):
             await conv.add_notice(
                 f"model {s.model} · approvals {s.approval_policy} · sandbox {s.sandbox.mode} · cwd {s.cwd} · session {self.session.session_id}"
             )
+        elif name == "/mcp":
+            await conv.add_notice(red(mcp_text(self.session.mcp)))
         elif name == "/theme":
             await self._switch_theme(arg)
         elif name == "/diff":
