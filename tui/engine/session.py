@@ -213,7 +213,7 @@ class Session:
                 "gets today's, and the next request will not reuse the provider's prompt cache."
             ))
         if self._estimate is not None:
-            self._count_fixed_tokens()
+            self._fixed_tokens = self._count_fixed_tokens(self._estimate.counter)
 
     @property
     def turn_running(self) -> bool:
@@ -346,12 +346,12 @@ class Session:
         from tui.engine.tokens import HistoryEstimate, TokenCounter
 
         if self._estimate is None:
-            self._estimate = HistoryEstimate(TokenCounter(self.settings.model))
-            self._count_fixed_tokens()
+            counter = TokenCounter(self.settings.model)
+            self._fixed_tokens = self._count_fixed_tokens(counter)
+            self._estimate = HistoryEstimate(counter)
 
-    def _count_fixed_tokens(self) -> None:
-        counter = self._estimate.counter
-        self._fixed_tokens = counter.count_text(self.instructions) + counter.count_text(json.dumps(self.tools.specs))
+    def _count_fixed_tokens(self, counter: Any) -> int:
+        return counter.count_text(self.instructions) + counter.count_text(json.dumps(self.tools.specs))
 
     def count_item(self, item: dict[str, Any]) -> int:
         if self._estimate is not None:
