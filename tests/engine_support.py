@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
+from tui.config import McpServerConfig
 from tui.engine import events as ev
 from tui.engine.context import TurnSettings
 from tui.engine.rollout import RolloutWriter
@@ -18,6 +20,7 @@ from tui.safety.sandbox import SandboxPolicy
 from tui.tools.registry import ToolRouter
 
 MODEL = "gpt-5.4"
+MCP_ECHO_SERVER = Path(__file__).with_name("mcp_echo_server.py")
 TERMINAL = (ev.TurnCompleted, ev.TurnAborted, ev.TurnFailed)
 
 
@@ -82,6 +85,16 @@ def of_type(events: list[ev.Event], kind: type) -> list[Any]:
 
 def shell_call(call_id: str, argv: list[str], **extra: Any) -> list[dict[str, Any]]:
     return fe.function_call_item(call_id, "shell", json.dumps({"command": argv, **extra}))
+
+
+def mcp_call(call_id: str, name: str, **arguments: Any) -> list[dict[str, Any]]:
+    return fe.function_call_item(call_id, name, json.dumps(arguments))
+
+
+def echo_server(**fields: Any) -> McpServerConfig:
+    """tests/mcp_echo_server.py as a configured MCP server. A generous startup timeout: two busy
+    cores can take seconds to import the SDK."""
+    return McpServerConfig(**{"command": sys.executable, "args": [str(MCP_ECHO_SERVER)], "startup_timeout_sec": 120, **fields})
 
 
 def outputs_by_call(body: dict[str, Any]) -> dict[str, str]:

@@ -66,6 +66,31 @@ async def test_f1_shows_help_for_the_focused_pane(fake_openai: FakeOpenAI, tmp_p
         assert not isinstance(app.screen, HelpScreen)
 
 
+async def test_f2_to_f5_maximize_a_pane_and_the_same_key_restores(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    app = CodeloopApp(make_session(fake_openai, tmp_path))
+    async with app.run_test(size=(140, 40)) as pilot:
+        for key, pane in (("f2", "conversation"), ("f3", "plan"), ("f4", "diff"), ("f5", "budget")):
+            await pilot.press(key)
+            await pilot.pause()
+            maximized = app.screen.maximized
+            assert maximized is not None and maximized.id == pane, key
+            assert maximized.region.width == 140 and maximized.region.height >= 35, "it fills the screen"
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.screen.maximized is None
+        await pilot.press("f3", "f4")  # another pane's key switches to that pane
+        await pilot.pause()
+        assert app.screen.maximized is not None and app.screen.maximized.id == "diff"
+        await pilot.press("f4")
+        await pilot.resize_terminal(90, 30)  # narrow: the side panes are tabs, one shown
+        await pilot.pause()
+        await pilot.press("f5")
+        await pilot.pause()
+        budget = app.screen.maximized
+        assert budget is not None and budget.id == "budget" and budget.display
+        assert budget.region.width == 90 and budget.region.height >= 25
+
+
 async def test_narrow_terminal_turns_side_panes_into_tabs(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
     fake_openai.queue_response(fe.turn(fe.custom_tool_call_item("p1", "apply_patch", "*** Begin Patch\n*** Add File: a.txt\n+a\n*** End Patch\n")))
     fake_openai.queue_response(fe.turn(fe.message_item("added")))

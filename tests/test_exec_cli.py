@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine_support import process_gone, shell_call
+from tests.engine_support import MCP_ECHO_SERVER, mcp_call, outputs_by_call, process_gone, shell_call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
 from tui.engine.rollout import read_rollout
@@ -189,3 +189,22 @@ def test_shell_environment_policy_from_config_reaches_commands(fake_openai: Fake
     assert proc.returncode == 0, proc.stderr
     out = [i for i in fake_openai.responses_bodies()[1]["input"] if i["type"] == "function_call_output"][0]["output"]
     assert "probe=from-config" in out and "key=unset" in out
+
+
+def test_exec_reports_a_failed_mcp_server_and_uses_the_working_one(fake_openai: FakeOpenAI, workspace: tuple[Path, Path]) -> None:
+    ws, home = workspace
+    fake_openai.queue_response(fe.turn(mcp_call("c1", "mcp__echo__add", a=20, b=22)))
+    fake_openai.queue_response(fe.turn(fe.message_item("It is 42.")))
+    proc = run_exec(
+        fake_openai, ws, home, "--yolo",
+        "-c", f'mcp_servers.echo.command="{sys.executable}"',
+        "-c", f'mcp_servers.echo.args=["{MCP_ECHO_SERVER}"]',
+        "-c", "mcp_servers.echo.startup_timeout_sec=60",
+        "-c", f'mcp_servers.broken.command="{ws / "no-such-server"}"',
+        "add 20 and 22",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "It is 42.\n"
+    assert "warning: MCP server 'broken' failed: cannot run" in proc.stderr
+    assert "mcp echo › add" in proc.stderr
+    assert outputs_by_call(fake_openai.responses_bodies()[1]) == {"c1": "42"}

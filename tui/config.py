@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+import re
 import tomllib
 import types
 from collections.abc import Mapping
@@ -33,10 +34,13 @@ ApplyPatchToolType = Literal["freeform", "function"]
 WireApi = Literal["responses", "chat"]
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
+# Strict floats take TOML integers too (`10` as well as `10.5`), never strings or booleans.
+PositiveSeconds = Annotated[float, Field(gt=0)]
 # Models are strict (TOML values are already typed, so `"yes"` must not become True), but TOML
 # has no path type: paths arrive as strings and must be converted.
 TomlPath = Annotated[Path, Strict(False)]
 
+MCP_SERVER_NAME = re.compile(r"[A-Za-z0-9_-]+")
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 CONFIG_FILE_NAME = "config.toml"
 
@@ -139,6 +143,36 @@ class Profile(_ConfigModel):
     """Overrides `apply_patch_tool_type`."""
 
 
+class McpServerConfig(_ConfigModel):
+    """`[mcp_servers.<name>]`: an MCP tool server started over stdio (Codex's keys).
+
+    Its tools are offered to the model as `mcp__<name>__<tool>`. A call runs outside the
+    sandbox, so it passes the approval policy like a write outside the workspace.
+    """
+
+    command: str
+    """The program that starts the server, e.g. `npx` or `/usr/bin/python3`."""
+    args: list[str] = []
+    """Its arguments."""
+    env: dict[str, str] = {}
+    """Variables set for the server, over a minimal inherited set (HOME, LOGNAME, PATH, SHELL,
+    TERM, USER): the rest of codeloop's environment is not passed on."""
+    cwd: TomlPath | None = None
+    """Folder the server runs in; relative paths are anchored at the config file's folder.
+    Unset: codeloop's working folder."""
+    startup_timeout_sec: PositiveSeconds = 10
+    """Seconds the server has to start and list its tools; past that the session goes on
+    without it."""
+    tool_timeout_sec: PositiveSeconds = 60
+    """Seconds one tool call may take; past that the model gets an error output."""
+    enabled_tools: list[str] | None = None
+    """When set, only these tools of the server are offered."""
+    disabled_tools: list[str] | None = None
+    """Tools never offered (applied after `enabled_tools`)."""
+    enabled: bool = True
+    """`false` keeps the server configured but not started."""
+
+
 class Price(_ConfigModel):
     """USD per million tokens, for the budget pane's cost estimate."""
 
@@ -222,6 +256,9 @@ class Config(_ConfigModel):
     """Optional tools offered to the model."""
     tui: TuiSettings = TuiSettings()
     """Settings of the interactive app."""
+    mcp_servers: dict[str, McpServerConfig] = {}
+    """MCP tool servers by name; the name must match `[A-Za-z0-9_-]+` (it becomes part of
+    the tool names the model sees)."""
 
 
 @dataclass(frozen=True)
@@ -464,6 +501,11 @@ def _anchor_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
 
     if "instructions_file" in raw:
         raw["instructions_file"] = anchor(raw["instructions_file"])
+    servers = raw.get("mcp_servers")
+    if isinstance(servers, dict):
+        for server in servers.values():
+            if isinstance(server, dict) and "cwd" in server:
+                server["cwd"] = anchor(server["cwd"])
     sww = raw.get("sandbox_workspace_write")
     if isinstance(sww, dict) and isinstance(sww.get("writable_roots"), list):
         sww["writable_roots"] = [anchor(v) for v in sww["writable_roots"]]
@@ -486,13 +528,20 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 
 def _validate(raw: dict[str, Any], where: str) -> Config:
     try:
-        return Config.model_validate(raw)
+        config = Config.model_validate(raw)
     except ValidationError as exc:
         errors = exc.errors()
         message = _describe(errors[0], where)
         if len(errors) > 1:
             message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
         raise ConfigError(message) from None
+    for name in config.mcp_servers:
+        if not MCP_SERVER_NAME.fullmatch(name):
+            raise ConfigError(
+                f"{where}: mcp_servers.{name}: the server name {name!r} may only use letters, "
+                "digits, '_' and '-' (it becomes part of the tool names the model sees)"
+            )
+    return config
 
 
 def _describe(err: ErrorDetails, where: str) -> str:
@@ -509,6 +558,8 @@ def _describe(err: ErrorDetails, where: str) -> str:
         choices = get_args(_type_at(loc))
         allowed = ", ".join(map(repr, choices)) or err.get("ctx", {}).get("expected", "")
         return f"{where}: {key}: {got!r} is not one of {allowed}"
+    if kind == "missing":
+        return f"{where}: {key} is required"
     phrase = _PHRASES.get(kind)
     if phrase is None:
         problem = err["msg"][0].lower() + err["msg"][1:]
@@ -520,6 +571,7 @@ def _describe(err: ErrorDetails, where: str) -> str:
 _PHRASES = {
     "string_type": "expected a string",
     "int_type": "expected an integer",
+    "float_type": "expected a number",
     "bool_type": "expected true or false",
     "dict_type": "expected a table",
     "model_type": "expected a table",

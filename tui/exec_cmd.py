@@ -160,6 +160,10 @@ class _Progress:
         elif isinstance(event, ev.PlanUpdated):
             marks = {"completed": "[x]", "in_progress": "[>]", "pending": "[ ]"}
             self.line("plan:" + "".join(f"\n  {marks.get(s.status, '[ ]')} {s.step}" for s in event.plan))
+        elif isinstance(event, ev.McpServerStatus) and event.state == "failed":
+            self.line(f"warning: MCP server {event.server!r} failed: {event.reason}; going on without it")
+        elif isinstance(event, ev.McpToolCallBegan):
+            self.line(f"mcp {event.server} › {event.tool} {' '.join(event.arguments.split())[:200]}")
         elif isinstance(event, ev.ToolCallEnded) and event.name not in ("shell", "apply_patch", "update_plan"):
             self.line(f"  {event.name}: {event.output[:200]}")
         elif isinstance(event, ev.CompactionDone):

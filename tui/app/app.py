@@ -73,6 +73,11 @@ class CodeloopApp(SlashActions, App[None]):
     Screen.-narrow #side-tabs { display: block; }
     Screen.-narrow #side > .side-pane { display: none; }
     Screen.-narrow #side > .side-pane.-active { display: block; height: 1fr; max-height: 100%; }
+    /* F2–F5: a maximized pane fills the screen, whatever its share of the layout was. */
+    #conversation.-maximized, #plan.-maximized, #diff.-maximized, #budget.-maximized {
+        width: 1fr; height: 1fr; max-height: 100%;
+    }
+    Screen.-narrow #side > .side-pane.-maximized { display: block; }
     """
     BINDINGS = [
         Binding("escape", "interrupt", "Interrupt", id="app.interrupt", show=False),
@@ -263,6 +268,12 @@ class CodeloopApp(SlashActions, App[None]):
             await conv.tool_began(event.call_id, [red(a) for a in event.command], event.cwd, event.sandboxed, display)
         elif isinstance(event, ev.ExecCommandEnded):
             conv.tool_ended(event.call_id, event.exit_code, event.duration_s, red(event.output), event.timed_out)
+        elif isinstance(event, ev.McpToolCallBegan):
+            await conv.mcp_call_began(event.call_id, event.server, event.tool, red(event.arguments))
+        elif isinstance(event, ev.McpToolCallEnded):
+            conv.mcp_call_ended(event.call_id, event.success, event.duration_s, red(event.output), event.timed_out)
+        elif isinstance(event, ev.McpServerStatus) and event.state == "failed":
+            await conv.add_notice(red(f"MCP server {event.server!r} failed: {event.reason}. The session goes on without it; /mcp lists the servers."), "warning")
         elif isinstance(event, ev.ApprovalRequested):
             self.ask(event)
         elif isinstance(event, ev.ApprovalDecided) and event.decision is ev.ReviewDecision.DENIED:

@@ -10,6 +10,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 if TYPE_CHECKING:
     from tui.app.app import CodeloopApp
+    from tui.tools.mcp import McpManager
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ SLASH_COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("/new", "start a new session (the current one stays recorded)"),
     SlashCommand("/resume", "pick an earlier session and continue it"),
     SlashCommand("/status", "model, policies, folder and session"),
+    SlashCommand("/mcp", "MCP servers: state and tools"),
     SlashCommand("/init", "ask the model to write an AGENTS.md for this repository"),
     SlashCommand("/theme", "switch the theme (no name: list them)", takes_argument=True),
     SlashCommand("/undo", "restore the files to before the last turn (asks first)"),
@@ -59,6 +61,29 @@ def help_text() -> str:
         "!cmd runs cmd yourself, in the session's sandbox, no approval; the model sees its output next turn",
         "@ then part of a path: pick a file (Up/Down, Tab or Enter inserts its path, Esc closes)",
     ]
+    return "\n".join(lines)
+
+
+def mcp_text(mcp: McpManager | None) -> str:
+    """What /mcp shows: every configured server, its state and the tools it offers."""
+    if mcp is None or not mcp.servers:
+        return "No MCP servers are configured. Add one under [mcp_servers.NAME] in config.toml (see the README)."
+    offered = {(t.server.name, t.tool): t.name for t in mcp.offered_tools()}
+    lines = ["MCP servers:"]
+    for name, server in mcp.servers.items():
+        if server.state == "ready":
+            count = len(server.tools)
+            lines.append(f"  {name}: ready, {count} tool{'s' if count != 1 else ''}")
+            for tool in sorted(server.tools, key=lambda t: t.name):
+                summary = " ".join((tool.description or "").split())
+                summary = summary if len(summary) <= 60 else summary[:59] + "…"
+                lines.append(f"    {offered.get((name, tool.name), tool.name)}  {summary}".rstrip())
+        elif server.state == "failed":
+            lines.append(f"  {name}: failed: {server.reason}")
+        elif server.state == "disabled":
+            lines.append(f"  {name}: disabled (enabled = false)")
+        else:
+            lines.append(f"  {name}: starting…")
     return "\n".join(lines)
 
 

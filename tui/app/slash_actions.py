@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import work
 
-from tui.app.commands import BY_NAME, help_text
+from tui.app.commands import BY_NAME, help_text, mcp_text
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.widgets.budget import BudgetView
 from tui.app.widgets.composer import Composer
@@ -74,6 +74,8 @@ class SlashActions(_Base):
             await conv.add_notice(
                 f"model {s.model} · approvals {s.approval_policy} · sandbox {s.sandbox.mode} · cwd {s.cwd} · session {self.session.session_id}"
             )
+        elif name == "/mcp":
+            await conv.add_notice(redact(mcp_text(self.session.mcp)))
         elif name == "/theme":
             await self._switch_theme(arg)
         elif name == "/diff":

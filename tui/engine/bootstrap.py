@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
 import sys
 import uuid
 from pathlib import Path
@@ -17,9 +16,10 @@ from tui.engine.events import WarningIssued
 from tui.engine.models import auto_compact_limit, context_window, supports_reasoning
 from tui.engine.resume import load_rollout, reference_settings
 from tui.engine.rollout import RolloutWriter, rollout_path
-from tui.engine.session import Session
+from tui.engine.session import Session, json_bytes
 from tui.model.types import ModelClient
 from tui.safety.sandbox import SandboxPolicy, SandboxUnavailable, bwrap_problem
+from tui.tools.mcp import McpManager
 from tui.tools.registry import ToolRouter
 from tui.tools.specs import WEB_SEARCH_SPEC, default_apply_patch_kind, prompt_text
 
@@ -127,6 +127,7 @@ def _session_options(rc: ResolvedConfig, provider: ProviderSettings) -> dict[str
         context_window=(window := cfg.model_context_window or context_window(cfg.model)),
         auto_compact_limit=auto_compact_limit(cfg.model, cfg.model_auto_compact_token_limit, window),
         stream_max_retries=provider.info.stream_max_retries,
+        mcp=McpManager(cfg.mcp_servers, rc.cwd) if cfg.mcp_servers else None,
     )
 
 
@@ -217,6 +218,7 @@ def resume_session(
         session_id=session_id,
         history=resumed.history,
         reference=reference_settings(resumed.reference, sandbox),
+        recorded_mcp_tools=resumed.mcp_tools,
         **_session_options(rc, provider),
     )
     if web_search_warning:
@@ -257,9 +259,5 @@ def resumed_tools(
     router = ToolRouter(kind, web_search=web_search)
     if not isinstance(stored, list):
         return router, False
-    return router, _json_bytes(router.specs) != _json_bytes(stored)
+    return router, json_bytes(router.specs) != json_bytes(stored)
 
-
-def _json_bytes(value: Any) -> str:
-    # Key order matters to the prefix cache, and dict equality ignores it.
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

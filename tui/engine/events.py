@@ -207,6 +207,39 @@ class PatchApplyEnded(Event):
 
 
 @dataclass
+class McpServerStatus(Event):
+    """An MCP server changed state: "starting", "ready" (with the tools it offers), "failed"
+    (with the reason: it did not start, or it exited later) or "disabled"."""
+
+    type: ClassVar[str] = "mcp_server_status"
+    server: str
+    state: str
+    reason: str | None = None
+    tools: list[str] = field(default_factory=list)
+
+
+@dataclass
+class McpToolCallBegan(Event):
+    type: ClassVar[str] = "mcp_tool_call_began"
+    call_id: str
+    server: str
+    tool: str
+    arguments: str
+
+
+@dataclass
+class McpToolCallEnded(Event):
+    type: ClassVar[str] = "mcp_tool_call_ended"
+    call_id: str
+    server: str
+    tool: str
+    success: bool
+    duration_s: float
+    output: str
+    timed_out: bool = False
+
+
+@dataclass
 class ToolCallEnded(Event):
     """Every call ends with exactly one of these, carrying the output the model gets."""
 
@@ -245,12 +278,15 @@ class ApprovalRequested(Event):
 
     type: ClassVar[str] = "approval_requested"
     call_id: str
-    kind: str  # "exec" | "patch"
+    kind: str  # "exec" | "patch" | "mcp"
     reason: str
     command: list[str] | None = None
     cwd: str | None = None
     sandboxed: bool = True
     changes: list[FileChangeSummary] | None = None
+    server: str | None = None  # kind "mcp": the server, its own name of the tool, the JSON arguments
+    tool: str | None = None
+    arguments: str | None = None
     future: asyncio.Future[ReviewDecision] | None = field(
         default=None, repr=False, compare=False, metadata={"json": False}
     )

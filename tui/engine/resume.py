@@ -64,6 +64,8 @@ class Resumed:
     """The payload of the last `turn_context`: the settings the model was last told about."""
     repaired: list[dict[str, Any]]
     """Outputs added for calls the rollout left unanswered; already at the end of `history`."""
+    mcp_tools: list[dict[str, Any]]
+    """The MCP tool specs the session was last offered (none recorded: none offered)."""
 
 
 class TurnContextLine(BaseModel):
@@ -204,6 +206,7 @@ def load_rollout(path: Path) -> Resumed:
     meta: dict[str, Any] | None = None
     history: list[dict[str, Any]] = []
     reference: dict[str, Any] | None = None
+    mcp_tools: list[dict[str, Any]] = []
     with _gc_paused():
         for line in iter_rollout(path):
             kind, payload = line.get("type"), line.get("payload")
@@ -218,13 +221,15 @@ def load_rollout(path: Path) -> Resumed:
                 history = list(replacement)
             elif kind == "turn_context":
                 reference = payload
+            elif kind == "mcp_tools" and isinstance(payload.get("tools"), list):
+                mcp_tools = payload["tools"]
             elif kind == "session_meta" and meta is None:
                 meta = payload
     if meta is None or not meta.get("id"):
         raise RolloutError(f"{path} is not a codeloop session: it has no session_meta line")
     repaired = answer_open_calls(history)
     history.extend(repaired)
-    return Resumed(meta=meta, history=history, reference=reference, repaired=repaired)
+    return Resumed(meta=meta, history=history, reference=reference, repaired=repaired, mcp_tools=mcp_tools)
 
 
 @contextmanager

@@ -1,7 +1,8 @@
 """The rollout file: every item and notable event of a session, appended as it happens.
 
 One JSON object per line, `{"timestamp", "type", "payload"}` with type `session_meta`,
-`response_item`, `turn_context`, `compacted` or `event_msg`. Each line is flushed when written, so
+`response_item`, `turn_context`, `compacted`, `mcp_tools` (the MCP tool specs offered, once
+they are fixed) or `event_msg`. Each line is flushed when written, so
 a killed process loses nothing it had recorded; resume (tui/engine/resume.py) rebuilds the history
 from the `response_item`s and `compacted` lines and appends to the same file.
 """

@@ -43,7 +43,9 @@ from tui.engine.rollout import RolloutWriter
 from tui.model.types import ModelClient, ModelError, Prompt, Usage
 from tui.safety.approvals import ApprovalStore
 from tui.tools.base import ToolContext, TurnAbortRequested
+from tui.tools.mcp import McpManager
 from tui.tools.registry import ToolRouter, call_from_item
+from tui.tools.shell import prepare_shell_snapshot
 from tui.tools.shell_snapshot import SnapshotCache
 
 TURN_ABORTED_NOTE = (
@@ -55,7 +57,8 @@ TURN_ABORTED_NOTE = (
 # Events worth keeping in the rollout (deltas are not: the items they build are recorded).
 _PERSISTED_EVENTS = frozenset(
     {"token_usage", "plan_updated", "turn_completed", "turn_aborted", "turn_failed", "error",
-     "approval_decided", "exec_command_ended", "patch_apply_ended", "stream_retrying", "warning"}
+     "approval_decided", "exec_command_ended", "patch_apply_ended", "stream_retrying", "warning",
+     "mcp_server_status", "mcp_tool_call_ended"}
 )
 
 
@@ -82,10 +85,16 @@ class Session:
         reference: TurnSettings | None = None,
         auto_compact_limit: int | None = None,
         shell_environment_policy: ShellEnvironmentPolicy | None = None,
+        mcp: McpManager | None = None,
+        recorded_mcp_tools: list[dict[str, Any]] | None = None,
     ) -> None:
         """`history`/`reference` resume a session: the items rebuilt from its rollout and the
         settings the model was last told about (so only a diff is appended, never the initial
-        context again). A resumed session writes no new session_meta."""
+        context again). A resumed session writes no new session_meta; `recorded_mcp_tools` are
+        the MCP tool specs it was offered, to tell whether today's servers offer the same.
+
+        `mcp` servers start in the background once the session is in use (a client asks for
+        events or submits); the first request waits for them (see `ensure_tools`)."""
         self.session_id = session_id or str(uuid.uuid4())
         self.client = client
         self.settings = settings
@@ -104,6 +113,12 @@ class Session:
         self.auto_compact_limit = auto_compact_limit
         self.shell_environment_policy = shell_environment_policy
         self.shell_snapshots = SnapshotCache()
+        self._shell_prepared: asyncio.Task[None] | None = None  # the first turn starts it
+        self.mcp = mcp
+        if mcp is not None:
+            mcp.bind(self.emit)
+        self._recorded_mcp_tools = recorded_mcp_tools
+        self._tools_fixed = False
         self._items_at_last_usage = 0  # history length when the last usage was reported
         self._estimate: Any = None  # tokens.HistoryEstimate once load_tokenizer() ran
         self._ceiling: Any = None  # tokens.HistoryEstimate over ByteCeiling, until then
@@ -127,7 +142,7 @@ class Session:
                 "cwd": str(settings.cwd),
                 "model": settings.model,
                 "instructions": instructions,
-                "tools": tools.specs,
+                "tools": tools.builtin_specs,  # the MCP ones follow in an `mcp_tools` line
                 **(meta or {}),
             })
         self.emit(SessionConfigured(
@@ -138,6 +153,8 @@ class Session:
     # ------------------------------------------------------------ protocol
 
     async def submit(self, op: Op) -> None:
+        if not isinstance(op, Shutdown):
+            self._start_mcp()
         if isinstance(op, UserInput):
             if self.turn_running:
                 self._pending.append(op.text)  # picked up before the next sampling request
@@ -166,6 +183,8 @@ class Session:
                 self._start_task(self._run_undo_task)
         elif isinstance(op, Shutdown):
             await self.interrupt()
+            if self.mcp is not None:
+                await self.mcp.close()
             if self.rollout is not None:
                 self.rollout.close()
             close = getattr(self.client, "aclose", None)
@@ -173,7 +192,41 @@ class Session:
                 await close()
 
     async def next_event(self) -> Event:
+        self._start_mcp()
         return await self._events.get()
+
+    def _start_mcp(self) -> None:
+        # Here rather than in __init__, which may run before the event loop does (the app).
+        if self.mcp is not None:
+            self.mcp.start()
+
+    async def ensure_tools(self) -> None:
+        """Fix the tool list before the session's first request, for the whole session.
+
+        Waits until every MCP server is ready or has failed (each bounded by its startup
+        timeout). A server that comes up later, or crashes, does not change the list: every
+        request must carry the same tools, or the provider's prompt cache misses.
+        """
+        if self._tools_fixed:
+            return
+        specs: list[dict[str, Any]] = []
+        if self.mcp is not None:
+            self.mcp.start()
+            await self.mcp.wait_started()
+            tools = self.mcp.offered_tools()
+            self.tools.set_mcp_tools(tools)
+            specs = [t.spec for t in tools]
+        self._tools_fixed = True
+        recorded = self._recorded_mcp_tools
+        if specs or recorded:
+            self._persist("mcp_tools", {"tools": specs})
+        if recorded is not None and json_bytes(recorded) != json_bytes(specs):
+            self.emit(WarningIssued(
+                "The MCP servers offer other tools than when this session was recorded: the model "
+                "gets today's, and the next request will not reuse the provider's prompt cache."
+            ))
+        if self._estimate is not None:
+            self._fixed_tokens = self._count_fixed_tokens(self._estimate.counter)
 
     @property
     def turn_running(self) -> bool:
@@ -308,8 +361,11 @@ class Session:
 
         if self._estimate is None:
             counter = TokenCounter(self.settings.model)
-            self._fixed_tokens = counter.count_text(self.instructions) + counter.count_text(json.dumps(self.tools.specs))
+            self._fixed_tokens = self._count_fixed_tokens(counter)
             self._estimate = HistoryEstimate(counter)
+
+    def _count_fixed_tokens(self, counter: Any) -> int:
+        return counter.count_text(self.instructions) + counter.count_text(json.dumps(self.tools.specs))
 
     def count_item(self, item: dict[str, Any]) -> int:
         if self._estimate is not None:
@@ -402,6 +458,7 @@ class Session:
         self.emit(CompactionDone(before, after, result.method, reason))
 
     async def _run_compact_task(self, turn_id: str) -> str | None:
+        await self.ensure_tools()  # the compaction request carries the session's tools too
         if not any(i.get("type") != "message" or i.get("role") == "assistant" for i in self.history):
             self.emit(WarningIssued("Nothing to compact yet."))
             return None
@@ -417,10 +474,13 @@ class Session:
             # The snapshot mostly waits on git; building the provider client (importing the SDK)
             # is CPU work: side by side, the first request goes out sooner.
             snapshot = asyncio.create_task(self._take_snapshot())
+            if self._shell_prepared is None:
+                self._shell_prepared = asyncio.create_task(prepare_shell_snapshot(self.tool_context()))
             warm = getattr(self.client, "warm", None)
             try:
                 if warm is not None:
                     await asyncio.to_thread(warm)
+                await self.ensure_tools()
             finally:
                 await snapshot
             return await run_turn(self, text)
@@ -508,3 +568,9 @@ class Session:
             if call is not None and call.call_id not in answered:
                 self.record(call.output_item("aborted by user"))
                 answered.add(call.call_id)
+
+
+def json_bytes(value: Any) -> str:
+    """The bytes a JSON value is sent as. Key order matters to the prefix cache, and dict
+    equality ignores it."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -304,6 +304,9 @@ def _check_tools(tools: object, tool_choice: object) -> Refusal | None:
                 return _missing(f"{where}.parameters")
             if tool["parameters"] is not None and not isinstance(tool["parameters"], dict):
                 return _invalid_type(f"{where}.parameters", "an object", tool["parameters"])
+            refusal = _check_parameters(name, tool["parameters"] or {}, f"{where}.parameters")
+            if refusal:
+                return refusal
         if name in names:
             return Refusal(f"Duplicate tool name '{name}' in 'tools'. Tool names must be unique.", param="tools")
         names.add(name)
@@ -312,6 +315,51 @@ def _check_tools(tools: object, tool_choice: object) -> Refusal | None:
             return Refusal(
                 f"Tool choice '{tool_choice.get('name')}' not found in 'tools' parameter.", param="tool_choice"
             )
+    return None
+
+
+def _check_parameters(name: str, schema: dict[str, Any], param: str) -> Refusal | None:
+    """The two schema problems the live API refuses even for non-strict functions (as MCP
+    clients meet them): parameters that are not an object at the top, and arrays without
+    `items`. An empty schema means "no parameters" and passes."""
+    if schema and schema.get("type") != "object":
+        return Refusal(
+            f"Invalid schema for function '{name}': schema must be a JSON Schema of 'type: \"object\"', "
+            f"got 'type: \"{schema.get('type')}\"'.",
+            param=param,
+            code="invalid_function_parameters",
+        )
+    context = _array_without_items(schema, ())
+    if context is not None:
+        return Refusal(
+            f"Invalid schema for function '{name}': In context={context!r}, array schema missing items.",
+            param=param,
+            code="invalid_function_parameters",
+        )
+    return None
+
+
+def _array_without_items(schema: object, context: tuple[str, ...]) -> tuple[str, ...] | None:
+    if not isinstance(schema, dict):
+        return None
+    kind = schema.get("type")
+    if (kind == "array" or (isinstance(kind, list) and "array" in kind)) and "items" not in schema:
+        return context
+    for key, value in schema.items():
+        if key in ("properties", "$defs", "definitions") and isinstance(value, dict):
+            for sub, subschema in value.items():
+                found = _array_without_items(subschema, (*context, key, sub))
+                if found is not None:
+                    return found
+        elif key in ("items", "additionalProperties", "not"):
+            found = _array_without_items(value, (*context, key))
+            if found is not None:
+                return found
+        elif key in ("anyOf", "oneOf", "allOf") and isinstance(value, list):
+            for i, subschema in enumerate(value):
+                found = _array_without_items(subschema, (*context, key, str(i)))
+                if found is not None:
+                    return found
     return None
 
 

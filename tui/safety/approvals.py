@@ -38,6 +38,7 @@ class ApprovalStore:
     commands: set[str] = field(default_factory=set)
     unsandboxed_commands: set[str] = field(default_factory=set)
     paths: set[Path] = field(default_factory=set)
+    mcp_tools: set[tuple[str, str]] = field(default_factory=set)  # (server, tool)
 
     def approve_command(self, argv: Sequence[str], *, sandboxed: bool) -> None:
         key = normalize_command(argv)
@@ -54,6 +55,12 @@ class ApprovalStore:
     def paths_approved(self, paths: Iterable[Path]) -> bool:
         wanted = set(paths)
         return bool(wanted) and wanted <= self.paths
+
+    def approve_mcp_tool(self, server: str, tool: str) -> None:
+        self.mcp_tools.add((server, tool))
+
+    def mcp_tool_approved(self, server: str, tool: str) -> bool:
+        return (server, tool) in self.mcp_tools
 
 
 def assess_exec(
@@ -132,3 +139,28 @@ def assess_patch(
     if inside:
         return Assessment(Action.RUN, False, "inside the writable roots")
     return Assessment(Action.ASK, False, "the patch writes outside the writable roots")
+
+
+def assess_mcp(*, policy: ApprovalPolicy, sandbox_mode: str, server: str, tool: str, store: ApprovalStore) -> Assessment:
+    """Decide an MCP tool call. The server runs outside any sandbox and may do anything, so a
+    call is judged like a patch that writes outside the writable roots: only the user's choice
+    of no sandbox at all (`danger-full-access`) lets it run unasked."""
+    unconfined = sandbox_mode == "danger-full-access"
+    if policy == "never":
+        if unconfined:
+            return Assessment(Action.RUN, False, "approval policy `never` without a sandbox")
+        return Assessment(
+            Action.REJECT,
+            False,
+            f"the MCP tool `{tool}` of server `{server}` runs outside the sandbox and the approval "
+            "policy is `never`, so it cannot be approved. Do without it",
+        )
+    if store.mcp_tool_approved(server, tool):
+        return Assessment(Action.RUN, False, "this tool was approved for this session")
+    if policy == "untrusted":
+        return Assessment(Action.ASK, False, "approval policy `untrusted` asks before every MCP tool call")
+    if unconfined:
+        return Assessment(Action.RUN, False, f"approval policy `{policy}` without a sandbox")
+    return Assessment(
+        Action.ASK, False, "MCP tools run outside the sandbox: the server may read, write or send anything"
+    )

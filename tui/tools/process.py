@@ -226,6 +226,14 @@ def format_exec_output(result: ExecResult, token_limit: int) -> str:
     return "\n".join(lines) + "\n" + output
 
 
+def truncate_output(text: str, token_limit: int) -> str:
+    """`text` cut to the output budget like a command's output (head and tail kept)."""
+    budget = max(token_limit, 0) * _BYTES_PER_TOKEN
+    if len(text) <= budget:
+        return text
+    return f"Total output lines: {_count_lines(text)}\n" + _truncate_middle(text, budget)
+
+
 def _count_lines(text: str) -> int:
     return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable
 
 from tui.tools.base import ToolCall, ToolContext, ToolResult
+from tui.tools.mcp import McpTool
+from tui.tools.mcp_tool import handle_mcp_call
 from tui.tools.patch_tool import handle_apply_patch
 from tui.tools.plan import handle_update_plan
 from tui.tools.shell import handle_shell
@@ -26,19 +28,31 @@ def call_from_item(item: dict[str, Any]) -> ToolCall | None:
 class ToolRouter:
     def __init__(self, apply_patch_kind: ApplyPatchKind, *, web_search: bool = False) -> None:
         # Built once: the same objects serialise to the same bytes on every request.
-        self.specs: list[dict[str, Any]] = build_tool_specs(apply_patch_kind, web_search=web_search)
+        self.builtin_specs: list[dict[str, Any]] = build_tool_specs(apply_patch_kind, web_search=web_search)
+        self.specs: list[dict[str, Any]] = list(self.builtin_specs)
         self.web_search = web_search
         self._handlers: dict[str, Handler] = {
             "shell": handle_shell,
             "apply_patch": handle_apply_patch,
             "update_plan": handle_update_plan,
         }
+        self.mcp_tools: dict[str, McpTool] = {}
+
+    def set_mcp_tools(self, tools: list[McpTool]) -> None:
+        """Offer the MCP tools after the built-in ones, sorted by name; set once per session,
+        before its first request, so every request carries the same bytes."""
+        ordered = sorted(tools, key=lambda t: t.name)
+        self.mcp_tools = {t.name: t for t in ordered}
+        self.specs = [*self.builtin_specs, *(t.spec for t in ordered)]
 
     @property
     def names(self) -> list[str]:
         return [s["name"] for s in self.specs if "name" in s]  # hosted tools have no name
 
     async def dispatch(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
+        mcp_tool = self.mcp_tools.get(call.name)
+        if mcp_tool is not None:
+            return await handle_mcp_call(call, ctx, mcp_tool)
         handler = self._handlers.get(call.name)
         if handler is None:
             return ToolResult(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import shutil
 from pathlib import Path
 from typing import Literal, Sequence
 
@@ -183,3 +184,16 @@ async def _replay_profile(argv: list[str], ctx: ToolContext, cwd: Path, sandboxe
     key = (argv[0], sandboxed, ctx.sandbox, cwd)
     snapshot = await ctx.shell_snapshots.get(key, argv[0], run, env, policy_env)
     return with_snapshot(argv, snapshot) if snapshot is not None else list(argv)
+
+
+async def prepare_shell_snapshot(ctx: ToolContext) -> None:
+    """Capture the snapshot a sandboxed `bash -lc` in the session's folder will use, ahead of the
+    first call: the login shell runs in its own process while the turn's first request is made."""
+    if ctx.shell_snapshots is None or shutil.which("bash") is None:
+        return
+    sandboxed = ctx.sandbox.mode != "danger-full-access"
+    env = shell_environment(policy=ctx.shell_environment_policy)
+    try:
+        await _replay_profile(["bash", "-lc", ""], ctx, ctx.cwd, sandboxed, env)
+    except SandboxUnavailable:
+        return  # the first command will say so

@@ -26,6 +26,15 @@ CHOICES = [
 ]
 
 
+MAX_ARGUMENT_CHARS = 20_000  # a model can send megabytes; the scroll area shows this much
+
+
+def _clip(text: str) -> str:
+    if len(text) <= MAX_ARGUMENT_CHARS:
+        return text
+    return text[:MAX_ARGUMENT_CHARS] + f"\n… {len(text) - MAX_ARGUMENT_CHARS:,} more characters"
+
+
 class ApprovalScreen(ModalScreen[ReviewDecision]):
     DEFAULT_CSS = """
     ApprovalScreen { align: center middle; }
@@ -57,6 +66,17 @@ class ApprovalScreen(ModalScreen[ReviewDecision]):
                 body.append("$ " + shlex.join(req.command or []), style="bold")
                 body.append(f"\nin {req.cwd}", style="dim")
                 body.append("\nsandboxed" if req.sandboxed else "\nWITHOUT the sandbox", style="dim" if req.sandboxed else "bold red")
+                body.append(f"\n\nReason: {req.reason}")
+            elif req.kind == "mcp":
+                yield Label("Call this MCP tool?", id="title")
+                body = Text()
+                body.append("server ", style="dim")
+                body.append(req.server or "?", style="bold")
+                body.append("   tool ", style="dim")
+                body.append(req.tool or "?", style="bold")
+                body.append("\narguments:\n", style="dim")
+                body.append(_clip(req.arguments or "{}"))
+                body.append("\nThe server runs outside the sandbox and may do anything.", style="bold red")
                 body.append(f"\n\nReason: {req.reason}")
             else:
                 yield Label("Apply these edits?", id="title")

@@ -205,6 +205,7 @@ LABEL_WIDTH = 10
 
 class BudgetView(Widget):
     """Token budget pane. Data in through the methods below; it never talks to the engine."""
+    ALLOW_MAXIMIZE = True  # F2–F5 maximize it (Textual maximizes only widgets that allow it)
 
     DEFAULT_CSS = Path(__file__).with_suffix(".tcss").read_text(encoding="utf-8")
 

@@ -59,20 +59,26 @@ class ToolCell(Static, can_focus=True):
         more = f"  … {hidden} more lines (Enter to expand)\n" if hidden else ""
         return f"  {self.status}\n{more}{''.join(f'  {ln}' + chr(10) for ln in shown)}".rstrip("\n")
 
-    def render_cell(self) -> None:
-        text = Text()
+    def header(self, text: Text) -> None:
         text.append("$ ", style="bold")
         text.append(self.typed if self.typed is not None else shlex.join(self.command), style="bold")
         by_you = " · run by you" if self.typed is not None else ""
         text.append(f"\n  in {self.cwd}{'' if self.sandboxed else ' · no sandbox'}{by_you}", style="dim")
+
+    def render_cell(self) -> None:
+        text = Text()
+        self.header(text)
         result = self.result
         text.append("\n  running…" if result is None else "\n" + result, style="italic dim" if result is None else "")
         self.update(text)
 
     def finish(self, exit_code: int, duration_s: float, output: str, timed_out: bool) -> None:
-        self.status = f"{'timed out' if timed_out else f'exit {exit_code}'} · {duration_s:.1f}s"
+        self.end(f"{'timed out' if timed_out else f'exit {exit_code}'} · {duration_s:.1f}s", output, exit_code != 0 or timed_out)
+
+    def end(self, status: str, output: str, failed: bool) -> None:
+        self.status = status
         self.lines = output.rstrip("\n").splitlines()
-        self.set_class(exit_code != 0 or timed_out, "-failed")
+        self.set_class(failed, "-failed")
         self.render_cell()
 
     def action_toggle(self) -> None:
@@ -81,6 +87,22 @@ class ToolCell(Static, can_focus=True):
 
     def on_click(self) -> None:
         self.action_toggle()
+
+
+class McpCallCell(ToolCell):
+    """An MCP tool call: server, tool and arguments, then how it ended and its output."""
+
+    def __init__(self, server: str, tool: str, arguments: str) -> None:
+        self.server = server
+        self.tool = tool
+        self.arguments = " ".join(arguments.split())  # one line: the full JSON was in the approval
+        super().__init__([], "", sandboxed=False)
+
+    def header(self, text: Text) -> None:
+        text.append("mcp ", style="bold")
+        text.append(f"{self.server} › {self.tool}", style="bold")
+        args = self.arguments if len(self.arguments) <= 200 else self.arguments[:199] + "…"
+        text.append(f"\n  {args} · no sandbox", style="dim")
 
 
 class PatchCell(Static):
@@ -102,6 +124,7 @@ class NoticeCell(Static):
 
 
 class Conversation(VerticalScroll):
+    ALLOW_MAXIMIZE = True  # F2–F5 maximize it (Textual maximizes only widgets that allow it)
     DEFAULT_CSS = "Conversation { padding: 0 1; }"
     BORDER_TITLE = "Conversation"
 
@@ -178,6 +201,17 @@ class Conversation(VerticalScroll):
         cell = self._tools.get(call_id)
         if cell is not None:
             cell.finish(exit_code, duration_s, output, timed_out)
+
+    async def mcp_call_began(self, call_id: str, server: str, tool: str, arguments: str) -> None:
+        cell = McpCallCell(server, tool, arguments)
+        self._tools[call_id] = cell
+        await self.mount(cell)
+
+    def mcp_call_ended(self, call_id: str, success: bool, duration_s: float, output: str, timed_out: bool) -> None:
+        cell = self._tools.get(call_id)
+        if cell is not None:
+            state = "timed out" if timed_out else "done" if success else "failed"
+            cell.end(f"{state} · {duration_s:.1f}s", output, not success)
 
     async def add_patch(self, changes: list[FileChangeSummary], *, applied: bool) -> None:
         text = Text()

@@ -313,6 +313,7 @@ def _strip(content: Content, base: Style) -> Strip:
 
 class DiffView(Vertical, can_focus=True):
     """Diff preview: `show_changes` for the engine's changes, `show_unified` for `git diff`."""
+    ALLOW_MAXIMIZE = True  # F2–F5 maximize it (Textual maximizes only widgets that allow it)
 
     DEFAULT_CSS = Path(__file__).with_suffix(".tcss").read_text(encoding="utf-8")
     EMPTY_TEXT = "No changes to preview."

@@ -17,6 +17,7 @@ STATUS_MARKS: dict[str, str] = {"completed": "✔", "in_progress": "▶", "pendi
 class PlanView(VerticalGroup):
     """Shows the latest plan. Plans are a handful of steps, so recomposing on update is cheap,
     and a row per step lets long steps wrap under their text rather than under the mark."""
+    ALLOW_MAXIMIZE = True  # F2–F5 maximize it (Textual maximizes only widgets that allow it)
 
     DEFAULT_CSS = Path(__file__).with_suffix(".tcss").read_text(encoding="utf-8")
     EMPTY_TEXT = "No plan yet. The agent posts one for multi-step work."

@@ -1,0 +1,91 @@
+"""A real MCP server over stdio for the tests, written with the official SDK.
+
+`MCPServer` is what SDK 1.x called FastMCP. Run it as `python tests/mcp_echo_server.py`.
+Environment knobs, so one file serves every test:
+- ECHO_SERVER_MODE=exit: write a line to stderr and exit 2 before serving (a startup failure);
+  =hang: never answer (a startup timeout).
+- ECHO_SERVER_WAIT_FOR=PATH: start serving only once PATH exists (a slow startup the test
+  controls, with no clock involved).
+- ECHO_SERVER_LONG_NAMES=1: also offer two tools whose qualified names exceed 64 characters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+
+MODE = os.environ.get("ECHO_SERVER_MODE", "")
+if MODE == "exit":
+    print("echo server: refusing to start (ECHO_SERVER_MODE=exit)", file=sys.stderr, flush=True)
+    sys.exit(2)
+if MODE == "hang":
+    print("echo server: hanging on purpose", file=sys.stderr, flush=True)
+    time.sleep(3600)
+if WAIT_FOR := os.environ.get("ECHO_SERVER_WAIT_FOR"):
+    for _ in range(6000):
+        if os.path.exists(WAIT_FOR):
+            break
+        time.sleep(0.01)
+
+from mcp.server.mcpserver import MCPServer  # noqa: E402  (after the modes: `exit` stays fast)
+from mcp.server.mcpserver.exceptions import ToolError  # noqa: E402
+from mcp.server.mcpserver.utilities.types import Image  # noqa: E402
+
+server = MCPServer("echo", log_level="WARNING")
+
+# Registered out of alphabetical order on purpose: codeloop must sort what it offers.
+
+
+@server.tool()
+async def sleep(seconds: float) -> str:
+    """Sleep for `seconds`, then say so."""
+    await asyncio.sleep(seconds)
+    return f"slept {seconds}"
+
+
+@server.tool()
+def echo(text: str) -> str:
+    """Return the text unchanged."""
+    return text
+
+
+@server.tool()
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+@server.tool()
+def fail(message: str) -> str:
+    """Always fail with `message`."""
+    raise ToolError(message)
+
+
+@server.tool()
+def image() -> Image:
+    """A small PNG (16 bytes)."""
+    return Image(data=b"\x89PNG\r\n\x1a\n" + b"\x00" * 8, format="png")
+
+
+@server.tool()
+def crash() -> str:
+    """Kill this server process without answering."""
+    print("echo server: crashing on purpose", file=sys.stderr, flush=True)
+    os._exit(3)
+
+
+@server.tool()
+def pid() -> int:
+    """This server's process id."""
+    return os.getpid()
+
+
+if os.environ.get("ECHO_SERVER_LONG_NAMES"):
+    for suffix in ("alpha", "beta"):
+        server.add_tool(echo, name=f"a_tool_whose_name_is_far_too_long_to_fit_the_limit_{suffix}")
+
+
+if __name__ == "__main__":
+    server.run()

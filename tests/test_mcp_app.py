@@ -1,0 +1,99 @@
+"""MCP in the app (Textual Pilot): /mcp, failure notices, the approval modal and the call cell."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from tests.engine_support import echo_server, make_session, outputs_by_call
+from tests.engine_support import mcp_call as call
+from tests.fakeopenai import FakeOpenAI
+from tests.fakeopenai import events as fe
+from tui.app.app import CodeloopApp
+from tui.app.screens.approval import ApprovalScreen
+from tui.app.widgets.conversation import McpCallCell, NoticeCell
+from tui.config import McpServerConfig
+from tui.engine import events as ev
+from tui.tools.mcp import McpManager
+
+SIZE = (140, 40)
+
+
+async def _until(pilot, predicate, timeout: float = 120.0) -> None:  # type: ignore[no-untyped-def]
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await pilot.pause(0.05)
+
+
+async def _slash(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press(*[c if c != " " else "space" for c in text])
+    await pilot.press("enter")
+
+
+def _notices(app: CodeloopApp) -> list[str]:
+    return [str(n.render()) for n in app.query(NoticeCell)]
+
+
+def _app(fake: FakeOpenAI, cwd: Path, servers: dict[str, McpServerConfig], **kwargs: object) -> CodeloopApp:
+    return CodeloopApp(make_session(fake, cwd, mcp=McpManager(servers, cwd), **kwargs))
+
+
+async def test_slash_mcp_lists_servers_states_and_tools(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    gate = tmp_path / "go-ahead"
+    servers = {
+        "echo": echo_server(enabled_tools=["echo", "add"]),
+        "missing": McpServerConfig(command=str(tmp_path / "no-such-server")),
+        "off": echo_server(enabled=False),
+        "slow": echo_server(env={"ECHO_SERVER_WAIT_FOR": str(gate)}),
+    }
+    app = _app(fake_openai, tmp_path, servers)
+    async with app.run_test(size=SIZE) as pilot:
+        mcp = app.session.mcp
+        assert mcp is not None
+        await _until(pilot, lambda: mcp.servers["echo"].state == "ready" and mcp.servers["missing"].state == "failed")
+        await _slash(pilot, "/mcp")
+        await _until(pilot, lambda: any(n.startswith("MCP servers:") for n in _notices(app)))
+        listing = next(n for n in _notices(app) if n.startswith("MCP servers:"))
+        assert "echo: ready, 2 tools" in listing
+        assert "mcp__echo__add  Add two integers." in listing and "mcp__echo__echo" in listing
+        assert "mcp__echo__sleep" not in listing
+        assert "missing: failed: cannot run" in listing
+        assert "off: disabled (enabled = false)" in listing
+        assert "slow: starting…" in listing
+        assert any("MCP server 'missing' failed" in n for n in _notices(app)), "a failure is shown when it happens"
+        gate.touch()
+        await _until(pilot, lambda: mcp.servers["slow"].state == "ready")
+        await app.session.submit(ev.Shutdown())
+
+
+async def test_slash_mcp_without_servers_says_how_to_add_one(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    app = CodeloopApp(make_session(fake_openai, tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await _slash(pilot, "/mcp")
+        await _until(pilot, lambda: any("No MCP servers" in n for n in _notices(app)))
+        assert any("[mcp_servers.NAME]" in n for n in _notices(app))
+
+
+async def test_mcp_approval_modal_shows_server_tool_and_arguments_and_y_runs_it(
+    fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    fake_openai.queue_response(fe.turn(call("c1", "mcp__echo__echo", text="shown in the modal")))
+    fake_openai.queue_response(fe.turn(fe.message_item("done")))
+    app = _app(fake_openai, tmp_path, {"echo": echo_server()}, policy="untrusted")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("g", "o", "enter")
+        await _until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        modal = app.screen
+        text = " ".join(str(w.render()) for w in modal.query("Label, Static"))
+        assert "Call this MCP tool?" in text
+        assert "server echo" in text and "tool echo" in text
+        assert '"text": "shown in the modal"' in text and "outside the sandbox" in text
+        await pilot.press("y")
+        await _until(pilot, lambda: not app.session.turn_running and bool(app.query(McpCallCell)))
+        await pilot.pause(0.1)
+        cell = app.query_one(McpCallCell)
+        rendered = str(cell.render())
+        assert "echo › echo" in rendered and cell.result is not None and "done" in cell.result
+        assert "shown in the modal" in cell.result
+        await app.session.submit(ev.Shutdown())
+    assert outputs_by_call(fake_openai.responses_bodies()[1]) == {"c1": "shown in the modal"}

@@ -1,0 +1,314 @@
+"""MCP tool servers: started over stdio with the official SDK, kept for the session, then closed.
+
+Each server lives in one asyncio task that owns the SDK's context managers (their anyio task
+groups must be entered and left by the same task): it starts the process, initialises the
+session, lists the tools, then waits until the session closes. Calls come from the turn task
+through the SDK's session object.
+
+Startup never blocks the caller: `McpManager.start()` only creates the tasks. The session waits
+(`wait_started`, each server bounded by its `startup_timeout_sec`) before its first request,
+because the tool list must be fixed then: it is byte-identical on every request of a session.
+A server that fails, or crashes later, is reported with a `McpServerStatus` event and the
+session goes on without it.
+
+The SDK (~0.5 s to import) is imported in a thread, and only when a server is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from tui.config import McpServerConfig
+from tui.engine.events import Event, McpServerStatus
+from tui.safety.redact import is_secret_name, remember_secret
+from tui.tools.mcp_specs import qualified_names, tool_spec
+
+ServerState = Literal["starting", "ready", "failed", "disabled"]
+
+# The SDK's own shutdown is bounded (flush 0.5 s, 2 s after closing stdin, 2 s after SIGTERM,
+# then SIGKILL): this only guards against a shutdown that hangs anyway.
+CLOSE_TIMEOUT_S = 10.0
+STDERR_TAIL_BYTES = 4096
+MAX_TOOL_PAGES = 100  # a server whose tools/list cursor never ends must not hang the startup
+_CONNECTION_CLOSED = -32000  # JSON-RPC code the SDK gives every request once the server is gone
+
+
+class McpCallError(Exception):
+    """A call that got no result; the message is what the model is told."""
+
+    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
+
+
+def _import_sdk() -> Any:
+    import logging
+
+    import mcp
+
+    # The SDK logs transport trouble itself; with no handler, Python would print it to stderr,
+    # over the app's screen. Failures reach the user as McpServerStatus events instead.
+    logging.getLogger("mcp").addHandler(logging.NullHandler())
+    return mcp
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    """The first real error inside the exception groups anyio's task groups wrap errors in."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _connection_closed(exc: BaseException) -> bool:
+    exc = _leaf(exc)
+    if getattr(exc, "code", None) == _CONNECTION_CLOSED:
+        return True
+    return type(exc).__name__ in ("ClosedResourceError", "BrokenResourceError", "EndOfStream")
+
+
+def _describe(exc: BaseException) -> str:
+    exc = _leaf(exc)
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class McpServer:
+    """One configured server: its state, the tools it offers, and calls to them."""
+
+    def __init__(
+        self, name: str, config: McpServerConfig, cwd: Path, emit: Callable[[Event], None]
+    ) -> None:
+        self.name = name
+        self.config = config
+        self.cwd = config.cwd or cwd
+        self.state: ServerState = "starting" if config.enabled else "disabled"
+        self.reason: str | None = None if config.enabled else "enabled = false"
+        self.tools: list[Any] = []  # the SDK's Tool objects offered, after enabled/disabled_tools
+        self.settled = asyncio.Event()  # set once ready, failed or disabled
+        if not config.enabled:
+            self.settled.set()
+        self._emit = emit
+        self._session: Any = None
+        self._closing = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._deadline: asyncio.TimerHandle | None = None
+        self._errlog: IO[bytes] | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        if self.state != "starting" or self._task is not None:
+            return
+        loop = asyncio.get_running_loop()
+        self._emit(McpServerStatus(self.name, "starting"))
+        self._task = loop.create_task(self._serve(), name=f"mcp-server-{self.name}")
+        self._deadline = loop.call_later(self.config.startup_timeout_sec, self._startup_expired)
+
+    async def _serve(self) -> None:
+        cfg = self.config
+        # The server's stderr goes to a file, never to ours: it would paint over the app's
+        # screen. Its tail explains a failure.
+        self._errlog = tempfile.TemporaryFile()
+        try:
+            if not self.cwd.is_dir():
+                raise NotADirectoryError(f"its cwd {str(self.cwd)!r} is not a folder")
+            sdk = await asyncio.to_thread(_import_sdk)
+            params = sdk.StdioServerParameters(
+                command=cfg.command, args=list(cfg.args), env=dict(cfg.env) or None, cwd=self.cwd
+            )
+            async with sdk.stdio_client(params, errlog=self._errlog) as (read, write):
+                async with sdk.ClientSession(read, write) as session:
+                    await session.initialize()
+                    tools = await self._list_tools(session)
+                    self._ready(session, tools)
+                    await self._closing.wait()
+        except asyncio.CancelledError:
+            pass  # close() or the startup deadline; the SDK stopped the process on the way out
+        except Exception as e:
+            self._fail(self._startup_failure(e) if self.state == "starting" else self._stopped())
+        finally:
+            self._session = None
+            errlog, self._errlog = self._errlog, None
+            errlog.close()
+
+    async def _list_tools(self, session: Any) -> list[Any]:
+        tools: list[Any] = []
+        cursor: str | None = None
+        sdk = await asyncio.to_thread(_import_sdk)
+        for _ in range(MAX_TOOL_PAGES):
+            params = sdk.types.PaginatedRequestParams(cursor=cursor) if cursor else None
+            page = await session.list_tools(params=params)
+            tools.extend(page.tools)
+            cursor = page.next_cursor
+            if not cursor:
+                break
+        return tools
+
+    def _ready(self, session: Any, tools: list[Any]) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        cfg = self.config
+        first: dict[str, Any] = {}
+        for t in tools:
+            first.setdefault(t.name, t)  # a name listed twice would be a duplicate tool: the first wins
+        tools = list(first.values())
+        if cfg.enabled_tools is not None:
+            tools = [t for t in tools if t.name in cfg.enabled_tools]
+        if cfg.disabled_tools:
+            tools = [t for t in tools if t.name not in cfg.disabled_tools]
+        self._session = session
+        self.tools = tools
+        self.state = "ready"
+        self.settled.set()
+        self._emit(McpServerStatus(self.name, "ready", None, [t.name for t in tools]))
+
+    def _fail(self, reason: str) -> None:
+        if self.state == "failed":
+            return
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self.state = "failed"
+        self.reason = reason
+        self._session = None
+        self.settled.set()
+        self._closing.set()  # a crashed server's task leaves the SDK's contexts, reaping the process
+        self._emit(McpServerStatus(self.name, "failed", reason))
+
+    def _startup_expired(self) -> None:
+        if self.state == "starting":
+            self._fail(self._with_stderr(f"did not start within {self.config.startup_timeout_sec:g} s"))
+            if self._task is not None:
+                self._task.cancel()
+
+    async def close(self) -> None:
+        """Stop the server (the SDK closes its stdin, then terminates its process group)."""
+        if self._deadline is not None:
+            self._deadline.cancel()
+        task = self._task
+        if task is None or task.done():
+            return
+        if self.state == "starting":
+            task.cancel()
+        self._closing.set()
+        done, _ = await asyncio.wait({task}, timeout=CLOSE_TIMEOUT_S)
+        if not done:
+            task.cancel()
+            await asyncio.wait({task}, timeout=CLOSE_TIMEOUT_S)
+
+    # ------------------------------------------------------------ calls
+
+    async def call(self, tool: str, arguments: dict[str, Any]) -> Any:
+        """The SDK's `CallToolResult`; McpCallError when there is none to give."""
+        session = self._session
+        if self.state != "ready" or session is None:
+            raise McpCallError(f"the MCP server `{self.name}` is not running ({self.reason or self.state})")
+        timeout = self.config.tool_timeout_sec
+        try:
+            async with asyncio.timeout(timeout):
+                return await session.call_tool(tool, arguments)
+        except TimeoutError:
+            raise McpCallError(
+                f"the MCP tool `{tool}` of server `{self.name}` gave no result within {timeout:g} s "
+                "(tool_timeout_sec); the call was cancelled",
+                timed_out=True,
+            ) from None
+        except Exception as e:
+            if _connection_closed(e):
+                reason = self._stopped()
+                self._fail(reason)
+                raise McpCallError(f"the MCP server `{self.name}` stopped while running `{tool}`: {reason}") from None
+            raise McpCallError(f"the MCP call to `{tool}` failed: {_describe(e)}") from None
+
+    # ------------------------------------------------------------ reasons
+
+    def _startup_failure(self, exc: BaseException) -> str:
+        leaf = _leaf(exc)
+        if isinstance(leaf, NotADirectoryError) and leaf.strerror is None:
+            return f"cannot start: {leaf}"
+        if isinstance(leaf, OSError) and not _connection_closed(leaf):
+            return f"cannot run {self.config.command!r}: {leaf.strerror or leaf}"
+        if _connection_closed(leaf):
+            return self._with_stderr("the server exited during startup")
+        return self._with_stderr(f"startup failed: {_describe(leaf)}")
+
+    def _stopped(self) -> str:
+        return self._with_stderr("the server exited or closed its connection")
+
+    def _with_stderr(self, reason: str) -> str:
+        tail = self.stderr_tail()
+        last = next((ln.strip() for ln in reversed(tail.splitlines()) if ln.strip()), "")
+        return f"{reason} (stderr: {last[:300]})" if last else reason
+
+    def stderr_tail(self) -> str:
+        """The end of what the server wrote to stderr, while it runs."""
+        errlog = self._errlog
+        if errlog is None:
+            return ""
+        try:
+            # pread: the offset is shared with the server process, which is still writing.
+            size = os.fstat(errlog.fileno()).st_size
+            start = max(0, size - STDERR_TAIL_BYTES)
+            return os.pread(errlog.fileno(), size - start, start).decode("utf-8", "replace")
+        except (OSError, ValueError):
+            return ""
+
+
+@dataclass(frozen=True)
+class McpTool:
+    """A tool as offered to the model: its qualified name, where it lives, its spec."""
+
+    name: str
+    server: McpServer
+    tool: str
+    spec: dict[str, Any]
+
+
+class McpManager:
+    """All configured servers of one session."""
+
+    def __init__(self, servers: Mapping[str, McpServerConfig], cwd: Path) -> None:
+        self._emit_to: Callable[[Event], None] | None = None
+        self.servers = {name: McpServer(name, cfg, cwd, self._emit) for name, cfg in sorted(servers.items())}
+        for cfg in servers.values():
+            for key, value in cfg.env.items():
+                if is_secret_name(key):
+                    remember_secret(value)  # never shown, recorded or given to the model
+        self._started = False
+
+    def bind(self, emit: Callable[[Event], None]) -> None:
+        self._emit_to = emit
+
+    def _emit(self, event: Event) -> None:
+        if self._emit_to is not None:
+            self._emit_to(event)
+
+    def start(self) -> None:
+        """Start every enabled server in the background; needs a running event loop."""
+        if self._started:
+            return
+        self._started = True
+        for server in self.servers.values():
+            server.start()
+
+    async def wait_started(self) -> None:
+        """Until every server is ready, failed (its startup timeout included) or disabled."""
+        await asyncio.gather(*(s.settled.wait() for s in self.servers.values()))
+
+    def offered_tools(self) -> list[McpTool]:
+        """The tools of the ready servers, sorted by their qualified names."""
+        ready = [(s, t) for s in self.servers.values() if s.state == "ready" for t in s.tools]
+        names = qualified_names((s.name, t.name) for s, t in ready)
+        tools = [
+            McpTool(names[(s.name, t.name)], s, t.name, tool_spec(names[(s.name, t.name)], t.description, t.input_schema))
+            for s, t in ready
+        ]
+        return sorted(tools, key=lambda t: t.name)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(s.close() for s in self.servers.values()))

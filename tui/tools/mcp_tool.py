@@ -1,0 +1,73 @@
+"""An MCP tool call: arguments → the approval gate → the server → the text the model reads."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from pydantic import BaseModel, ConfigDict
+
+from tui.engine.events import ApprovalRequested, McpToolCallBegan, McpToolCallEnded, ReviewDecision
+from tui.safety import approvals
+from tui.safety.approvals import Action
+from tui.safety.redact import default_redactor
+from tui.tools.base import ToolCall, ToolContext, ToolResult, parse_arguments
+from tui.tools.mcp import McpCallError, McpTool
+from tui.tools.mcp_specs import result_text
+from tui.tools.process import truncate_output
+
+ABORTED = "aborted by user"
+
+
+class _AnyObject(BaseModel):
+    """Any JSON object: the server validates against its own schema."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+async def handle_mcp_call(call: ToolCall, ctx: ToolContext, tool: McpTool) -> ToolResult:
+    parsed = parse_arguments(_AnyObject, call.payload)
+    if isinstance(parsed, str):
+        return ToolResult(parsed, False)
+    arguments = dict(parsed.model_extra or {})
+    server = tool.server
+    if server.state != "ready":
+        return ToolResult(f"Not run: the MCP server `{server.name}` is not running ({server.reason or server.state}).", False)
+    verdict = approvals.assess_mcp(
+        policy=ctx.approval_policy, sandbox_mode=ctx.sandbox.mode, server=server.name, tool=tool.tool, store=ctx.approvals
+    )
+    if verdict.action is Action.REJECT:
+        return ToolResult(f"Not run: {verdict.reason}.", False)
+    shown = json.dumps(arguments, ensure_ascii=False, indent=2)
+    if verdict.action is Action.ASK:
+        decision = await ctx.request_approval(
+            ApprovalRequested(
+                call_id=call.call_id, kind="mcp", reason=verdict.reason, sandboxed=False,
+                server=server.name, tool=tool.tool, arguments=shown,
+            )
+        )
+        if decision is ReviewDecision.APPROVED_FOR_SESSION:
+            ctx.approvals.approve_mcp_tool(server.name, tool.tool)
+        elif decision is not ReviewDecision.APPROVED:
+            return ToolResult(ctx.declined_message(f"the call to the MCP tool `{tool.tool}` of server `{server.name}`"), False)
+
+    ctx.emit(McpToolCallBegan(call.call_id, server.name, tool.tool, shown))
+    started = time.monotonic()
+    timed_out = False
+    try:
+        result = await server.call(tool.tool, arguments)
+    except McpCallError as e:
+        output, success, timed_out = str(e), False, e.timed_out
+    except asyncio.CancelledError:
+        # The SDK tells the server the request is cancelled; the turn answers the call.
+        ctx.emit(McpToolCallEnded(call.call_id, server.name, tool.tool, False, time.monotonic() - started, ABORTED))
+        raise
+    else:
+        output, success = result_text(result)
+    # Redacted before anyone sees it, the model included (tui/safety/redact.py).
+    output = default_redactor().redact(output)
+    ctx.emit(McpToolCallEnded(
+        call.call_id, server.name, tool.tool, success, time.monotonic() - started, output[-4000:], timed_out
+    ))
+    return ToolResult(truncate_output(output, ctx.tool_output_token_limit), success)
