@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +11,25 @@ import pytest
 import pytest_textual_snapshot  # type: ignore[import-untyped]
 
 from tests.fakeopenai import FakeOpenAI
+
+
+@pytest.fixture(scope="session", autouse=True)
+def plain_home() -> Iterator[Path]:
+    """Commands run by the tests (`bash -lc` ones above all) read a HOME of ours, not the
+    machine's: a developer's profile (pyenv init, nvm, a stale lock) must not make the suite slow
+    or flaky. Tests that need a profile set HOME themselves. Not under /tmp: the sandbox lets
+    commands write there, and tests use HOME as a place they must not write to."""
+    saved = os.environ.get("HOME")
+    home = Path(saved or "/root") / ".cache" / "codeloop-tests" / f"home-{os.getpid()}"
+    home.mkdir(parents=True, exist_ok=True)
+    (home / ".profile").write_text("# the test suite's login profile: nothing\n")
+    os.environ["HOME"] = str(home)
+    yield home
+    if saved is None:
+        os.environ.pop("HOME", None)
+    else:
+        os.environ["HOME"] = saved
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture

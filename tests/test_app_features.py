@@ -282,3 +282,26 @@ async def test_a_retried_stream_does_not_leave_its_partial_answer_on_screen(fake
         await _until(pilot, lambda: _idle(app) and [a for a in app.query(AnswerCell) if a.done])
         assert [a.text for a in app.query(AnswerCell)] == ["the real answer"]
         assert any("Reconnecting 1/" in n for n in _notices(app))
+
+
+async def test_typing_defers_the_answer_paint_and_the_answer_still_ends_whole(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    """Keystrokes come first: right after a key, a due paint of the streamed answer waits (the
+    frame that shows the key is not held up by a relayout); the finished answer is complete."""
+    from textual.app import App
+
+    from tui.app.widgets import answer
+
+    class Host(App[None]):
+        def compose(self):  # type: ignore[no-untyped-def]
+            yield AnswerCell()
+
+    async with Host().run_test(size=(80, 20)) as pilot:
+        cell = pilot.app.query_one(AnswerCell)
+        cell.append("first words ")
+        await cell._flush()
+        cell.append("typed over")
+        answer.note_typing()
+        await cell._paced_flush()  # due, but a key was just pressed and a paint just happened
+        assert cell._live.content.markup == "first words ", "deferred while typing"
+        await cell.finish("first words typed over")
+        assert cell._live.content.markup == "first words typed over"

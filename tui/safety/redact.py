@@ -149,6 +149,7 @@ def _keep_label(match: re.Match[str]) -> str:
 _remembered_names: set[str] = set()
 _remembered_values: set[str] = set()
 _cached: tuple[object, Redactor] | None = None
+_env_seen: object = None  # default_redactor's quick fingerprint of the last environment scanned
 
 
 def remember_secret(value: str) -> None:
@@ -167,8 +168,16 @@ def remembered_secret_variables() -> frozenset[str]:
 
 
 def default_redactor() -> Redactor:
-    """The redactor for this process's current environment and remembered secrets."""
-    global _cached
+    """The redactor for this process's current environment and remembered secrets.
+
+    Called for every streamed delta the app shows: the environment is fingerprinted in C
+    (CPython's `os.environ._data`, a dict of bytes) and scanned name by name only when it changed."""
+    global _cached, _env_seen
+    data = getattr(os.environ, "_data", None)
+    quick = (frozenset(data.items()), len(_remembered_names), len(_remembered_values)) if isinstance(data, dict) else None
+    if quick is not None and _cached is not None and quick == _env_seen:
+        return _cached[1]
+    _env_seen = quick
     env = os.environ
     relevant = tuple(
         (name, value) for name, value in env.items() if name in _remembered_names or is_secret_name(name)

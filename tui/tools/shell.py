@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shlex
 import shutil
 from pathlib import Path
@@ -17,7 +18,7 @@ from tui.safety.safe_commands import is_known_safe
 from tui.safety.sandbox import SandboxUnavailable, is_sandbox_denial, wrap
 from tui.tools.base import ToolCall, ToolContext, ToolResult, parse_arguments
 from tui.tools.process import ExecResult, format_exec_output, run_process, shell_environment
-from tui.tools.shell_snapshot import CAPTURE_TIMEOUT_S, is_login_script, with_snapshot
+from tui.tools.shell_snapshot import CAPTURE_TIMEOUT_S, is_login_script, run_to_completion, with_snapshot
 
 
 class ShellArgs(BaseModel):
@@ -174,9 +175,9 @@ async def _replay_profile(argv: list[str], ctx: ToolContext, cwd: Path, sandboxe
     if ctx.shell_snapshots is None or not is_login_script(argv):
         return list(argv)
 
-    async def run(snap_argv: list[str]) -> ExecResult:
+    async def run(snap_argv: list[str]) -> tuple[int, str] | None:
         wrapped = wrap(snap_argv, ctx.sandbox, cwd) if sandboxed else snap_argv
-        return await run_process(wrapped, cwd=cwd, env=env, timeout_s=CAPTURE_TIMEOUT_S)
+        return await asyncio.to_thread(run_to_completion, wrapped, cwd, env, CAPTURE_TIMEOUT_S)
 
     def policy_env(variables: dict[str, str]) -> dict[str, str]:
         return shell_environment(variables, policy=ctx.shell_environment_policy)

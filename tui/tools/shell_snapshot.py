@@ -15,11 +15,15 @@ profile exports can include values nobody should find on disk later.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shlex
+import signal
+import subprocess
+import tempfile
 from collections.abc import Awaitable, Callable, Hashable, Sequence
+from pathlib import Path
 
-from tui.tools.process import ExecResult
 
 MARK = "__codeloop_snapshot_5f1d__"
 CAPTURE = f"printf '\\0%s\\0' {MARK}; env -0; printf '\\0%s\\0' {MARK}; declare -f"
@@ -29,7 +33,30 @@ MAX_SNAPSHOT_BYTES = 96 * 1024
 # Variables a shell sets for itself; replaying them would be wrong (SHLVL, PWD) or pointless.
 SHELL_OWN = frozenset({"_", "PWD", "OLDPWD", "SHLVL", "PS1", "PS2", "PS4", "BASHOPTS", "SHELLOPTS", "COLUMNS", "LINES"})
 
-Runner = Callable[[list[str]], Awaitable[ExecResult]]
+Runner = Callable[[list[str]], Awaitable["tuple[int, str] | None"]]
+
+
+def run_to_completion(argv: list[str], cwd: Path, env: dict[str, str], timeout_s: float) -> tuple[int, str] | None:
+    """Blocking (call it in a thread): exit code and output, or None if it hung past timeout_s.
+
+    A login shell is never killed half-way for our convenience: profiles take locks and write
+    files (`pyenv rehash` leaves a lock behind that makes every later login shell on the machine
+    wait 60 s). So an interrupted turn or an exiting codeloop lets it finish (the thread waits;
+    the output goes to a file, so there is no pipe to break); only one that hangs is killed."""
+    with tempfile.TemporaryFile() as out:
+        try:
+            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        except OSError:
+            return None
+        try:
+            code = proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return None
+        out.seek(0)
+        return code, out.read().decode("utf-8", "replace")
 
 
 def is_login_script(argv: Sequence[str]) -> bool:
@@ -76,18 +103,14 @@ class SnapshotCache:
 
 
 async def _capture(bash: str, run: Runner, env: dict[str, str], policy_env: Callable[[dict[str, str]], dict[str, str]]) -> str | None:
-    try:
-        result = await asyncio.wait_for(run([bash, "-lc", CAPTURE]), CAPTURE_TIMEOUT_S + 1)
-    except (asyncio.TimeoutError, OSError):
+    result = await run([bash, "-lc", CAPTURE])
+    if result is None or result[0] != 0:
         return None
-    if result.exit_code != 0 or result.timed_out:
-        return None
-    snapshot = build(result.output, env, policy_env)
+    snapshot = build(result[1], env, policy_env)
     if snapshot is None or len(snapshot.encode()) > MAX_SNAPSHOT_BYTES:
         return None
     # The functions must parse and the exports must run before any command depends on them.
     check = await run([bash, "-c", f"{snapshot}\nprintf ok"])
-    if check.exit_code != 0 or not check.output.endswith("ok"):
+    if check is None or check[0] != 0 or not check[1].endswith("ok"):
         return None
     return snapshot
-

@@ -10,6 +10,7 @@ does, which starved the screen of frames on long answers: measured 3 frames/s.)
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from textual.containers import Vertical
@@ -19,6 +20,23 @@ if TYPE_CHECKING:
     from rich.markdown import Markdown as RichMarkdown
 
 FLUSH_S = 1 / 30
+# While the user types, keystrokes come first: a paint of the streamed answer (a relayout and a
+# repaint of the scrolled conversation, ~20-30 ms on a slow machine) would delay the frame that
+# shows the key. So within TYPING_WINDOW_S of a key the answer paints at most every
+# TYPING_FLUSH_S; it catches up at once when the typing pauses or the answer ends.
+TYPING_WINDOW_S = 0.25
+TYPING_FLUSH_S = 0.15
+_last_key_at = -1.0
+
+
+def note_typing() -> None:
+    """Called by the composer on every key."""
+    global _last_key_at
+    _last_key_at = time.monotonic()
+
+
+def _typing() -> bool:
+    return time.monotonic() - _last_key_at < TYPING_WINDOW_S
 SEGMENT_CHARS = 1_200
 
 
@@ -56,6 +74,7 @@ class AnswerCell(Vertical):
         self._tail = text
         self._pending: list[str] = []
         self._scheduled = False
+        self._painted_at = 0.0
         self.done = done
         self._live = Static(_render(text) if text else "")
 
@@ -70,10 +89,18 @@ class AnswerCell(Vertical):
         self._pending.append(delta)
         if not self._scheduled:
             self._scheduled = True
-            self.set_timer(FLUSH_S, self._flush)
+            self.set_timer(TYPING_FLUSH_S if _typing() else FLUSH_S, self._paced_flush)
+
+    async def _paced_flush(self) -> None:
+        now = time.monotonic()
+        if not self.done and _typing() and now - self._painted_at < TYPING_FLUSH_S:
+            self.set_timer(TYPING_FLUSH_S - (now - self._painted_at), self._paced_flush)
+            return
+        await self._flush()
 
     async def _flush(self) -> None:
         self._scheduled = False
+        self._painted_at = time.monotonic()
         if self._pending:
             self._tail += "".join(self._pending)
             self._pending.clear()

@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.widgets import TextArea
 
 from tui.app.commands import BY_NAME
+from tui.app.widgets.answer import note_typing
 from tui.app.widgets.file_popup import FilePopup
 from tui.app.widgets.slash_popup import SlashPopup
 
@@ -154,6 +155,7 @@ class Composer(TextArea):
         self.insert("\n")
 
     async def _on_key(self, event: events.Key) -> None:
+        note_typing()
         if self._popup_key(event.key) or (event.key in ("up", "down") and self._recall(event.key)):
             event.stop()
             event.prevent_default()
