@@ -14,8 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import git
-
 MAX_FILES = 50_000  # beyond this a walk (or a huge monorepo's listing) is cut short
 # Folders a walk outside git never enters: dependencies, caches and build output.
 SKIPPED_DIRS = frozenset({
@@ -41,6 +39,8 @@ def list_files(cwd: Path, *, limit: int = MAX_FILES) -> FileListing:
 
 def _git_files(cwd: Path) -> list[str] | None:
     """git's view of the files under `cwd`, or None when `cwd` is not in a work tree."""
+    import git  # here, in the listing thread: gitpython costs ~40 ms, not for the first frame
+
     runner = git.Git(cwd)
     # --no-optional-locks: this runs while the agent may be committing (see gitdiff.py).
     runner.set_persistent_git_options(no_optional_locks=True)

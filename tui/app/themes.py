@@ -80,8 +80,10 @@ class ThemeFile(BaseModel):
     """One theme file. Field names are those of `textual.theme.Theme`."""
 
     # Strict because TOML values are already typed (`dark = "no"` must not pass as True);
-    # extra="forbid" so a misspelt key is reported rather than silently ignored.
-    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True)
+    # extra="forbid" so a misspelt key is reported rather than silently ignored. No
+    # use_attribute_docstrings: nothing reads them at run time, and pydantic finds them through
+    # inspect.getmodule, which scans every loaded module (~25 ms before the first frame).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")]
     """How the theme is selected: `theme = "<name>"` in config.toml."""

@@ -25,7 +25,7 @@ FLUSH_S = 1 / 30
 # shows the key. So within TYPING_WINDOW_S of a key the answer paints at most every
 # TYPING_FLUSH_S; it catches up at once when the typing pauses or the answer ends.
 TYPING_WINDOW_S = 0.25
-TYPING_FLUSH_S = 0.15
+TYPING_FLUSH_S = 0.25
 _last_key_at = -1.0
 
 
