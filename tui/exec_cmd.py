@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import shlex
 import signal
@@ -52,6 +53,10 @@ def parse_words(words: list[str], last: bool) -> tuple[str, ResumeRequest | None
 
 
 def run_exec(args: argparse.Namespace) -> int:
+    # No garbage collection during start-up (imports allocate a lot and free almost nothing;
+    # the SDK's alone is ~2,600 classes): back on, with start-up's objects frozen, once the first
+    # request has been answered (see _exec).
+    gc.disable()
     from tui.engine.bootstrap import configure_or_report
     from tui.engine.resume import RolloutError, SessionNotFound
     from tui.safety.sandbox import SandboxUnavailable
@@ -106,6 +111,9 @@ async def _exec(rc, provider, prompt: str, *, json_mode: bool, resume: Path | No
     try:
         while True:
             event = await session.next_event()
+            if not gc.isenabled() and not isinstance(event, (ev.TurnStarted, ev.ContextEstimated)):
+                gc.freeze()
+                gc.enable()
             if json_mode:
                 print(json.dumps(redactor.redact_json(event.to_json()), ensure_ascii=False), flush=True)
             else:
