@@ -305,3 +305,19 @@ async def test_typing_defers_the_answer_paint_and_the_answer_still_ends_whole(fa
         assert cell._live.content.markup == "first words ", "deferred while typing"
         await cell.finish("first words typed over")
         assert cell._live.content.markup == "first words typed over"
+
+
+def test_start_up_garbage_is_settled_once_and_collection_is_back_on() -> None:
+    """run_app turns the collector off for the start; the warm-up turns it back on, freezing what
+    start-up made only the first time (a later freeze would keep an old session's garbage)."""
+    import gc
+
+    from tui.app.app import settle_startup_garbage
+
+    gc.disable()
+    settle_startup_garbage()
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    gc.disable()
+    settle_startup_garbage()
+    assert gc.isenabled() and gc.get_freeze_count() == frozen

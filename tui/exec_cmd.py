@@ -112,6 +112,7 @@ async def _exec(rc, provider, prompt: str, *, json_mode: bool, resume: Path | No
         while True:
             event = await session.next_event()
             if not gc.isenabled() and not isinstance(event, (ev.TurnStarted, ev.ContextEstimated)):
+                gc.collect()
                 gc.freeze()
                 gc.enable()
             if json_mode:

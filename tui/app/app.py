@@ -201,12 +201,7 @@ class CodeloopApp(SlashActions, App[None]):
             warm_renderers()
             session.load_tokenizer()
         finally:
-            # What start-up made (modules, classes, the tokenizer) lives as long as the app: out
-            # of the collector's sight, a full collection while an answer streams scans the
-            # session's own objects only (gen-2 pauses went from 60-100 ms to under 20 ms in the
-            # keystroke benchmark). run_app turned the collector off for the start; back on here.
-            gc.freeze()
-            gc.enable()
+            settle_startup_garbage()
 
     async def _show_transcript(self, transcript: list[tuple[str, str]]) -> None:
         conv = self.query_one(Conversation)
@@ -432,6 +427,24 @@ class CodeloopApp(SlashActions, App[None]):
     async def action_quit(self) -> None:
         await self.session.submit(ev.Shutdown())
         self.exit()
+
+
+_startup_frozen = False
+
+
+def settle_startup_garbage() -> None:
+    """Once per process, after start-up: collect, then freeze what is left and turn collection
+    back on (run_app turned it off for the start). What start-up made (modules, classes, the
+    tokenizer) lives as long as the process; out of the collector's sight, a full collection
+    while an answer streams scans the session's own objects only (gen-2 pauses went from
+    60-100 ms to under 20 ms in the keystroke benchmark). Only once: a later freeze (after /new)
+    would also freeze the garbage of the session before, for good."""
+    global _startup_frozen
+    if not _startup_frozen:
+        _startup_frozen = True
+        gc.collect()
+        gc.freeze()
+    gc.enable()
 
 
 def warm_renderers() -> None:
