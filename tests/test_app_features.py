@@ -321,3 +321,39 @@ def test_start_up_garbage_is_settled_once_and_collection_is_back_on() -> None:
     gc.disable()
     settle_startup_garbage()
     assert gc.isenabled() and gc.get_freeze_count() == frozen
+
+
+async def test_the_session_is_built_after_the_first_frame_and_what_came_before_waits(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    """`codeloop` paints from the configuration, then builds the session (the engine's imports
+    stay off the first frame); a message sent before the session existed is sent once it does."""
+    from tui.app.app import SessionPreview
+    from tui.app.widgets.status import StatusLine
+
+    fake_openai.queue_response(fe.turn(fe.message_item("hello back")))
+    seen_at_start: list[dict[str, str]] = []
+
+    def start():  # type: ignore[no-untyped-def]
+        seen_at_start.append(dict(app.query_one(StatusLine).fields))
+        app._early.append("sent before the session existed")
+        return make_session(fake_openai, tmp_path)
+
+    preview = SessionPreview("gpt-preview", tmp_path, "never", "danger-full-access", 272_000, start=start)
+    app = CodeloopApp(None, preview=preview)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _until(pilot, lambda: app.session is not None and _idle(app))
+        assert seen_at_start and seen_at_start[0]["model"] == "gpt-preview" and seen_at_start[0]["cwd"] == str(tmp_path)
+        [body] = fake_openai.responses_bodies()
+        assert body["input"][-1]["content"][0]["text"] == "sent before the session existed"
+        await _until(pilot, lambda: any(a.done for a in app.query(AnswerCell)))
+
+
+async def test_a_session_that_cannot_start_ends_the_app_with_the_reason(tmp_path: Path) -> None:
+    from tui.app.app import SessionPreview
+
+    def start():  # type: ignore[no-untyped-def]
+        raise OSError("the sessions folder is read-only")
+
+    app = CodeloopApp(None, preview=SessionPreview("m", tmp_path, "never", "danger-full-access", None, start=start))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _until(pilot, lambda: app.return_code is not None)
+    assert app.return_code == 2

@@ -8,12 +8,13 @@ and nothing else in the UI waits on it.
 from __future__ import annotations
 
 import shlex
+import asyncio
 import gc
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -39,11 +40,14 @@ from tui.app.widgets.slash_popup import SlashPopup
 from tui.app.widgets.status import StatusLine
 from tui.config import TuiSettings
 from tui.engine import events as ev
-from tui.engine.session import Session
 from tui.safety.redact import default_redactor
+
+if TYPE_CHECKING:
+    from tui.engine.session import Session
 
 NARROW_BELOW = 100  # columns: under this the side panes become tabs under the conversation
 SIDE_PANES = ("plan", "diff", "budget")
+STARTUP_BEAT_S = 0.05
 FILE_LIST_STALE_S = 10.0  # an @ mention lists the files again when the last listing is older
 
 
@@ -54,6 +58,19 @@ class SessionFactory:
     home: Path
     new: Callable[[], Session]
     resume: Callable[[Path], Session]
+
+
+@dataclass(frozen=True)
+class SessionPreview:
+    """What the first frame shows before the session exists, read from the configuration: the
+    app paints first and builds the session (importing the engine, ~60 ms) right after."""
+
+    model: str
+    cwd: Path
+    approval: str
+    sandbox: str
+    context_window: int | None
+    start: Callable[[], Session]
 
 
 class CodeloopApp(SlashActions, App[None]):
@@ -93,7 +110,7 @@ class CodeloopApp(SlashActions, App[None]):
 
     def __init__(
         self,
-        session: Session,
+        session: Session | None,
         *,
         demo: bool = False,
         auto_compact_limit: int | None = None,
@@ -103,8 +120,14 @@ class CodeloopApp(SlashActions, App[None]):
         initial_text: str = "",
         transcript: list[tuple[str, str]] | None = None,
         sessions: SessionFactory | None = None,
+        preview: SessionPreview | None = None,
     ) -> None:
+        """`session`, or None with a `preview` that says how to start one after the first frame."""
         super().__init__()
+        if session is None and preview is None:
+            raise ValueError("CodeloopApp needs a session or a preview to start one from")
+        self.preview = preview
+        self._early: list[str] = []  # what was sent before the session existed
         self.initial_text = initial_text
         self.transcript = transcript  # a resumed session: (role, text) of its last messages
         self.sessions = sessions  # how /new and /resume make another session; None: unavailable
@@ -152,18 +175,27 @@ class CodeloopApp(SlashActions, App[None]):
         yield Composer(id="composer")
         yield Footer()
 
+    def _shown(self) -> tuple[str, Path, str, str, int | None]:
+        """Model, folder, approval policy, sandbox mode, context window: the session's, or the
+        configuration's until the session exists."""
+        if self.session is not None:
+            s = self.session.settings
+            return s.model, s.cwd, s.approval_policy, s.sandbox.mode, self.session.context_window
+        p = self.preview
+        assert p is not None
+        return p.model, p.cwd, p.approval, p.sandbox, p.context_window
+
     async def on_mount(self) -> None:
-        s = self.session.settings
+        model, cwd, approval, sandbox, window = self._shown()
         self.query_one(StatusLine).set(
             demo="DEMO (scripted model)" if self.demo else "",
-            model=s.model, cwd=str(s.cwd), branch=self.branch,
-            approval=s.approval_policy, sandbox=s.sandbox.mode,
+            model=model, cwd=str(cwd), branch=self.branch, approval=approval, sandbox=sandbox,
         )
         for pane, title in (("conversation", "Conversation"), ("plan", "Plan"), ("diff", "Diff preview"), ("budget", "Token budget")):
             self.query_one(f"#{pane}").border_title = title
         budget = self.query_one(BudgetView)
-        budget.set_limits(self.session.context_window, self.auto_compact_limit)
-        budget.set_prices(self._prices(s.model))
+        budget.set_limits(window, self.auto_compact_limit)
+        budget.set_prices(self._prices(model))
         composer = self.query_one(Composer)
         composer.popup = self.query_one(SlashPopup)
         composer.files = self.query_one(FilePopup)
@@ -176,7 +208,7 @@ class CodeloopApp(SlashActions, App[None]):
         if self.demo:
             await self.query_one(Conversation).add_notice(
                 "This is codeloop's demo: a scripted stand-in model on 127.0.0.1, no API key, in a "
-                f"temporary copy of a sample project ({s.cwd}). Commands and edits are real there. "
+                f"temporary copy of a sample project ({cwd}). Commands and edits are real there. "
                 "Its context window is tiny on purpose, so you also see a compaction. "
                 "Press Enter to send the task below; approve with y."
             )
@@ -184,9 +216,34 @@ class CodeloopApp(SlashActions, App[None]):
             await self._show_transcript(self.transcript)
         for note in self.startup_notes:
             await self.query_one(Conversation).add_notice(note, "warning")
+        if self.session is None:
+            # A beat after the first frame, so it reaches the terminal before the engine loads.
+            self.set_timer(STARTUP_BEAT_S, self._start_session)
+        else:
+            self._attach()
+
+    def _attach(self) -> None:
         self.pump_events()
         # After the first frame is on screen: the warm-up's imports would compete for the GIL.
         self.call_after_refresh(self.warm_up)
+
+    async def _start_session(self) -> None:
+        """Build the session the preview describes, once the first frame is up. It blocks the
+        loop for the engine's imports (~60 ms): keys typed meanwhile wait, none is lost."""
+        assert self.preview is not None
+        from tui.engine.bootstrap import preload
+
+        try:
+            # The imports in a thread, so the first frame reaches the terminal meanwhile.
+            await asyncio.to_thread(preload)
+            self.session = self.preview.start()
+        except Exception as e:  # e.g. the sessions folder cannot be written
+            self.exit(return_code=2, message=f"codeloop: could not start the session: {e}")
+            return
+        self._attach()
+        early, self._early = self._early, []
+        for text in early:
+            await self._submitted(text)
 
     @work(thread=True, exclusive=True, group="warm-up")
     def warm_up(self) -> None:
@@ -355,8 +412,12 @@ class CodeloopApp(SlashActions, App[None]):
     # ------------------------------------------------------------------ user → engine
 
     async def on_composer_submitted(self, message: Composer.Submitted) -> None:
-        text = message.text
-        if text.startswith("/"):
+        await self._submitted(message.text)
+
+    async def _submitted(self, text: str) -> None:
+        if self.session is None:  # sent within the first frame: runs once the session exists
+            self._early.append(text)
+        elif text.startswith("/"):
             await self.run_slash(text)
         elif self.session.turn_running:
             self.queued.append(text)
@@ -380,7 +441,7 @@ class CodeloopApp(SlashActions, App[None]):
         now = time.monotonic()
         if self._files_listed_at is None or now - self._files_listed_at > FILE_LIST_STALE_S:
             self._files_listed_at = now
-            self.list_files(self.session.settings.cwd)
+            self.list_files(self._shown()[1])
 
     @work(thread=True, exclusive=True, group="file-list")
     def list_files(self, cwd: Path) -> None:
@@ -393,11 +454,11 @@ class CodeloopApp(SlashActions, App[None]):
     # ------------------------------------------------------------------ keys
 
     async def action_interrupt(self) -> None:
-        if self.session.turn_running:
+        if self.session is not None and self.session.turn_running:
             await self.session.submit(ev.Interrupt())
 
     async def action_interrupt_or_quit(self) -> None:
-        if self.session.turn_running:
+        if self.session is not None and self.session.turn_running:
             self._ctrl_c_armed = False
             await self.session.submit(ev.Interrupt())
         elif self._ctrl_c_armed:
@@ -425,7 +486,8 @@ class CodeloopApp(SlashActions, App[None]):
             self.screen.maximize(widget, container=False)
 
     async def action_quit(self) -> None:
-        await self.session.submit(ev.Shutdown())
+        if self.session is not None:
+            await self.session.submit(ev.Shutdown())
         self.exit()
 
 

@@ -50,8 +50,7 @@ def run_app(args: argparse.Namespace, resume: ResumeRequest | None = None) -> in
     # start-up allocates a lot and frees almost nothing, and the collector's passes over it
     # cost ~40 ms of the first frame.
     gc.disable()
-    from tui.engine.bootstrap import build_session, configure_or_report, resume_session
-    from tui.engine.resume import RolloutError, SessionNotFound, transcript
+    from tui.engine.bootstrap import build_session, configure_or_report, resume_session, sandbox_policy
     from tui.safety.sandbox import SandboxUnavailable
 
     demo = None
@@ -78,28 +77,49 @@ def run_app(args: argparse.Namespace, resume: ResumeRequest | None = None) -> in
         if configured is None:
             return 2
         rc, provider = configured
-        from tui.app.app import CodeloopApp, SessionFactory, git_branch
+        cfg = rc.config
+        from tui.app.app import CodeloopApp, SessionFactory, SessionPreview, git_branch
+        from tui.engine.models import auto_compact_limit, context_window
 
+        session = preview = None
         try:
             if resume is None:
-                session = build_session(rc, provider, interactive=True)
+                sandbox = sandbox_policy(rc)  # a missing bwrap is said before the app starts
+                window = cfg.model_context_window or context_window(cfg.model)
+                preview = SessionPreview(
+                    cfg.model, rc.cwd, cfg.approval_policy, sandbox.mode, window,
+                    start=lambda: build_session(rc, provider, interactive=True),
+                )
+                limit = auto_compact_limit(cfg.model, cfg.model_auto_compact_token_limit, window)
             else:
-                session = resume_session(rc, provider, resume.locate(rc.home, rc.cwd), interactive=True)
-        except (SandboxUnavailable, SessionNotFound, RolloutError) as e:
+                from tui.engine.resume import RolloutError, SessionNotFound
+
+                try:
+                    session = resume_session(rc, provider, resume.locate(rc.home, rc.cwd), interactive=True)
+                except (SessionNotFound, RolloutError) as e:
+                    print(f"codeloop: {e}", file=sys.stderr)
+                    return 2
+                limit = session.auto_compact_limit
+        except SandboxUnavailable as e:
             print(f"codeloop: {e}", file=sys.stderr)
             return 2
-        cfg = rc.config
-        CodeloopApp(
-            session, demo=demo is not None, auto_compact_limit=session.auto_compact_limit, branch=git_branch(rc.cwd),
+        if session is not None:
+            from tui.engine.resume import transcript
+
+            shown = transcript(session.history)
+        app = CodeloopApp(
+            session, demo=demo is not None, auto_compact_limit=limit, branch=git_branch(rc.cwd),
             tui=cfg.tui, home=rc.home, initial_text=initial_text,
-            transcript=transcript(session.history) if resume is not None else None,
+            transcript=shown if session is not None else None,
             sessions=SessionFactory(
                 home=rc.home,
                 new=lambda: build_session(rc, provider, interactive=True),
                 resume=lambda path: resume_session(rc, provider, path, interactive=True),
             ),
-        ).run()
-        return 0
+            preview=preview,
+        )
+        app.run()
+        return app.return_code or 0
     finally:
         if demo is not None:
             demo.stop()

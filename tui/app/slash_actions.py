@@ -17,10 +17,10 @@ from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.plan import PlanView
 from tui.app.widgets.status import StatusLine
 from tui.engine import events as ev
-from tui.engine.session import Session
 from tui.safety.redact import redact
 
 if TYPE_CHECKING:
+    from tui.engine.session import Session
     from textual.app import App
 
     from tui.app.app import SessionFactory
@@ -38,6 +38,7 @@ class SlashActions(_Base):
         session: Session
         sessions: SessionFactory | None
         queued: list[str]
+        _early: list[str]
         _files_listed_at: float | None
 
         def _prices(self, model: str) -> Prices | None: ...
@@ -57,6 +58,9 @@ class SlashActions(_Base):
             await self.run_slash(name)
 
     async def run_slash(self, line: str) -> None:
+        if self.session is None:  # the palette within the first frame: once the session exists
+            self._early.append(line)
+            return
         conv = self.query_one(Conversation)
         name, _, arg = line.partition(" ")
         arg = arg.strip()

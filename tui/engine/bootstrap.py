@@ -9,19 +9,19 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from tui import __version__
 from tui.config import ConfigError, ProviderSettings, ResolvedConfig, load_config, resolve_provider
-from tui.engine.context import TurnSettings, collect_agents_docs
-from tui.engine.events import WarningIssued
 from tui.engine.models import auto_compact_limit, context_window, supports_reasoning
-from tui.engine.resume import load_rollout, reference_settings
-from tui.engine.rollout import RolloutWriter, rollout_path
-from tui.engine.session import Session, json_bytes
-from tui.model.types import ModelClient
 from tui.safety.sandbox import SandboxPolicy, SandboxUnavailable, bwrap_problem
-from tui.tools.mcp import McpManager
-from tui.tools.registry import ToolRouter
-from tui.tools.specs import WEB_SEARCH_SPEC, default_apply_patch_kind, prompt_text
+
+# The engine proper (session, tools, rollout) is imported where a session is built: the app
+# paints its first frame from the configuration alone and builds the session just after.
+if TYPE_CHECKING:
+    from tui.engine.session import Session
+    from tui.model.types import ModelClient
+    from tui.tools.registry import ToolRouter
 
 
 def configure_or_report(args: argparse.Namespace) -> tuple[ResolvedConfig, ProviderSettings] | None:
@@ -116,6 +116,9 @@ def sandbox_policy(rc: ResolvedConfig) -> SandboxPolicy:
 
 def _session_options(rc: ResolvedConfig, provider: ProviderSettings) -> dict[str, Any]:
     """What a new and a resumed session take alike from the current configuration."""
+    from tui.engine.context import collect_agents_docs
+    from tui.tools.mcp import McpManager
+
     cfg = rc.config
     return dict(
         developer_instructions=cfg.developer_instructions,
@@ -144,6 +147,17 @@ def web_search_offered(rc: ResolvedConfig, provider: ProviderSettings) -> tuple[
     return True, None
 
 
+def preload() -> None:
+    """Import what build_session needs (the engine, ~55 ms); safe to call from a thread, so the
+    app can do it while its first frame is being written."""
+    import tui.engine.context  # noqa: F401
+    import tui.engine.events  # noqa: F401
+    import tui.engine.rollout  # noqa: F401
+    import tui.engine.session  # noqa: F401
+    import tui.tools.registry  # noqa: F401
+    import tui.tools.specs  # noqa: F401
+
+
 def build_session(
     rc: ResolvedConfig,
     provider: ProviderSettings,
@@ -153,6 +167,13 @@ def build_session(
     write_rollout: bool = True,
 ) -> Session:
     """Raises SandboxUnavailable when a sandboxed mode is asked for and bwrap cannot run."""
+    from tui.engine.context import TurnSettings
+    from tui.engine.events import WarningIssued
+    from tui.engine.rollout import RolloutWriter, rollout_path
+    from tui.engine.session import Session
+    from tui.tools.registry import ToolRouter
+    from tui.tools.specs import default_apply_patch_kind, prompt_text
+
     cfg = rc.config
     sandbox = sandbox_policy(rc)
     session_id = str(uuid.uuid4())
@@ -195,6 +216,13 @@ def resume_session(
 
     Raises RolloutError for a file that is not a session, SandboxUnavailable as build_session.
     """
+    from tui.engine.context import TurnSettings
+    from tui.engine.events import WarningIssued
+    from tui.engine.resume import load_rollout, reference_settings
+    from tui.engine.rollout import RolloutWriter
+    from tui.engine.session import Session
+    from tui.tools.specs import WEB_SEARCH_SPEC, prompt_text
+
     cfg = rc.config
     sandbox = sandbox_policy(rc)
     resumed = load_rollout(path)
@@ -249,6 +277,10 @@ def resumed_tools(
     win over the cache: the handlers implement the current specs, not the stored ones. Web search
     follows the configuration (`web_search`): switching it off must really switch it off.
     """
+    from tui.engine.session import json_bytes
+    from tui.tools.registry import ToolRouter
+    from tui.tools.specs import default_apply_patch_kind
+
     kind = default_apply_patch_kind(model, wire_api)
     if isinstance(stored, list):
         shapes = [t.get("type") for t in stored if isinstance(t, dict) and t.get("name") == "apply_patch"]

@@ -11,13 +11,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
-from pygments.lexer import Lexer
-from pygments.lexers import get_lexer_for_filename
-from pygments.lexers.special import TextLexer
-from pygments.token import _TokenType
-from pygments.util import ClassNotFound
 from rich.cells import cell_len
 from rich.segment import Segment
 from textual import on
@@ -36,6 +31,10 @@ from textual.widgets import OptionList, Static
 
 from tui.app.themes import app_color
 from tui.engine.events import FileChangeSummary
+
+if TYPE_CHECKING:  # pygments is imported when a diff is first highlighted, not at start-up
+    from pygments.lexer import Lexer
+    from pygments.token import _TokenType
 
 LineKind = Literal["context", "added", "removed", "hunk", "note"]
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
@@ -173,6 +172,10 @@ def from_change(change: FileChangeSummary) -> FileDiff:
 
 @lru_cache(maxsize=64)
 def _lexer_for(filename: str) -> Lexer:
+    from pygments.lexers import get_lexer_for_filename
+    from pygments.lexers.special import TextLexer
+    from pygments.util import ClassNotFound
+
     try:
         return get_lexer_for_filename(filename, stripnl=False, ensurenl=False)
     except ClassNotFound:
@@ -219,6 +222,8 @@ def highlight_file(file: FileDiff) -> list[Content]:
     if sum(len(t) for t in texts) > _HIGHLIGHT_LIMIT:
         return result
     lexer = _lexer_for(Path(file.move_to or file.path).name)
+    from pygments.lexers.special import TextLexer
+
     if isinstance(lexer, TextLexer):
         return result
     for side in ({"context", "removed"}, {"context", "added"}):  # new side wins for context
