@@ -312,7 +312,7 @@ def test_start_up_garbage_is_settled_once_and_collection_is_back_on() -> None:
     start-up made only the first time (a later freeze would keep an old session's garbage)."""
     import gc
 
-    from tui.app.app import settle_startup_garbage
+    from tui.app.startup import settle_startup_garbage
 
     gc.disable()
     settle_startup_garbage()

@@ -7,10 +7,7 @@ and nothing else in the UI waits on it.
 
 from __future__ import annotations
 
-import shlex
 import asyncio
-import gc
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +21,12 @@ from textual.events import Resize
 from textual.widgets import Footer, Tab, Tabs
 
 from tui.app.commands import SlashCommandProvider
-from tui.app.notify import osc9
+from tui.app.engine_view import EngineView
 from tui.app.screens.approval import ApprovalScreen
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.help import PANE_HELP, HelpScreen
 from tui.app.slash_actions import SlashActions
+from tui.app.startup import settle_startup_garbage, warm_renderers
 from tui.app.themes import DEFAULT_THEME, app_variable_defaults, load_themes
 from tui.app.widgets.budget import BudgetView, Prices
 from tui.app.widgets.composer import Composer
@@ -40,7 +38,6 @@ from tui.app.widgets.slash_popup import SlashPopup
 from tui.app.widgets.status import StatusLine
 from tui.config import TuiSettings
 from tui.engine import events as ev
-from tui.safety.redact import default_redactor
 
 if TYPE_CHECKING:
     from tui.engine.session import Session
@@ -73,7 +70,7 @@ class SessionPreview:
     start: Callable[[], Session]
 
 
-class CodeloopApp(SlashActions, App[None]):
+class CodeloopApp(EngineView, SlashActions, App[None]):
     TITLE = "codeloop"
     COMMANDS = App.COMMANDS | {SlashCommandProvider}
     CSS = """
@@ -306,109 +303,6 @@ class CodeloopApp(SlashActions, App[None]):
         if self.screen.has_class("-narrow"):
             self.query_one("#side-tabs", Tabs).active = f"tab-{pane}"
 
-    # ------------------------------------------------------------------ engine → panes
-
-    @work(exclusive=True, group="engine-events")
-    async def pump_events(self) -> None:
-        while True:
-            event = await self.session.next_event()
-            await self.show_event(event)
-
-    async def show_event(self, event: ev.Event) -> None:
-        conv = self.query_one(Conversation)
-        # Text from outside (commands, the model, errors) is redacted before it is shown.
-        red = default_redactor().redact
-        if isinstance(event, ev.TurnStarted):
-            self.query_one(StatusLine).working(True)
-        elif isinstance(event, ev.AgentMessageDelta):
-            await conv.append_answer(red(event.delta))
-        elif isinstance(event, ev.AgentMessage):
-            await conv.finish_answer(red(event.text))
-        elif isinstance(event, ev.ReasoningSummary):
-            await conv.add_reasoning(red(event.text))
-        elif isinstance(event, ev.WebSearchEnded):
-            await conv.add_search(red(event.describe()))
-        elif isinstance(event, ev.ExecCommandBegan):
-            display = red(event.display) if event.display is not None else None
-            await conv.tool_began(event.call_id, [red(a) for a in event.command], event.cwd, event.sandboxed, display)
-        elif isinstance(event, ev.ExecCommandEnded):
-            conv.tool_ended(event.call_id, event.exit_code, event.duration_s, red(event.output), event.timed_out)
-        elif isinstance(event, ev.McpToolCallBegan):
-            await conv.mcp_call_began(event.call_id, event.server, event.tool, red(event.arguments))
-        elif isinstance(event, ev.McpToolCallEnded):
-            conv.mcp_call_ended(event.call_id, event.success, event.duration_s, red(event.output), event.timed_out)
-        elif isinstance(event, ev.McpServerStatus) and event.state == "failed":
-            await conv.add_notice(red(f"MCP server {event.server!r} failed: {event.reason}. The session goes on without it; /mcp lists the servers."), "warning")
-        elif isinstance(event, ev.ApprovalRequested):
-            self.ask(event)
-        elif isinstance(event, ev.ApprovalDecided) and event.decision is ev.ReviewDecision.DENIED:
-            await conv.add_notice(f"Denied ({event.by}); the model was told.", "warning")
-        elif isinstance(event, ev.PatchApplyBegan):
-            self.query_one(DiffView).show_changes(event.changes, label="applied")
-            self._reveal("diff")
-            await conv.add_patch(event.changes, applied=True)
-        elif isinstance(event, ev.PatchApplyEnded) and not event.success:
-            await conv.add_notice(red(f"Patch failed: {event.output}"), "error")
-        elif isinstance(event, ev.PlanUpdated):
-            self.query_one(PlanView).update_plan(event.plan, event.explanation)
-        elif isinstance(event, ev.TokenUsage):
-            self.query_one(BudgetView).record_usage(event)
-        elif isinstance(event, ev.ContextEstimated):
-            conv.begin_attempt()
-            self.query_one(BudgetView).set_estimate(event.pending_tokens, event.approximate)
-        elif isinstance(event, ev.CompactionStarted):
-            await conv.add_notice(f"Compacting the conversation ({event.reason}, {event.tokens:,} tokens)…", "warning")
-        elif isinstance(event, ev.CompactionDone):
-            self.query_one(BudgetView).record_compaction(event.before_tokens, event.after_tokens)
-            await conv.add_notice(
-                f"── compacted ({event.method}): {event.before_tokens:,} → ≈{event.after_tokens:,} tokens. "
-                "Your messages are kept verbatim; the rest is summarised. ──"
-            )
-        elif isinstance(event, ev.UndoDone):
-            listed = ", ".join(event.paths[:8]) + (" …" if len(event.paths) > 8 else "")
-            await conv.add_notice(f"Undone: restored {len(event.paths)} file(s){': ' + listed if listed else ''}. The model was told.")
-        elif isinstance(event, ev.WarningIssued):
-            await conv.add_notice(red(event.message), "warning")
-        elif isinstance(event, ev.StreamRetrying):
-            await conv.discard_attempt()
-            await conv.add_notice(red(f"Reconnecting {event.attempt}/{event.max_attempts}… ({event.reason})"), "warning")
-        elif isinstance(event, ev.Error):
-            await conv.add_notice(red(event.message), "error")
-        elif isinstance(event, (ev.TurnCompleted, ev.TurnAborted, ev.TurnFailed)):
-            self.query_one(StatusLine).working(False)
-            if isinstance(event, ev.TurnCompleted):
-                last = (event.last_agent_message or "").strip().splitlines()
-                self.desktop_notify(red(f"done: {last[0]}" if last else "done"))
-            elif isinstance(event, ev.TurnFailed):
-                self.desktop_notify(red(f"turn failed: {event.message}"))
-            if isinstance(event, ev.TurnAborted):
-                await conv.add_notice(red(f"Turn aborted ({event.reason})."), "warning")
-            if self.queued:
-                await self.send(self.queued.pop(0))
-
-    def ask(self, request: ev.ApprovalRequested) -> None:
-        if self.tui.bell:
-            self.bell()
-        if request.kind == "exec" and request.command:
-            what = f"run {shlex.join(request.command)}"
-        else:
-            what = f"edit {len(request.changes or [])} file(s)"
-        self.desktop_notify(default_redactor().redact(f"approval needed to {what}"))
-        if request.kind == "patch" and request.changes:
-            self.query_one(DiffView).show_changes(request.changes, label="pending approval")
-            self._reveal("diff")
-        self.push_screen(ApprovalScreen(request), callback=lambda decision: request.resolve(decision or ev.ReviewDecision.DENIED))
-
-    def desktop_notify(self, text: str) -> bool:
-        """An OSC 9 notification, only while the terminal window is not focused; True if sent.
-
-        Textual has no public way to write an escape sequence; its own bell() and clipboard
-        copy go through the driver the same way."""
-        if not self.tui.notifications or self.app_focus or self._driver is None:
-            return False
-        self._driver.write(osc9(f"codeloop: {text}"))
-        return True
-
     # ------------------------------------------------------------------ user → engine
 
     async def on_composer_submitted(self, message: Composer.Submitted) -> None:
@@ -489,42 +383,3 @@ class CodeloopApp(SlashActions, App[None]):
         if self.session is not None:
             await self.session.submit(ev.Shutdown())
         self.exit()
-
-
-_startup_frozen = False
-
-
-def settle_startup_garbage() -> None:
-    """Once per process, after start-up: collect, then freeze what is left and turn collection
-    back on (run_app turned it off for the start). What start-up made (modules, classes, the
-    tokenizer) lives as long as the process; out of the collector's sight, a full collection
-    while an answer streams scans the session's own objects only (gen-2 pauses went from
-    60-100 ms to under 20 ms in the keystroke benchmark). Only once: a later freeze (after /new)
-    would also freeze the garbage of the session before, for good."""
-    global _startup_frozen
-    if not _startup_frozen:
-        _startup_frozen = True
-        gc.collect()
-        gc.freeze()
-    gc.enable()
-
-
-def warm_renderers() -> None:
-    import rich.markdown  # noqa: F401 - imported for its side effect: loaded once, here
-    from pygments.lexers import get_lexer_by_name
-    from pygments.util import ClassNotFound
-
-    for name in ("python", "bash", "diff", "json", "javascript", "typescript", "rust", "go", "toml", "yaml"):
-        try:
-            get_lexer_by_name(name)
-        except ClassNotFound:
-            pass
-
-
-def git_branch(cwd: Path) -> str:
-    """Called before the app starts, so the event loop never waits on git."""
-    try:
-        out = subprocess.run(["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=2)
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return out.stdout.strip() if out.returncode == 0 else ""

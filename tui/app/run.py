@@ -78,7 +78,8 @@ def run_app(args: argparse.Namespace, resume: ResumeRequest | None = None) -> in
             return 2
         rc, provider = configured
         cfg = rc.config
-        from tui.app.app import CodeloopApp, SessionFactory, SessionPreview, git_branch
+        from tui.app.app import CodeloopApp, SessionFactory, SessionPreview
+        from tui.app.startup import git_branch
         from tui.engine.models import auto_compact_limit, context_window
 
         session = preview = None
