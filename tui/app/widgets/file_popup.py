@@ -4,42 +4,25 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.message import Message
-from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from tui.app.file_index import matching, rank
+from tui.app.widgets.completion_popup import CompletionPopup
 
 SHOWN = 12  # rows offered at once: the best matches are what matters
 
 
-class FilePopup(OptionList):
-    DEFAULT_CSS = """
-    FilePopup {
-        display: none;
-        height: auto;
-        max-height: 14;
-        border: round $accent;
-        background: $surface;
-    }
-    FilePopup.-open { display: block; }
-    """
-
+class FilePopup(CompletionPopup[str]):
     class Opened(Message):
         """A mention started: the app lists the files again if its listing is stale."""
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.can_focus = False
+        super().__init__(**kwargs)
         self.paths: list[str] | None = None  # None until the first listing arrives
         self.query_text = ""
-        self.matches: list[str] = []
         # The paths the last query matched at all: typing one more letter only narrows them,
         # so each keystroke searches fewer paths (a big repository stays responsive).
         self._pool: tuple[str, list[str]] | None = None
-
-    @property
-    def is_open(self) -> bool:
-        return self.has_class("-open")
 
     def set_paths(self, paths: list[str]) -> None:
         self.paths = paths
@@ -85,12 +68,3 @@ class FilePopup(OptionList):
         found = matching(source, query)
         self._pool = (query, found)
         return found
-
-    def close(self) -> None:
-        self.matches = []
-        self.remove_class("-open")
-
-    def chosen(self) -> str | None:
-        if not self.matches or self.highlighted is None:
-            return None
-        return self.matches[self.highlighted]
