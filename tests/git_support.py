@@ -1,7 +1,9 @@
-"""Counting the git processes a piece of code starts (gitpython runs each through Git.execute)."""
+"""Git helpers for the tests: a scratch repository, and counting the git processes a piece of code
+starts (gitpython runs each through Git.execute)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable
 
 import git
@@ -19,3 +21,27 @@ def count_git_calls(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 
     monkeypatch.setattr(git.Git, "execute", counting)
     return calls
+
+
+class ScratchRepo:
+    """A scratch repository with a committed starting tree, driven through gitpython."""
+
+    def __init__(self, root: Path) -> None:
+        root.mkdir(parents=True, exist_ok=True)
+        self.root = root
+        self.git = git.Git(root)
+        self.git.init("-q", "-b", "main")
+        self.git.config("user.name", "Test")
+        self.git.config("user.email", "test@example.com")
+
+    def write(self, name: str, content: str | bytes = "") -> Path:
+        path = self.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+        return path
+
+    def commit(self, **files: str | bytes) -> None:
+        for name, content in files.items():
+            self.write(name, content)
+        self.git.add("-A")
+        self.git.commit("-q", "--allow-empty", "-m", "commit")

@@ -12,33 +12,10 @@ import git
 import pytest
 
 from tui.app.gitdiff import diff_summary, working_tree_diff
-from tests.git_support import count_git_calls
+from tests.git_support import ScratchRepo, count_git_calls
 
 
-class Repo:
-    """A scratch repository with a committed starting tree, driven through gitpython."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.git = git.Git(root)
-        self.git.init("-q")
-        self.git.config("user.name", "Test")
-        self.git.config("user.email", "test@example.com")
-
-    def write(self, name: str, content: str | bytes) -> Path:
-        path = self.root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, str):
-            content = content.encode()
-        path.write_bytes(content)
-        return path
-
-    def commit(self, **files: str | bytes) -> None:
-        for name, content in files.items():
-            self.write(name, content)
-        self.git.add("-A")
-        self.git.commit("-q", "--allow-empty", "-m", "commit")
-
+class Repo(ScratchRepo):
     def diff(self, **kwargs: Any) -> str:
         text = working_tree_diff(self.root, **kwargs)
         assert text is not None

@@ -11,7 +11,7 @@ import git
 import pytest
 
 from tui.engine.undo import Snapshot, describe_restore, restore_snapshot, take_snapshot
-from tests.git_support import count_git_calls
+from tests.git_support import ScratchRepo, count_git_calls
 
 SESSION = "0b7e-session"
 
@@ -19,29 +19,7 @@ SESSION = "0b7e-session"
 Tree = dict[str, tuple[str | int, bytes]]
 
 
-class Repo:
-    """A scratch repository with a committed starting tree, driven through gitpython."""
-
-    def __init__(self, root: Path) -> None:
-        root.mkdir(parents=True, exist_ok=True)
-        self.root = root
-        self.git = git.Git(root)
-        self.git.init("-q", "-b", "main")
-        self.git.config("user.name", "Test")
-        self.git.config("user.email", "test@example.com")
-
-    def write(self, name: str, content: str | bytes = "") -> Path:
-        path = self.root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content.encode() if isinstance(content, str) else content)
-        return path
-
-    def commit(self, **files: str | bytes) -> None:
-        for name, content in files.items():
-            self.write(name, content)
-        self.git.add("-A")
-        self.git.commit("-q", "--allow-empty", "-m", "commit")
-
+class Repo(ScratchRepo):
     def tree(self) -> Tree:
         """Every file under the root except .git, with its mode bits and bytes."""
         found: Tree = {}
