@@ -128,14 +128,14 @@ async def run_process(
     try:
         if not await _settled(collector.exited, timeout_s):
             timed_out = True
-            _kill_group(pgid)
+            kill_group(pgid)
             await _settled(collector.exited, _REAP_TIMEOUT_S)
         if not await _settled(collector.output_closed, _DRAIN_GRACE_S):
             # Something the command left running still holds the pipe.
-            _kill_group(pgid)
+            kill_group(pgid)
             await _settled(collector.output_closed, _DRAIN_GRACE_S)
     except asyncio.CancelledError:
-        _kill_group(pgid)
+        kill_group(pgid)
         await _settled(collector.exited, _REAP_TIMEOUT_S)
         raise
     finally:
@@ -183,7 +183,8 @@ async def _settled(future: asyncio.Future[None], timeout_s: float | None) -> boo
     return bool(done)
 
 
-def _kill_group(pgid: int) -> None:
+def kill_group(pgid: int) -> None:
+    """SIGKILL a process group; one that is already gone is no error."""
     try:
         os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):

@@ -15,14 +15,14 @@ profile exports can include values nobody should find on disk later.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shlex
-import signal
 import subprocess
 import tempfile
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from pathlib import Path
+
+from tui.tools.process import kill_group
 
 
 MARK = "__codeloop_snapshot_5f1d__"
@@ -51,8 +51,7 @@ def run_to_completion(argv: list[str], cwd: Path, env: dict[str, str], timeout_s
         try:
             code = proc.wait(timeout_s)
         except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            kill_group(proc.pid)
             proc.wait()
             return None
         out.seek(0)
