@@ -23,7 +23,7 @@ import pytest
 from tests.engine_support import outputs_by_call, shell_call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.test_exec_cli import run_exec
+from tests.exec_support import run_exec
 from tests.test_interrupts import ProcessTree, seconds_until_gone, start_exec, tree, workspace  # noqa: F401 (fixtures)
 from tui.engine.resume import INTERRUPTED_OUTPUT, load_rollout
 from tui.engine.rollout import read_rollout

@@ -11,21 +11,12 @@ from pathlib import Path
 import pytest
 
 from tests.engine_support import MCP_ECHO_SERVER, mcp_call, outputs_by_call, process_gone, shell_call
+from tests.exec_support import run_exec
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
 from tui.engine.rollout import read_rollout
 
 PATCH = "*** Begin Patch\n*** Update File: calc.py\n@@\n-    return a - b\n+    return a + b\n*** End Patch\n"
-
-
-def run_exec(fake: FakeOpenAI, cwd: Path, home: Path, *args: str, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CODELOOP_"))}
-    base.update({"CODELOOP_HOME": str(home), "OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "test-key"})
-    base.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "tui", "exec", *args],
-        cwd=cwd, env=base, input=stdin, capture_output=True, text=True, timeout=60,
-    )
 
 
 @pytest.fixture

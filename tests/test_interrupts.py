@@ -25,7 +25,7 @@ from tests.engine_support import make_session, outputs_by_call, process_gone, sh
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
 from tests.test_app_pilot import RUN_PY, SIZE, _type, _until
-from tests.test_exec_cli import run_exec
+from tests.exec_support import run_exec
 from tui.app.app import CodeloopApp
 from tui.app.screens.approval import ApprovalScreen
 from tui.engine.rollout import read_rollout

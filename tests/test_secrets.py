@@ -13,7 +13,7 @@ import pytest
 from tests.engine_support import make_session, of_type, outputs_by_call, run_turn, shell_call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.test_exec_cli import run_exec
+from tests.exec_support import run_exec
 from tui.app.app import CodeloopApp
 from tui.app.widgets.conversation import AnswerCell, NoticeCell, ToolCell
 from tui.config import ShellEnvironmentPolicy
