@@ -122,6 +122,30 @@ class SandboxPolicy:
                 subpaths.append(commondir)
         return subpaths
 
+    def protected_paths(self, cwd: Path) -> list[Path]:
+        """Every path inside a writable root that stays read-only, resolved, without duplicates.
+
+        The one list both walls use: `wrap` re-mounts these read-only, and the patch tool asks
+        before writing inside one (`allows_write`)."""
+        protected: list[Path] = []
+        for root in self.effective_writable_roots(cwd.resolve()):
+            for subpath in self.read_only_subpaths(root):
+                if subpath not in protected:
+                    protected.append(subpath)
+        return protected
+
+    def allows_write(self, path: Path, cwd: Path) -> bool:
+        """Whether a sandboxed command started for the session in `cwd` could write `path`:
+        inside a writable root and outside every protected path. `path` is resolved (symlinks
+        followed), so a link inside the workspace pointing out of it is judged by its target."""
+        if self.mode == "danger-full-access":
+            return True
+        target = path.resolve()
+        roots = self.effective_writable_roots(cwd.resolve())
+        if not any(_is_within(target, root) for root in roots):
+            return False
+        return not any(_is_within(target, p) for p in self.protected_paths(cwd))
+
 
 class SandboxUnavailable(RuntimeError):
     """A sandboxed mode was requested but bubblewrap cannot run here."""
@@ -236,12 +260,9 @@ def wrap(argv: Sequence[str], policy: SandboxPolicy, cwd: Path) -> list[str]:
     roots.sort(key=lambda root: len(root.parts))
     for root in roots:
         args += ["--bind", str(root), str(root)]
-    protected: list[Path] = []
-    for root in roots:
-        for subpath in policy.read_only_subpaths(root):
-            if subpath not in protected:
-                protected.append(subpath)
-    for subpath in protected:
+    for subpath in policy.protected_paths(cwd):
+        if not subpath.exists():
+            continue
         args += ["--ro-bind", str(subpath), str(subpath)]
     args += _mask_args(cwd, roots)
     args += ["--chdir", str(cwd)]
