@@ -7,7 +7,7 @@ from pathlib import Path
 from tests.engine_support import make_session
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.test_app_pilot import _idle, _type, _until
+from tests.pilot_support import idle, type_text, until
 from tui.app.app import CodeloopApp
 from tui.app.screens.help import HelpScreen
 from tui.app.widgets.composer import Composer
@@ -23,15 +23,15 @@ def _notices(app: CodeloopApp) -> list[str]:
 async def test_slash_popup_lists_matches_and_tab_completes(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
     app = CodeloopApp(make_session(fake_openai, tmp_path))
     async with app.run_test(size=(140, 40)) as pilot:
-        await _type(pilot, "/")
+        await type_text(pilot, "/")
         popup = app.query_one(SlashPopup)
         assert popup.is_open and len(popup.matches) > 10
-        await _type(pilot, "app")
+        await type_text(pilot, "app")
         assert [c.name for c in popup.matches] == ["/approvals"]
         await pilot.press("tab")
         assert app.query_one(Composer).text == "/approvals "
         assert not popup.is_open
-        await _type(pilot, "never")
+        await type_text(pilot, "never")
         await pilot.press("enter")
         await pilot.pause(0.1)
         assert app.session.settings.approval_policy == "never"
@@ -40,7 +40,7 @@ async def test_slash_popup_lists_matches_and_tab_completes(fake_openai: FakeOpen
 async def test_enter_on_a_partial_command_completes_and_runs_it(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
     app = CodeloopApp(make_session(fake_openai, tmp_path))
     async with app.run_test(size=(140, 40)) as pilot:
-        await _type(pilot, "/sta")
+        await type_text(pilot, "/sta")
         await pilot.press("enter")
         await pilot.pause(0.1)
         assert any("approvals never" in n and "session" in n for n in _notices(app))
@@ -50,7 +50,7 @@ async def test_enter_on_a_partial_command_completes_and_runs_it(fake_openai: Fak
 async def test_escape_closes_the_popup_without_interrupting(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
     app = CodeloopApp(make_session(fake_openai, tmp_path))
     async with app.run_test(size=(140, 40)) as pilot:
-        await _type(pilot, "/")
+        await type_text(pilot, "/")
         await pilot.press("escape")
         assert not app.query_one(SlashPopup).is_open
         assert app.query_one(Composer).text == "/"
@@ -99,9 +99,9 @@ async def test_narrow_terminal_turns_side_panes_into_tabs(fake_openai: FakeOpenA
         assert app.screen.has_class("-narrow")
         assert app.query_one("#side-tabs").display
         assert app.query_one("#plan").has_class("-active") and not app.query_one("#diff").has_class("-active")
-        await _type(pilot, "add a file")
+        await type_text(pilot, "add a file")
         await pilot.press("enter")
-        await _until(pilot, lambda: _idle(app) and [a for a in app.query(AnswerCell) if a.done])
+        await until(pilot, lambda: idle(app) and [a for a in app.query(AnswerCell) if a.done])
         assert app.query_one("#diff").has_class("-active"), "an applied patch brings the diff tab forward"
         await pilot.resize_terminal(150, 40)
         await pilot.pause(0.1)
@@ -113,7 +113,7 @@ async def test_theme_from_settings_and_switching_with_slash_theme(fake_openai: F
     app = CodeloopApp(make_session(fake_openai, tmp_path), tui=TuiSettings(theme="codeloop-light"))
     async with app.run_test(size=(140, 40)) as pilot:
         assert app.theme == "codeloop-light"
-        await _type(pilot, "/theme codeloop-high-contrast")
+        await type_text(pilot, "/theme codeloop-high-contrast")
         await pilot.press("enter")
         await pilot.pause(0.1)
         assert app.theme == "codeloop-high-contrast"
@@ -145,12 +145,12 @@ async def test_composer_keys_are_bindings_that_can_be_remapped(fake_openai: Fake
     fake_openai.queue_response(fe.turn(fe.message_item("got both lines")))
     app = CodeloopApp(make_session(fake_openai, tmp_path), tui=TuiSettings(keymap={"composer.submit": "ctrl+s", "composer.newline": "enter"}))
     async with app.run_test(size=(140, 40)) as pilot:
-        await _type(pilot, "one")
+        await type_text(pilot, "one")
         await pilot.press("enter")
-        await _type(pilot, "two")
+        await type_text(pilot, "two")
         assert app.query_one(Composer).text == "one\ntwo"
         await pilot.press("ctrl+s")
-        await _until(pilot, lambda: _idle(app) and [a for a in app.query(AnswerCell) if a.done])
+        await until(pilot, lambda: idle(app) and [a for a in app.query(AnswerCell) if a.done])
     assert fake_openai.responses_bodies()[0]["input"][-1]["content"][0]["text"] == "one\ntwo"
 
 
@@ -162,11 +162,11 @@ async def test_approval_modal_works_with_arrows_and_enter(fake_openai: FakeOpenA
     fake_openai.queue_response(fe.turn(fe.message_item("ok")))
     app = CodeloopApp(make_session(fake_openai, tmp_path, policy="untrusted", sandbox="workspace-write"))
     async with app.run_test(size=(140, 40)) as pilot:
-        await _type(pilot, "go")
+        await type_text(pilot, "go")
         await pilot.press("enter")
-        await _until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
         await pilot.press("down", "down", "enter")  # the third choice: deny
-        await _until(pilot, lambda: _idle(app))
+        await until(pilot, lambda: idle(app))
     assert "declined" in outputs_by_call(fake_openai.responses_bodies()[1])["c1"]
 
 
@@ -186,10 +186,10 @@ async def test_slash_diff_shows_the_working_tree_including_untracked(fake_openai
     (tmp_path / "new.md").write_text("# new\n")
     app = CodeloopApp(make_session(fake_openai, tmp_path))
     async with app.run_test(size=(140, 40)) as pilot:
-        await _type(pilot, "/diff")
+        await type_text(pilot, "/diff")
         await pilot.press("enter")
         view = app.query_one(DiffView)
-        await _until(pilot, lambda: len(view.files) == 2)
+        await until(pilot, lambda: len(view.files) == 2)
         assert [f.title for f in view.files] == ["a.py", "new.md"]
         assert view.label.startswith("git diff")
 
@@ -197,9 +197,9 @@ async def test_slash_diff_shows_the_working_tree_including_untracked(fake_openai
 async def test_slash_diff_outside_a_repository_says_so(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
     app = CodeloopApp(make_session(fake_openai, tmp_path))
     async with app.run_test(size=(140, 40)) as pilot:
-        await _type(pilot, "/diff")
+        await type_text(pilot, "/diff")
         await pilot.press("enter")
-        await _until(pilot, lambda: any("not inside a git repository" in n for n in _notices(app)))
+        await until(pilot, lambda: any("not inside a git repository" in n for n in _notices(app)))
 
 
 async def test_tool_cell_expands_to_all_output_lines(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
@@ -210,9 +210,9 @@ async def test_tool_cell_expands_to_all_output_lines(fake_openai: FakeOpenAI, tm
     fake_openai.queue_response(fe.turn(fe.message_item("counted")))
     app = CodeloopApp(make_session(fake_openai, tmp_path))
     async with app.run_test(size=(140, 40)) as pilot:
-        await _type(pilot, "count")
+        await type_text(pilot, "count")
         await pilot.press("enter")
-        await _until(pilot, lambda: _idle(app) and [a for a in app.query(AnswerCell) if a.done])
+        await until(pilot, lambda: idle(app) and [a for a in app.query(AnswerCell) if a.done])
         cell = app.query_one(ToolCell)
         assert cell.result is not None and "14 more lines" in cell.result and "\n  20" in cell.result and "  3\n" not in cell.result
         cell.focus()
@@ -248,25 +248,25 @@ async def test_slash_new_and_slash_resume_switch_sessions(fake_openai: FakeOpenA
     fake_openai.queue_response(fe.turn(fe.message_item("answer two")))
     app = CodeloopApp(new_session(), sessions=SessionFactory(home=home, new=new_session, resume=resume))
     async with app.run_test(size=(140, 40)) as pilot:
-        await _type(pilot, "first session task")
+        await type_text(pilot, "first session task")
         await pilot.press("enter")
-        await _until(pilot, lambda: _idle(app) and [a for a in app.query(AnswerCell) if a.done])
+        await until(pilot, lambda: idle(app) and [a for a in app.query(AnswerCell) if a.done])
         first_id = app.session.session_id
-        await _type(pilot, "/new")
+        await type_text(pilot, "/new")
         await pilot.press("enter")
-        await _until(pilot, lambda: app.session.session_id != first_id)
+        await until(pilot, lambda: app.session.session_id != first_id)
         assert not app.query(UserCell) and len(made) == 2
-        await _type(pilot, "/resume")
+        await type_text(pilot, "/resume")
         await pilot.press("enter")
-        await _until(pilot, lambda: isinstance(app.screen, ResumeScreen))
+        await until(pilot, lambda: isinstance(app.screen, ResumeScreen))
         assert [s.session_id for s in app.screen.sessions] == [first_id]  # type: ignore[attr-defined]
         await pilot.press("enter")
-        await _until(pilot, lambda: app.session.session_id == first_id)
+        await until(pilot, lambda: app.session.session_id == first_id)
         await pilot.pause(0.1)
         assert [str(c.render()) for c in app.query(UserCell)] == ["first session task"]
-        await _type(pilot, "more")
+        await type_text(pilot, "more")
         await pilot.press("enter")
-        await _until(pilot, lambda: _idle(app) and len(fake_openai.responses_bodies()) == 2)
+        await until(pilot, lambda: idle(app) and len(fake_openai.responses_bodies()) == 2)
     body = fake_openai.responses_bodies()[1]
     assert body["prompt_cache_key"] == first_id and "first session task" in str(body["input"])
 
@@ -277,9 +277,9 @@ async def test_a_retried_stream_does_not_leave_its_partial_answer_on_screen(fake
     fake_openai.queue_response(fe.turn(fe.message_item("the real answer")))
     app = CodeloopApp(make_session(fake_openai, tmp_path))
     async with app.run_test(size=(140, 40)) as pilot:
-        await _type(pilot, "go")
+        await type_text(pilot, "go")
         await pilot.press("enter")
-        await _until(pilot, lambda: _idle(app) and [a for a in app.query(AnswerCell) if a.done])
+        await until(pilot, lambda: idle(app) and [a for a in app.query(AnswerCell) if a.done])
         assert [a.text for a in app.query(AnswerCell)] == ["the real answer"]
         assert any("Reconnecting 1/" in n for n in _notices(app))
 
@@ -340,11 +340,11 @@ async def test_the_session_is_built_after_the_first_frame_and_what_came_before_w
     preview = SessionPreview("gpt-preview", tmp_path, "never", "danger-full-access", 272_000, start=start)
     app = CodeloopApp(None, preview=preview)
     async with app.run_test(size=(140, 40)) as pilot:
-        await _until(pilot, lambda: app.session is not None and _idle(app))
+        await until(pilot, lambda: app.session is not None and idle(app))
         assert seen_at_start and seen_at_start[0]["model"] == "gpt-preview" and seen_at_start[0]["cwd"] == str(tmp_path)
         [body] = fake_openai.responses_bodies()
         assert body["input"][-1]["content"][0]["text"] == "sent before the session existed"
-        await _until(pilot, lambda: any(a.done for a in app.query(AnswerCell)))
+        await until(pilot, lambda: any(a.done for a in app.query(AnswerCell)))
 
 
 async def test_a_session_that_cannot_start_ends_the_app_with_the_reason(tmp_path: Path) -> None:
@@ -355,5 +355,5 @@ async def test_a_session_that_cannot_start_ends_the_app_with_the_reason(tmp_path
 
     app = CodeloopApp(None, preview=SessionPreview("m", tmp_path, "never", "danger-full-access", None, start=start))
     async with app.run_test(size=(140, 40)) as pilot:
-        await _until(pilot, lambda: app.return_code is not None)
+        await until(pilot, lambda: app.return_code is not None)
     assert app.return_code == 2

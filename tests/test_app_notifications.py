@@ -10,7 +10,7 @@ from textual import events
 from tests.engine_support import make_session, shell_call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.test_app_pilot import SIZE, _idle, _type, _until
+from tests.pilot_support import SIZE, idle, type_text, until
 from tui.app.app import CodeloopApp
 from tui.app.notify import MAX_CHARS, osc9
 from tui.app.screens.approval import ApprovalScreen
@@ -33,7 +33,7 @@ def _notifications(written: list[str]) -> list[str]:
 
 async def _blur(pilot, app: CodeloopApp) -> None:  # type: ignore[no-untyped-def]
     app.post_message(events.AppBlur())
-    await _until(pilot, lambda: not app.app_focus)
+    await until(pilot, lambda: not app.app_focus)
 
 
 def _held(fake: FakeOpenAI, *items: list) -> threading.Event:
@@ -50,13 +50,13 @@ def _held(fake: FakeOpenAI, *items: list) -> threading.Event:
 
 async def _one_turn(pilot, app: CodeloopApp, release: threading.Event, *, blur: bool) -> None:  # type: ignore[no-untyped-def]
     # Typing tells Textual the window has focus, so the user looks away only after sending.
-    await _type(pilot, "go")
+    await type_text(pilot, "go")
     await pilot.press("enter")
-    await _until(pilot, lambda: app.session.turn_running)
+    await until(pilot, lambda: app.session.turn_running)
     if blur:
         await _blur(pilot, app)
     release.set()
-    await _until(pilot, lambda: _idle(app))
+    await until(pilot, lambda: idle(app))
     await pilot.pause(0.1)
 
 
@@ -75,15 +75,15 @@ async def test_waiting_approval_notifies_when_not_focused(fake_openai: FakeOpenA
     app = CodeloopApp(make_session(fake_openai, tmp_path, policy="untrusted", sandbox="workspace-write"))
     async with app.run_test(size=SIZE) as pilot:
         written = _capture(app)
-        await _type(pilot, "go")
+        await type_text(pilot, "go")
         await pilot.press("enter")
-        await _until(pilot, lambda: app.session.turn_running)
+        await until(pilot, lambda: app.session.turn_running)
         await _blur(pilot, app)
         release.set()
-        await _until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
         assert _notifications(written) == ["\x1b]9;codeloop: approval needed to run python3 -c 'print(1)'\x07"]
         await pilot.press("n")
-        await _until(pilot, lambda: _idle(app))
+        await until(pilot, lambda: idle(app))
 
 
 async def test_no_notification_while_focused(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
@@ -93,14 +93,14 @@ async def test_no_notification_while_focused(fake_openai: FakeOpenAI, tmp_path: 
         await _one_turn(pilot, app, _held(fake_openai, fe.message_item("first")), blur=False)
         assert _notifications(written) == []
         release = _held(fake_openai, fe.message_item("second"))
-        await _type(pilot, "go")
+        await type_text(pilot, "go")
         await pilot.press("enter")
-        await _until(pilot, lambda: app.session.turn_running)
+        await until(pilot, lambda: app.session.turn_running)
         await _blur(pilot, app)
         app.post_message(events.AppFocus())  # the user came back before the turn ended
-        await _until(pilot, lambda: app.app_focus)
+        await until(pilot, lambda: app.app_focus)
         release.set()
-        await _until(pilot, lambda: _idle(app) and len(fake_openai.responses_bodies()) == 2)
+        await until(pilot, lambda: idle(app) and len(fake_openai.responses_bodies()) == 2)
         await pilot.pause(0.1)
     assert _notifications(written) == []
 

@@ -2,41 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from tests.engine_support import make_session, outputs_by_call, shell_call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
+from tests.pilot_support import RUN_PY, SIZE, idle, type_text, until
 from tui.app.app import CodeloopApp
 from tui.app.screens.approval import ApprovalScreen
 from tui.app.widgets.conversation import AnswerCell, NoticeCell, ToolCell, UserCell
-
-SIZE = (140, 40)
-RUN_PY = ["python3", "-c", "print('ran')"]
-
-
-async def _until(pilot, predicate, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await pilot.pause(0.05)
-
-
-async def _type(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
-    await pilot.press(*[c if c != " " else "space" for c in text])
-
-
-def _idle(app: CodeloopApp) -> bool:
-    return not app.session.turn_running and app.session.history != []
 
 
 async def test_enter_sends_and_the_answer_streams_in(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
     fake_openai.queue_response(fe.turn(fe.message_item("**Hello** from the model")))
     app = CodeloopApp(make_session(fake_openai, tmp_path))
     async with app.run_test(size=SIZE) as pilot:
-        await _type(pilot, "hi there")
+        await type_text(pilot, "hi there")
         await pilot.press("enter")
-        await _until(pilot, lambda: _idle(app) and [a for a in app.query(AnswerCell) if a.done])
+        await until(pilot, lambda: idle(app) and [a for a in app.query(AnswerCell) if a.done])
         await pilot.pause(0.1)
         assert [str(c.render()) for c in app.query(UserCell)] == ["hi there"]
         [answer] = app.query(AnswerCell)
@@ -50,11 +33,11 @@ async def test_shell_approval_modal_y_runs_the_command(fake_openai: FakeOpenAI, 
     fake_openai.queue_response(fe.turn(fe.message_item("done")))
     app = CodeloopApp(make_session(fake_openai, tmp_path, policy="untrusted", sandbox="workspace-write"))
     async with app.run_test(size=SIZE) as pilot:
-        await _type(pilot, "go")
+        await type_text(pilot, "go")
         await pilot.press("enter")
-        await _until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
         await pilot.press("y")
-        await _until(pilot, lambda: _idle(app))
+        await until(pilot, lambda: idle(app))
         await pilot.pause(0.1)
         cell = app.query(ToolCell).first()
         assert cell.result is not None and "exit 0" in cell.result
@@ -66,11 +49,11 @@ async def test_n_denies_and_the_model_is_told(fake_openai: FakeOpenAI, tmp_path:
     fake_openai.queue_response(fe.turn(fe.message_item("ok, not running it")))
     app = CodeloopApp(make_session(fake_openai, tmp_path, policy="untrusted", sandbox="workspace-write"))
     async with app.run_test(size=SIZE) as pilot:
-        await _type(pilot, "go")
+        await type_text(pilot, "go")
         await pilot.press("enter")
-        await _until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
         await pilot.press("n")
-        await _until(pilot, lambda: _idle(app))
+        await until(pilot, lambda: idle(app))
         assert not app.query(ToolCell)
     assert "declined" in outputs_by_call(fake_openai.responses_bodies()[1])["c1"]
 
@@ -79,11 +62,11 @@ async def test_escape_in_the_modal_aborts_the_turn(fake_openai: FakeOpenAI, tmp_
     fake_openai.queue_response(fe.turn(shell_call("c1", RUN_PY)))
     app = CodeloopApp(make_session(fake_openai, tmp_path, policy="untrusted", sandbox="workspace-write"))
     async with app.run_test(size=SIZE) as pilot:
-        await _type(pilot, "go")
+        await type_text(pilot, "go")
         await pilot.press("enter")
-        await _until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
         await pilot.press("escape")
-        await _until(pilot, lambda: _idle(app))
+        await until(pilot, lambda: idle(app))
         await pilot.pause(0.1)
         assert any("aborted" in str(n.render()) for n in app.query(NoticeCell))
     assert app.session.history[-1]["content"][0]["text"].startswith("<turn_aborted>")
@@ -93,11 +76,11 @@ async def test_escape_interrupts_a_running_command(fake_openai: FakeOpenAI, tmp_
     fake_openai.queue_response(fe.turn(shell_call("c1", ["sleep", "60"])))
     app = CodeloopApp(make_session(fake_openai, tmp_path))
     async with app.run_test(size=SIZE) as pilot:
-        await _type(pilot, "go")
+        await type_text(pilot, "go")
         await pilot.press("enter")
-        await _until(pilot, lambda: bool(app.query(ToolCell)))
+        await until(pilot, lambda: bool(app.query(ToolCell)))
         await pilot.press("escape")
-        await _until(pilot, lambda: _idle(app), timeout=5)
+        await until(pilot, lambda: idle(app), timeout=5)
     outputs = [i for i in app.session.history if i.get("type") == "function_call_output"]
     assert outputs == [{"type": "function_call_output", "call_id": "c1", "output": "aborted by user"}]
 
@@ -115,14 +98,14 @@ async def test_message_typed_during_a_turn_is_queued_and_sent_after(fake_openai:
     fake_openai.queue_response(fe.turn(fe.message_item("second answer")))
     app = CodeloopApp(make_session(fake_openai, tmp_path))
     async with app.run_test(size=SIZE) as pilot:
-        await _type(pilot, "one")
+        await type_text(pilot, "one")
         await pilot.press("enter")
-        await _until(pilot, lambda: app.session.turn_running)
-        await _type(pilot, "two")
+        await until(pilot, lambda: app.session.turn_running)
+        await type_text(pilot, "two")
         await pilot.press("enter")
         assert app.queued == ["two"]
         release.set()
-        await _until(pilot, lambda: len(fake_openai.responses_bodies()) == 2 and _idle(app))
+        await until(pilot, lambda: len(fake_openai.responses_bodies()) == 2 and idle(app))
     second = fake_openai.responses_bodies()[1]["input"]
     assert second[-1]["content"][0]["text"] == "two"
 
@@ -131,7 +114,7 @@ async def test_slash_commands_change_settings_or_say_what_is_missing(fake_openai
     app = CodeloopApp(make_session(fake_openai, tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         for line in ("/approvals on-request", "/bogus"):
-            await _type(pilot, line)
+            await type_text(pilot, line)
             await pilot.press("enter")
         await pilot.pause(0.1)
         notices = [str(n.render()) for n in app.query(NoticeCell)]

@@ -9,7 +9,7 @@ import pytest
 
 from tests.engine_support import make_session
 from tests.fakeopenai import FakeOpenAI
-from tests.test_app_pilot import SIZE, _type, _until
+from tests.pilot_support import SIZE, type_text, until
 from tui.app.app import CodeloopApp
 from tui.app.file_index import SKIPPED_DIRS, list_files, rank
 from tui.app.widgets.composer import Composer
@@ -93,9 +93,9 @@ def test_empty_query_lists_shallow_files_first_and_limit_applies() -> None:
 
 
 async def _open_finder(pilot, app: CodeloopApp) -> FilePopup:  # type: ignore[no-untyped-def]
-    await _type(pilot, "look at @")
+    await type_text(pilot, "look at @")
     popup = app.query_one(FilePopup)
-    await _until(pilot, lambda: popup.is_open and popup.paths is not None)
+    await until(pilot, lambda: popup.is_open and popup.paths is not None)
     return popup
 
 
@@ -104,7 +104,7 @@ async def test_at_opens_the_finder_and_tab_inserts_the_path(fake_openai: FakeOpe
     async with app.run_test(size=SIZE) as pilot:
         popup = await _open_finder(pilot, app)
         assert "build/out.txt" not in popup.paths and "debug.log" not in popup.paths
-        await _type(pilot, "todo")
+        await type_text(pilot, "todo")
         assert popup.matches == ["notes/todo.md"]
         await pilot.press("tab")
         composer = app.query_one(Composer)
@@ -116,7 +116,7 @@ async def test_ignored_files_are_not_offered(fake_openai: FakeOpenAI, repo: Path
     app = CodeloopApp(make_session(fake_openai, repo))
     async with app.run_test(size=SIZE) as pilot:
         popup = await _open_finder(pilot, app)
-        await _type(pilot, "out")
+        await type_text(pilot, "out")
         assert popup.matches == [] and popup.is_open  # says "no file matches"
         await pilot.press("backspace", "backspace", "backspace", "l", "o", "g")
         assert "debug.log" not in popup.matches
@@ -126,7 +126,7 @@ async def test_down_and_enter_choose_without_sending(fake_openai: FakeOpenAI, re
     app = CodeloopApp(make_session(fake_openai, repo))
     async with app.run_test(size=SIZE) as pilot:
         popup = await _open_finder(pilot, app)
-        await _type(pilot, "py")
+        await type_text(pilot, "py")
         assert popup.matches[:2] == ["src/app.py", "src/util/strings.py"]
         await pilot.press("down", "enter")
         assert app.query_one(Composer).text == "look at src/util/strings.py "
@@ -137,7 +137,7 @@ async def test_a_path_with_spaces_is_quoted(fake_openai: FakeOpenAI, repo: Path)
     app = CodeloopApp(make_session(fake_openai, repo))
     async with app.run_test(size=SIZE) as pilot:
         await _open_finder(pilot, app)
-        await _type(pilot, "mynot")
+        await type_text(pilot, "mynot")
         await pilot.press("tab")
         assert app.query_one(Composer).text == 'look at "my notes.txt" '
 
@@ -148,16 +148,16 @@ async def test_escape_closes_the_finder_and_it_stays_closed_for_that_mention(fak
         popup = await _open_finder(pilot, app)
         await pilot.press("escape")
         assert not popup.is_open
-        await _type(pilot, "src")
+        await type_text(pilot, "src")
         assert not popup.is_open and app.query_one(Composer).text == "look at @src"
-        await _type(pilot, " and @")
+        await type_text(pilot, " and @")
         assert popup.is_open  # a new mention opens it again
 
 
 async def test_an_email_address_is_not_a_mention(fake_openai: FakeOpenAI, repo: Path) -> None:
     app = CodeloopApp(make_session(fake_openai, repo))
     async with app.run_test(size=SIZE) as pilot:
-        await _type(pilot, "mail me@host")
+        await type_text(pilot, "mail me@host")
         await pilot.pause(0.1)
         assert not app.query_one(FilePopup).is_open
 
@@ -169,5 +169,5 @@ async def test_new_files_show_up_once_the_listing_is_stale(fake_openai: FakeOpen
         await pilot.press("escape")
         (repo / "fresh.py").write_text("")
         app._files_listed_at = -1e9  # stands for time passing: the cache is stale
-        await _type(pilot, " @fre")
-        await _until(pilot, lambda: popup.matches == ["fresh.py"])
+        await type_text(pilot, " @fre")
+        await until(pilot, lambda: popup.matches == ["fresh.py"])

@@ -24,7 +24,7 @@ import pytest
 from tests.engine_support import make_session, outputs_by_call, process_gone, shell_call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.test_app_pilot import RUN_PY, SIZE, _type, _until
+from tests.pilot_support import RUN_PY, SIZE, type_text, until
 from tests.exec_support import run_exec
 from tui.app.app import CodeloopApp
 from tui.app.screens.approval import ApprovalScreen
@@ -230,19 +230,19 @@ async def test_key_kills_the_command_tree_and_the_next_turn_is_accepted(
     fake_openai.queue_response(fe.turn(fe.message_item("back")))
     app = CodeloopApp(make_session(fake_openai, tmp_path))
     async with app.run_test(size=SIZE) as pilot:
-        await _type(pilot, "go")
+        await type_text(pilot, "go")
         await pilot.press("enter")
-        await _until(pilot, tree.ready)
+        await until(pilot, tree.ready)
         pids = tree.host_pids()
         sent = time.monotonic()
         await pilot.press(key)
         took = seconds_until_gone(pids, sent)
-        await _until(pilot, lambda: not app.session.turn_running, timeout=5)
+        await until(pilot, lambda: not app.session.turn_running, timeout=5)
         history = app.session.history
         assert history[-1]["content"][0]["text"] == TURN_ABORTED_NOTE
-        await _type(pilot, "again")
+        await type_text(pilot, "again")
         await pilot.press("enter")
-        await _until(pilot, lambda: not app.session.turn_running and app.session.history[-1].get("role") == "assistant")
+        await until(pilot, lambda: not app.session.turn_running and app.session.history[-1].get("role") == "assistant")
     print(f"{key}: command tree gone {took:.3f}s after the key")
     assert not (tmp_path / "c2-ran").exists()
     second = fake_openai.responses_bodies()[1]
@@ -266,12 +266,12 @@ async def test_key_at_a_pending_approval_aborts_and_answers_every_call(
     fake_openai.queue_response(fe.turn(fe.message_item("back")))
     app = CodeloopApp(make_session(fake_openai, tmp_path, policy="untrusted", sandbox="workspace-write"))
     async with app.run_test(size=SIZE) as pilot:
-        await _type(pilot, "go")
+        await type_text(pilot, "go")
         await pilot.press("enter")
-        await _until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
         request = app.screen.request
         await pilot.press(key)
-        await _until(pilot, lambda: not app.session.turn_running, timeout=5)
+        await until(pilot, lambda: not app.session.turn_running, timeout=5)
         assert request.future is not None and request.future.done()
         await pilot.pause(0.1)
         assert not isinstance(app.screen, ApprovalScreen), "the modal outlived the turn it asked for"
@@ -279,8 +279,8 @@ async def test_key_at_a_pending_approval_aborts_and_answers_every_call(
         outputs = {i["call_id"]: i["output"] for i in history if i.get("type") == "function_call_output"}
         assert outputs == {"c1": ABORTED, "c2": ABORTED}
         assert history[-1]["content"][0]["text"] == TURN_ABORTED_NOTE
-        await _type(pilot, "again")
+        await type_text(pilot, "again")
         await pilot.press("enter")
-        await _until(pilot, lambda: not app.session.turn_running and app.session.history[-1].get("role") == "assistant")
+        await until(pilot, lambda: not app.session.turn_running and app.session.history[-1].get("role") == "assistant")
     assert not (tmp_path / "c2-ran").exists()
     assert _user_texts(fake_openai.responses_bodies()[1])[-2:] == [TURN_ABORTED_NOTE, "again"]

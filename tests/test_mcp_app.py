@@ -8,7 +8,7 @@ from tests.engine_support import echo_server, make_session, outputs_by_call
 from tests.engine_support import mcp_call as call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.test_app_pilot import _type, _until
+from tests.pilot_support import type_text, until
 from tui.app.app import CodeloopApp
 from tui.app.screens.approval import ApprovalScreen
 from tui.app.widgets.conversation import McpCallCell, NoticeCell
@@ -23,7 +23,7 @@ WAIT_S = 120.0  # real server processes: generous, never the measure of anything
 
 
 async def _slash(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
-    await _type(pilot, text)
+    await type_text(pilot, text)
     await pilot.press("enter")
 
 
@@ -47,9 +47,9 @@ async def test_slash_mcp_lists_servers_states_and_tools(fake_openai: FakeOpenAI,
     async with app.run_test(size=SIZE) as pilot:
         mcp = app.session.mcp
         assert mcp is not None
-        await _until(pilot, lambda: mcp.servers["echo"].state == "ready" and mcp.servers["missing"].state == "failed", WAIT_S)
+        await until(pilot, lambda: mcp.servers["echo"].state == "ready" and mcp.servers["missing"].state == "failed", WAIT_S)
         await _slash(pilot, "/mcp")
-        await _until(pilot, lambda: any(n.startswith("MCP servers:") for n in _notices(app)), WAIT_S)
+        await until(pilot, lambda: any(n.startswith("MCP servers:") for n in _notices(app)), WAIT_S)
         listing = next(n for n in _notices(app) if n.startswith("MCP servers:"))
         assert "echo: ready, 2 tools" in listing
         assert "mcp__echo__add  Add two integers." in listing and "mcp__echo__echo" in listing
@@ -59,7 +59,7 @@ async def test_slash_mcp_lists_servers_states_and_tools(fake_openai: FakeOpenAI,
         assert "slow: starting…" in listing
         assert any("MCP server 'missing' failed" in n for n in _notices(app)), "a failure is shown when it happens"
         gate.touch()
-        await _until(pilot, lambda: mcp.servers["slow"].state == "ready", WAIT_S)
+        await until(pilot, lambda: mcp.servers["slow"].state == "ready", WAIT_S)
         await app.session.submit(ev.Shutdown())
 
 
@@ -67,7 +67,7 @@ async def test_slash_mcp_without_servers_says_how_to_add_one(fake_openai: FakeOp
     app = CodeloopApp(make_session(fake_openai, tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await _slash(pilot, "/mcp")
-        await _until(pilot, lambda: any("No MCP servers" in n for n in _notices(app)), WAIT_S)
+        await until(pilot, lambda: any("No MCP servers" in n for n in _notices(app)), WAIT_S)
         assert any("[mcp_servers.NAME]" in n for n in _notices(app))
 
 
@@ -79,14 +79,14 @@ async def test_mcp_approval_modal_shows_server_tool_and_arguments_and_y_runs_it(
     app = _app(fake_openai, tmp_path, {"echo": echo_server()}, policy="untrusted")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("g", "o", "enter")
-        await _until(pilot, lambda: isinstance(app.screen, ApprovalScreen), WAIT_S)
+        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen), WAIT_S)
         modal = app.screen
         text = " ".join(str(w.render()) for w in modal.query("Label, Static"))
         assert "Call this MCP tool?" in text
         assert "server echo" in text and "tool echo" in text
         assert '"text": "shown in the modal"' in text and "outside the sandbox" in text
         await pilot.press("y")
-        await _until(pilot, lambda: not app.session.turn_running and bool(app.query(McpCallCell)), WAIT_S)
+        await until(pilot, lambda: not app.session.turn_running and bool(app.query(McpCallCell)), WAIT_S)
         await pilot.pause(0.1)
         cell = app.query_one(McpCallCell)
         rendered = str(cell.render())

@@ -16,7 +16,7 @@ import pytest
 from tests.engine_support import collect, make_session, run_turn, shell_call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.test_exec_cli import run_exec
+from tests.exec_support import run_exec
 from tui.config import ProviderSettings, ResolvedConfig, load_config, resolve_provider
 from tui.engine import events as ev
 from tui.engine.bootstrap import build_session, resume_session, resumed_tools

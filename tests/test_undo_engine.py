@@ -8,7 +8,7 @@ from pathlib import Path
 from tests.engine_support import collect, make_session, of_type, run_turn
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.test_app_pilot import _idle, _type, _until
+from tests.pilot_support import idle, type_text, until
 from tui.app.app import CodeloopApp
 from tui.app.screens.confirm import ConfirmScreen
 from tui.engine import events as ev
@@ -62,18 +62,18 @@ async def test_slash_undo_asks_first_and_n_changes_nothing(fake_openai: FakeOpen
     fake_openai.queue_response(fe.turn(fe.message_item("edited")))
     app = CodeloopApp(make_session(fake_openai, ws))
     async with app.run_test(size=(140, 40)) as pilot:
-        await _type(pilot, "edit")
+        await type_text(pilot, "edit")
         await pilot.press("enter")
-        await _until(pilot, lambda: _idle(app) and (ws / "new.txt").exists() and not app.session.turn_running)
-        await _type(pilot, "/undo")
+        await until(pilot, lambda: idle(app) and (ws / "new.txt").exists() and not app.session.turn_running)
+        await type_text(pilot, "/undo")
         await pilot.press("enter")
-        await _until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("n")
         await pilot.pause(0.1)
         assert (ws / "a.txt").read_text() == "two\n"
-        await _type(pilot, "/undo")
+        await type_text(pilot, "/undo")
         await pilot.press("enter")
-        await _until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await _until(pilot, lambda: (ws / "a.txt").read_text() == "one\n" and not app.session.turn_running)
+        await until(pilot, lambda: (ws / "a.txt").read_text() == "one\n" and not app.session.turn_running)
         assert not (ws / "new.txt").exists()

@@ -12,7 +12,7 @@ import pytest
 from tests.engine_support import make_session, of_type, run_turn
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.test_exec_cli import run_exec
+from tests.exec_support import run_exec
 from tests.test_fakeopenai import EVENT_CLASSES
 from tui.config import load_config, resolve_provider
 from tui.engine import events as ev
@@ -199,14 +199,14 @@ def test_search_item_builder_passes_the_sdk_classes() -> None:
 
 
 async def test_the_app_shows_a_search_cell(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
-    from tests.test_app_pilot import SIZE, _idle, _type, _until
+    from tests.pilot_support import SIZE, idle, type_text, until
     from tui.app.app import CodeloopApp
     from tui.app.widgets.conversation import SearchCell
 
     _searching_turn(fake_openai)
     app = CodeloopApp(make_session(fake_openai, tmp_path, web_search=True))
     async with app.run_test(size=SIZE) as pilot:
-        await _type(pilot, "when?")
+        await type_text(pilot, "when?")
         await pilot.press("enter")
-        await _until(pilot, lambda: _idle(app) and bool(app.query(SearchCell)))
+        await until(pilot, lambda: idle(app) and bool(app.query(SearchCell)))
         assert [str(c.render()) for c in app.query(SearchCell)] == [f"Searched: {QUERY}"]
