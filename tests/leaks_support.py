@@ -65,3 +65,43 @@ def modes(root: Path) -> dict[str, int]:
         if not path.is_symlink():
             found[str(path.relative_to(root))] = path.stat().st_mode & 0o777
     return found
+
+
+# Sequences a hostile text carries: each would make a terminal do something if printed raw.
+HOSTILE = {
+    "osc2-title": "\x1b]2;PWNED-TITLE\x07",
+    "osc52-clipboard": "\x1b]52;c;cm0gLXJmIH4K\x07",
+    "csi-clear": "\x1b[2J\x1b[H",
+    "osc8-link": "\x1b]8;;https://evil.example/\x1b\\docs\x1b]8;;\x1b\\",
+    "decrqss": "\x1bP$qm\x1b\\",
+    "device-attributes": "\x1b[c\x1b[>c\x05",
+    "tmux-passthrough": "\x1bPtmux;\x1b\x1b]2;PWNED-TITLE\x07\x1b\\",
+    "c1-osc": "\x9d2;PWNED-TITLE\x9c",
+    "c1-csi": "\x9b2J",
+    "unterminated-osc": "\x1b]52;c;cm0gLXJmIH4K",
+}
+TERMINAL_CONTROLS = "\x1b\x07\x05\x90\x9b\x9c\x9d\x9e\x9f"
+
+
+def raw_controls(text: str) -> list[str]:
+    """The characters of `text` a terminal would act on (ESC, BEL, ENQ, 8-bit C1 introducers)."""
+    return [c for c in text if c in TERMINAL_CONTROLS]
+
+
+def tmux_format(driver: Any, fmt: str) -> str:
+    """A tmux format (`#{pane_title}`) evaluated for the driver's pane."""
+    import subprocess
+
+    done = subprocess.run(
+        [driver.tmux, "-S", driver.socket, "display-message", "-p", "-t", driver.session, fmt],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    return done.stdout.strip()
+
+
+def tmux_buffers(driver: Any) -> str:
+    """tmux's paste buffers (where an OSC 52 clipboard write lands with set-clipboard on)."""
+    import subprocess
+
+    done = subprocess.run([driver.tmux, "-S", driver.socket, "list-buffers"], capture_output=True, text=True, timeout=30)
+    return done.stdout

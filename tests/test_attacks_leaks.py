@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-from tests.exec_support import shell
+from tests.exec_support import attack, patch, run_exec, shell
 from tests.fakeopenai import FakeOpenAI
-from tests.leaks_support import CREDENTIAL, FULL_AUTO, all_cmdlines, attack_while, workspace
-from tests.exec_support import attack
+from tests.fakeopenai import events as fe
+from tests.leaks_support import (
+    CREDENTIAL, FULL_AUTO, HOSTILE, all_cmdlines, attack_while, raw_controls, tmux_buffers, tmux_format, workspace,
+)  # fmt: skip
+from tests.tmux_driver import TmuxDriver, require_tmux
+from tui.safety.terminal_text import neutralize
 
 ENV_FILE = f"MY_SERVICE_CREDENTIAL={CREDENTIAL}\nPLAIN=hello\n"
 
@@ -164,3 +170,108 @@ def test_no_process_cmdline_carries_the_snapshot(fake_openai: FakeOpenAI, tmp_pa
     out, found = attack_while(lambda: (ws / "started").exists(), look, fake_openai, ws, home, [shell("c1", script)], *FULL_AUTO)
     assert found == [], found
     assert "harmless function ran" in out.output("c1")
+
+
+# ------------------------------------------------------------ control sequences: neutralize
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE))
+def test_neutralize_leaves_nothing_a_terminal_acts_on(kind: str) -> None:
+    """Every hostile sequence (7-bit and 8-bit C1, terminated or not, nested in a tmux
+    passthrough) leaves no ESC, BEL, ENQ or C1 introducer, and the text around it is kept."""
+    shown = neutralize(f"before {HOSTILE[kind]} after")
+    assert raw_controls(shown) == [] and shown.startswith("before") and shown.endswith("after"), repr(shown)
+
+
+def test_trojan_source_bidi_and_zero_width_characters_are_shown_visibly() -> None:
+    """A command hiding its real order behind a right-to-left override, or text hiding a
+    zero-width space, reads with the characters made visible; joiners stay in prose (emoji)
+    but not in a command."""
+    assert neutralize("rm -rf ~ \u202e#gnirts") == "rm -rf ~ <U+202E>#gnirts"
+    assert neutralize("a\u2066b\u2069c\u200bd\ufeff") == "a<U+2066>b<U+2069>c<U+200B>d<U+FEFF>"
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    assert neutralize(f"hi {family}") == f"hi {family}"
+    assert neutralize("cu\u200drl", strict=True) == "cu<U+200D>rl"
+
+
+def test_a_carriage_return_cannot_hide_the_start_of_a_line() -> None:
+    """`safe-looking\\rrm -rf ~` must not display as just the second half."""
+    assert neutralize("ls -la\rrm -rf ~") == "ls -la\u240drm -rf ~"
+
+
+# ------------------------------------------------------------ control sequences: exec
+
+
+def _hostile_text(label: str) -> str:
+    return label + " " + " ".join(f"<{kind}>{seq}" for kind, seq in HOSTILE.items()) + " end"
+
+
+def test_exec_human_output_carries_no_control_sequences(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    """The model's message and reasoning, a command's argv and output, a plan step and a patched
+    file's name all carry OSC 2/52/8, CSI, DECRQSS, DA, tmux passthrough and C1 sequences:
+    exec's stdout and stderr (piped) hold none of them, and the readable text is still there."""
+    ws, home = workspace(tmp_path)
+    hostile = _hostile_text("x")
+    plan = json.dumps({"plan": [{"step": _hostile_text("step"), "status": "pending"}]})
+    fake_openai.queue_response(fe.turn(fe.reasoning_item(_hostile_text("thinking")), shell("c1", ["printf", "%s", hostile])))
+    fake_openai.queue_response(fe.turn(fe.function_call_item("p1", "update_plan", plan)))
+    fake_openai.queue_response(fe.turn(patch("a1", "*** Add File: evil\x1b]2;T\x07name.txt\n+hi")))
+    fake_openai.queue_response(fe.turn(fe.message_item(_hostile_text("final"))))
+    proc = run_exec(fake_openai, ws, home, *FULL_AUTO, "go")
+    assert proc.returncode == 0, proc.stderr
+    assert raw_controls(proc.stdout) == [] and raw_controls(proc.stderr) == [], (proc.stdout, proc.stderr)
+    assert "final <osc2-title> <osc52-clipboard>" in proc.stdout and "step <osc2-title>" in proc.stderr
+
+
+def test_exec_json_output_stays_exact(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    """With --json the model's text is kept exact (a program reads it), and every control
+    character is a JSON escape — the 8-bit C1 ones too, which json.dumps leaves raw — so stdout
+    holds nothing a terminal acts on."""
+    ws, home = workspace(tmp_path)
+    text = _hostile_text("json")
+    fake_openai.queue_response(fe.turn(fe.message_item(text)))
+    proc = run_exec(fake_openai, ws, home, "--json", "go")
+    assert raw_controls(proc.stdout) == [] and "\\u001b" in proc.stdout and "\\u009d" in proc.stdout
+    assert text in [e.get("last_agent_message") for e in map(json.loads, proc.stdout.splitlines())]
+
+
+def test_provider_error_message_cannot_drive_the_terminal(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    """The provider answers 400 with an error message full of escape sequences: exec's stderr
+    quotes it without them."""
+    ws, home = workspace(tmp_path)
+    error = {"error": {"message": _hostile_text("provider"), "type": "invalid_request_error", "param": None, "code": None}}
+    fake_openai.queue_http_error(400, error)
+    proc = run_exec(fake_openai, ws, home, "go")
+    assert proc.returncode != 0 and "provider" in proc.stderr
+    assert raw_controls(proc.stderr) == [] and raw_controls(proc.stdout) == [], proc.stderr
+
+
+# ------------------------------------------------------------ control sequences: the app in tmux
+
+
+def test_app_in_tmux_keeps_its_title_and_clipboard(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    """The real app in tmux (set-clipboard and passthrough on, so tmux would obey): the model's
+    reasoning, a command's output and its message carry OSC 2, OSC 52, CSI 2J, a tmux passthrough
+    and C1 sequences. Afterwards the pane's title is what it was, no paste buffer was set, and the
+    message is on screen (before the fix, CSI 2J wiped the screen and the title changed)."""
+    ws, home = workspace(tmp_path)
+    fake_openai.queue_response(
+        fe.turn(fe.reasoning_item(_hostile_text("thinking")), shell("c1", ["echo", _hostile_text("cmd")]))
+    )
+    fake_openai.queue_response(fe.turn(fe.message_item(_hostile_text("final") + " MESSAGE-SHOWN")))
+    env = {
+        "TERM": "xterm-256color", "CODELOOP_HOME": str(home), "HOME": str(tmp_path),
+        "OPENAI_BASE_URL": fake_openai.base_url, "OPENAI_API_KEY": "test-key",
+    }  # fmt: skip
+    with TmuxDriver(require_tmux(), width=140, height=44) as tmux:
+        tmux.start([sys.executable, "-m", "tui", "--full-auto"], env=env, cwd=str(ws))
+        for option in ("set-clipboard on", "allow-passthrough on"):
+            subprocess.run([tmux.tmux, "-S", tmux.socket, "set", "-g", *option.split()], check=True, timeout=30)
+        tmux.wait_for_text("Ask codeloop", timeout_s=60)
+        title = tmux_format(tmux, "#{pane_title}")
+        tmux.type_text("go")
+        tmux.press("Enter")
+        tmux.wait_for_text("MESSAGE-SHOWN", timeout_s=60)
+        assert tmux_format(tmux, "#{pane_title}") == title and "PWNED" not in title
+        assert tmux_buffers(tmux) == "", "an OSC 52 from the model set tmux's clipboard"
+        assert "MESSAGE-SHOWN" in tmux.screen()

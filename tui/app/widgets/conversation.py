@@ -18,6 +18,7 @@ from textual.widgets import Collapsible, Static
 from tui.app.widgets.answer import AnswerCell
 
 from tui.engine.events import FileChangeSummary
+from tui.safety.terminal_text import neutralize
 
 TAIL_LINES = 6
 MAX_CELLS = 300  # widgets kept on screen (~100 turns); older ones are dropped (they stay in the history)
@@ -226,4 +227,5 @@ class Conversation(VerticalScroll):
         await self.mount(PatchCell(text))
 
     async def add_notice(self, text: str, kind: str = "info") -> None:
-        await self.mount(NoticeCell(Text(text), classes=f"-{kind}"))
+        # Notices quote outside text (MCP tool lists, provider errors) not always carried by an event.
+        await self.mount(NoticeCell(Text(neutralize(text)), classes=f"-{kind}"))
