@@ -105,3 +105,37 @@ def tmux_buffers(driver: Any) -> str:
 
     done = subprocess.run([driver.tmux, "-S", driver.socket, "list-buffers"], capture_output=True, text=True, timeout=30)
     return done.stdout
+
+
+def serve_parts(url: str) -> tuple[str, str, int]:
+    """`http://127.0.0.1:PORT/?token=T` → (the bare origin, the token, the port)."""
+    address, _, token = url.partition("/?token=")
+    return address, token, int(address.rsplit(":", 1)[1])
+
+
+class umask:
+    """`with umask(0o000):` — the process's umask for the block (children inherit it)."""
+
+    def __init__(self, mask: int) -> None:
+        self.mask = mask
+        self.saved = 0
+
+    def __enter__(self) -> None:
+        self.saved = os.umask(self.mask)
+
+    def __exit__(self, *exc: object) -> None:
+        os.umask(self.saved)
+
+
+def loose_modes(root: Path) -> dict[str, str]:
+    """Everything under `root` (itself included) that another user could read, list or enter."""
+    return {path: oct(mode) for path, mode in modes(root).items() if mode & 0o077}
+
+
+async def pilot_until(pilot: Any, condition: Callable[[], bool], timeout_s: float = 30) -> None:
+    """Let the app run until `condition()` holds (fail after `timeout_s`)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the app never reached the state waited for")
+        await pilot.pause(0.02)

@@ -11,18 +11,28 @@ import base64
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 import pytest
 
+from tests.browser_driver import ServeProcess
 from tests.exec_support import attack, patch, run_exec, shell
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
 from tests.leaks_support import (
-    CREDENTIAL, FULL_AUTO, HOSTILE, all_cmdlines, attack_while, raw_controls, tmux_buffers, tmux_format, workspace,
+    CREDENTIAL, FULL_AUTO, HOSTILE, all_cmdlines, attack_while, loose_modes, modes, pilot_until, raw_controls, serve_parts, tmux_buffers, tmux_format, umask, workspace,
 )  # fmt: skip
+from tests.engine_support import make_session
 from tests.tmux_driver import TmuxDriver, require_tmux
+from textual.widgets import OptionList
+from tui.app.app import CodeloopApp
+from tui.app.widgets.diff_view import DiffView
+from tui.app.widgets.file_popup import FilePopup
+from tui.engine.events import FileChangeSummary
 from tui.safety.terminal_text import neutralize
 
 ENV_FILE = f"MY_SERVICE_CREDENTIAL={CREDENTIAL}\nPLAIN=hello\n"
@@ -275,3 +285,218 @@ def test_app_in_tmux_keeps_its_title_and_clipboard(fake_openai: FakeOpenAI, tmp_
         assert tmux_format(tmux, "#{pane_title}") == title and "PWNED" not in title
         assert tmux_buffers(tmux) == "", "an OSC 52 from the model set tmux's clipboard"
         assert "MESSAGE-SHOWN" in tmux.screen()
+
+
+# ------------------------------------------------------------ codeloop serve
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    tmp = tmp_path_factory.mktemp("serve")
+    (tmp / "home").mkdir()
+    server = ServeProcess(["--demo"], env={"CODELOOP_HOME": str(tmp / "home")}, cwd=tmp, log=tmp / "serve.log")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def _request(url: str, *, headers: dict[str, str] | None = None, cookies: dict[str, str] | None = None) -> tuple[int, str, dict[str, str]]:
+    async with aiohttp.ClientSession(cookies=cookies) as client:
+        async with client.get(url, headers=headers or {}, allow_redirects=False) as response:
+            return response.status, await response.text(), dict(response.headers)
+
+
+async def _websocket(url: str, **kwargs: Any) -> str:
+    """Open the app's socket; the first thing the app sends, or the HTTP status it was refused with."""
+    async with aiohttp.ClientSession(cookies=kwargs.pop("cookies", None)) as client:
+        try:
+            async with client.ws_connect(url, **kwargs) as ws:
+                await ws.send_json(["resize", {"width": 80, "height": 24}])
+                message = await ws.receive(timeout=60)
+                return f"open:{message.type.name}"
+        except aiohttp.WSServerHandshakeError as e:
+            return f"refused:{e.status}"
+
+
+@pytest.mark.parametrize("path", ["/", "/ws", "/static/js/textual.js", "/static/", "/download/x"])
+async def test_serve_bare_address_gets_nothing(served: ServeProcess, path: str) -> None:
+    """Without the token (any page, asset, download or the socket): 401 and a plain page saying
+    where to find the URL — no app, no file listing."""
+    origin, _, _ = serve_parts(served.url)
+    status, body, headers = await _request(origin + path)
+    assert status == 401 and "printed" in body and headers["Content-Type"].startswith("text/plain"), (status, body)
+
+
+async def test_serve_wrong_token_is_refused(served: ServeProcess) -> None:
+    """A guessed token, or a cookie holding one, gets 401 too (compared in constant time)."""
+    origin, token, port = serve_parts(served.url)
+    assert (await _request(f"{origin}/?token={token[:-1]}x"))[0] == 401
+    assert (await _request(f"{origin}/", cookies={f"codeloop_serve_{port}": "x" * len(token)}))[0] == 401
+    assert await _websocket(f"ws://127.0.0.1:{port}/ws?token=nope") == "refused:401"
+
+
+async def test_serve_token_becomes_a_strict_httponly_cookie_and_leaves_the_address(served: ServeProcess) -> None:
+    """The printed URL sets an HttpOnly SameSite=Strict cookie and redirects to the bare page, so
+    the token is in no later address, history entry or Referer; every page says no-referrer."""
+    origin, token, port = serve_parts(served.url)
+    status, _, headers = await _request(served.url)
+    assert status == 302 and headers["Location"] == "/"
+    cookie = headers["Set-Cookie"]
+    assert f"codeloop_serve_{port}={token}" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    status, body, headers = await _request(origin + "/", cookies={f"codeloop_serve_{port}": token})
+    assert status == 200 and token not in body and headers["Referrer-Policy"] == "no-referrer"
+
+
+async def test_serve_socket_from_another_origin_is_refused(served: ServeProcess) -> None:
+    """A page on http://evil.example opens the socket — even holding the cookie or the token, its
+    Origin gets 403; from the served origin the same socket opens."""
+    _, token, port = serve_parts(served.url)
+    url = f"ws://127.0.0.1:{port}/ws"
+    cookies = {f"codeloop_serve_{port}": token}
+    assert await _websocket(url, cookies=cookies, origin="http://evil.example") == "refused:403"
+    assert await _websocket(f"{url}?token={token}", origin="http://127.0.0.1.evil.example") == "refused:403"
+    assert (await _websocket(url, cookies=cookies, origin=f"http://127.0.0.1:{port}")).startswith("open:")
+
+
+async def test_serve_cross_origin_fetch_of_the_page_is_refused(served: ServeProcess) -> None:
+    """A cross-origin fetch() carrying the user's cookie (Origin: evil) gets 403, not the page."""
+    origin, token, port = serve_parts(served.url)
+    status, body, _ = await _request(origin + "/", headers={"Origin": "https://evil.example"}, cookies={f"codeloop_serve_{port}": token})
+    assert status == 403 and "<html" not in body.lower()
+
+
+async def test_serve_dns_rebinding_host_is_refused(served: ServeProcess) -> None:
+    """A DNS-rebound name (Host: evil.example:PORT resolving to 127.0.0.1) gets 403 even with the token."""
+    origin, token, port = serve_parts(served.url)
+    status, _, _ = await _request(f"{origin}/?token={token}", headers={"Host": f"rebind.evil.example:{port}"})
+    assert status == 403
+
+
+def test_serve_token_is_in_no_command_line_or_environment(served: ServeProcess) -> None:
+    """Another local user can read every process's cmdline: the token is in none, nor in the
+    environment of serve or the apps it starts; and that user, connecting without it, gets 401."""
+    origin, token, _ = serve_parts(served.url)
+    assert not [line for line in all_cmdlines() if token.encode() in line]
+    assert token.encode() not in Path(f"/proc/{served.proc.pid}/environ").read_bytes()
+    probe = f"import urllib.request as u\ntry: u.urlopen({origin!r} + '/ws')\nexcept Exception as e: print(e)"
+    done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert "401" in done.stdout, done
+
+
+# ------------------------------------------------------------ $CODELOOP_HOME file modes
+
+
+def test_rollouts_are_private_whatever_the_umask(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    """Under umask 000 a session writes its rollout: CODELOOP_HOME, the session folders and the
+    file are 0700/0600 — no other user can list or read a conversation."""
+    ws, home = workspace(tmp_path)
+    home.rmdir()  # made by codeloop itself
+    fake_openai.queue_response(fe.turn(fe.message_item("hello")))
+    with umask(0o000):
+        proc = run_exec(fake_openai, ws, home, "go")
+    assert proc.returncode == 0, proc.stderr
+    assert list((home / "sessions").rglob("rollout-*.jsonl"))
+    assert loose_modes(home) == {}
+    assert modes(home)["."] == 0o700 and all(m in (0o700, 0o600) for m in modes(home).values())
+
+
+def test_files_left_readable_by_earlier_versions_are_tightened_on_start(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    """An old 0755 sessions tree with a 0644 rollout and a 0644 config.toml: the next start
+    takes group and other permissions off all of it."""
+    ws, home = workspace(tmp_path)
+    old = home / "sessions" / "2025" / "01" / "02"
+    old.mkdir(parents=True)
+    (old / "rollout-old.jsonl").write_text("{}\n")
+    (home / "config.toml").write_text("")
+    for path in [home, home / "sessions", *old.parents, old]:
+        if path.is_relative_to(home):
+            path.chmod(0o755)
+    for path in (old / "rollout-old.jsonl", home / "config.toml"):
+        path.chmod(0o644)
+    fake_openai.queue_response(fe.turn(fe.message_item("hello")))
+    assert run_exec(fake_openai, ws, home, "go").returncode == 0
+    assert loose_modes(home) == {}
+
+
+def test_a_resumed_rollout_is_private_again(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    """A rollout made readable (0644) between runs is 0600 again once the session is resumed and
+    appended to, under umask 000."""
+    ws, home = workspace(tmp_path)
+    fake_openai.queue_response(fe.turn(fe.message_item("first")))
+    assert run_exec(fake_openai, ws, home, "go").returncode == 0
+    (rollout,) = (home / "sessions").rglob("rollout-*.jsonl")
+    rollout.chmod(0o644)
+    fake_openai.queue_response(fe.turn(fe.message_item("second")))
+    with umask(0o000):
+        proc = run_exec(fake_openai, ws, home, "resume", "--last", "go on")
+    assert proc.returncode == 0, proc.stderr
+    assert "second" in rollout.read_text() and loose_modes(home) == {}
+
+
+# ------------------------------------------------------------ MCP servers
+
+
+def _mcp_config(home: Path, env: dict[str, str]) -> None:
+    server = Path(__file__).parent / "mcp_echo_server.py"
+    table = ", ".join(f"{k} = {json.dumps(v)}" for k, v in env.items())
+    (home / "config.toml").write_text(
+        f'[mcp_servers.echo]\ncommand = {json.dumps(sys.executable)}\nargs = [{json.dumps(str(server))}]\nenv = {{ {table} }}\n'
+    )
+
+
+def test_mcp_server_stderr_is_neither_a_leak_nor_a_terminal_attack(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    """An MCP server configured with a credential in its env fails at start, printing the
+    credential (plain and base64) and escape sequences to stderr: exec's report of the failure
+    shows neither."""
+    ws, home = workspace(tmp_path)
+    said = f"boom {CREDENTIAL} {base64.b64encode(CREDENTIAL.encode()).decode()} {HOSTILE['osc2-title']}{HOSTILE['osc52-clipboard']}"
+    _mcp_config(home, {"ECHO_SERVER_MODE": "exit", "ECHO_SERVER_SAY": said, "MY_SERVICE_CREDENTIAL": CREDENTIAL})
+    fake_openai.queue_response(fe.turn(fe.message_item("done")))
+    proc = run_exec(fake_openai, ws, home, "go")
+    shown = proc.stdout + proc.stderr
+    assert "echo" in proc.stderr and CREDENTIAL not in shown and raw_controls(shown) == [], shown
+    assert base64.b64encode(CREDENTIAL.encode()).decode()[:16] not in shown
+
+
+def test_mcp_tool_result_is_redacted_and_neutralized(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    """The model has the MCP echo tool return escape sequences and a known secret in hex: the
+    model's copy is redacted, and exec's progress lines carry no control sequence."""
+    ws, home = workspace(tmp_path)
+    _mcp_config(home, {"MY_SERVICE_CREDENTIAL": CREDENTIAL})
+    text = f"{HOSTILE['osc52-clipboard']}{HOSTILE['c1-osc']} hex {CREDENTIAL.encode().hex()}"
+    call = fe.function_call_item("m1", "mcp__echo__echo", json.dumps({"text": text}))
+    out = attack(fake_openai, ws, home, [call], "--dangerously-bypass-approvals-and-sandbox")
+    assert CREDENTIAL.encode().hex() not in out.output("m1") and "[REDACTED]" in out.output("m1"), out.output("m1")
+    assert raw_controls(out.proc.stdout + out.proc.stderr) == [], out.proc.stderr
+
+
+# ------------------------------------------------------------ file names in the app
+
+EVIL_NAME = "evil\x1b]2;PWNED\x07\x1b[2J\u202ename.txt"
+
+
+async def test_file_names_in_the_at_finder_are_neutralized(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    """A repository file named with OSC 2, CSI 2J and a bidi override: the `@` finder lists it
+    with none of them live (the override shown as <U+202E>)."""
+    ws, _ = workspace(tmp_path, {EVIL_NAME: "x\n"})
+    app = CodeloopApp(make_session(fake_openai, ws))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*"look at @evil")
+        popup = app.query_one(FilePopup)
+        await pilot_until(pilot, lambda: popup.is_open and bool(popup.matches))
+        shown = str(popup.get_option_at_index(0).prompt)
+        assert raw_controls(shown) == [] and "\u202e" not in shown and "<U+202E>" in shown, repr(shown)
+
+
+async def test_file_names_in_the_diff_pane_are_neutralized(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    """A patch adding a file whose name carries escape sequences: the diff pane's file row shows
+    it without them."""
+    ws, _ = workspace(tmp_path)
+    app = CodeloopApp(make_session(fake_openai, ws))
+    async with app.run_test(size=(120, 40)) as pilot:
+        diff = app.query_one(DiffView)
+        diff.show_changes([FileChangeSummary(EVIL_NAME, "add", 1, 0, "+x\n")], label="applied")
+        await pilot.pause()
+        row = str(diff.query_one(OptionList).get_option_at_index(0).prompt)
+        assert raw_controls(row) == [] and "<U+202E>" in row, repr(row)
