@@ -33,6 +33,7 @@ from tui.app.app import CodeloopApp
 from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.file_popup import FilePopup
 from tui.engine.events import FileChangeSummary
+from tui.serve_auth import ServeGuard
 from tui.safety.terminal_text import neutralize
 
 ENV_FILE = f"MY_SERVICE_CREDENTIAL={CREDENTIAL}\nPLAIN=hello\n"
@@ -500,3 +501,20 @@ async def test_file_names_in_the_diff_pane_are_neutralized(fake_openai: FakeOpen
         await pilot.pause()
         row = str(diff.query_one(OptionList).get_option_at_index(0).prompt)
         assert raw_controls(row) == [] and "<U+202E>" in row, repr(row)
+
+
+def test_serve_guard_accepts_the_public_url_and_refuses_null_and_lookalike_origins() -> None:
+    """Behind a proxy the --public-url origin is the page's own; `Origin: null` (a sandboxed
+    frame, a file:// page) and lookalikes (`127.0.0.1.evil`, another port) are refused; on
+    0.0.0.0 any Host is let through to the token check."""
+    guard = ServeGuard("t" * 43, "127.0.0.1", 8000, "https://code.example.org")
+    ok = {"host": "127.0.0.1:8000", "query_token": None, "cookie": "t" * 43}
+    assert guard.verdict(origin="https://code.example.org", **ok) == 200
+    assert guard.verdict(origin="http://localhost:8000", **ok) == 200
+    for origin in ("null", "http://127.0.0.1:8001", "http://127.0.0.1.evil.example:8000", "https://code.example.org.evil"):
+        assert guard.verdict(origin=origin, **ok) == 403, origin
+    assert guard.verdict(host="code.example.org", origin=None, query_token=None, cookie="t" * 43) == 200
+    assert guard.verdict(host="127.0.0.1:8000", origin=None, query_token=None, cookie=None) == 401
+    anywhere = ServeGuard("t" * 43, "0.0.0.0", 8000, "http://127.0.0.1:8000")
+    assert anywhere.verdict(host="192.168.1.5:8000", origin=None, query_token="t" * 43, cookie=None) == 200
+
