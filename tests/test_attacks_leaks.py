@@ -7,6 +7,7 @@ bubblewrap where a command runs, unless it is about the app or serve."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import subprocess
@@ -28,13 +29,15 @@ from tests.leaks_support import (
 )  # fmt: skip
 from tests.engine_support import make_session
 from tests.tmux_driver import TmuxDriver, require_tmux
-from textual.widgets import OptionList
+from textual.widgets import Collapsible, OptionList
 from tui.app.app import CodeloopApp
+from tui.app.widgets.answer import AnswerCell
 from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.file_popup import FilePopup
+from tui.engine import events as ev
 from tui.engine.events import FileChangeSummary
 from tui.serve_auth import ServeGuard
-from tui.safety.terminal_text import neutralize
+from tui.safety.terminal_text import displayable, neutralize
 
 ENV_FILE = f"MY_SERVICE_CREDENTIAL={CREDENTIAL}\nPLAIN=hello\n"
 
@@ -518,3 +521,33 @@ def test_serve_guard_accepts_the_public_url_and_refuses_null_and_lookalike_origi
     anywhere = ServeGuard("t" * 43, "0.0.0.0", 8000, "http://127.0.0.1:8000")
     assert anywhere.verdict(host="192.168.1.5:8000", origin=None, query_token="t" * 43, cookie=None) == 200
 
+
+
+async def test_reasoning_title_is_not_parsed_as_markup(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    """A reasoning summary opening with Textual markup (`[link=…]`, an unclosed `[b`) is shown as
+    the characters it is: no hyperlink, no markup error ending the app's event pump."""
+    ws, _ = workspace(tmp_path)
+    summary = "[link='https://evil.example/']docs[/link] [link=https://x.example] [b"
+    fake_openai.queue_response(fe.turn(fe.reasoning_item(summary), fe.message_item("ANSWER-SHOWN")))
+    app = CodeloopApp(make_session(fake_openai, ws))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*"go", "enter")
+        await pilot_until(pilot, lambda: bool(app.query(Collapsible)) and any("ANSWER-SHOWN" in c.text for c in app.query(AnswerCell)))
+        title = app.query(Collapsible).last().title
+        assert str(title).startswith("thinking: [link='https://evil.example/']docs[/link]"), title
+        assert not [span for span in getattr(title, "spans", []) if "link" in str(span.style)]
+
+
+async def test_the_approval_modal_shows_a_neutralized_copy_that_still_decides() -> None:
+    """The approval request the modal shows has its command and reason neutralized (a bidi
+    override and a zero-width joiner visible, no ESC), and resolving that copy resolves the
+    future the engine awaits."""
+    future: asyncio.Future[ev.ReviewDecision] = asyncio.get_running_loop().create_future()
+    request = ev.ApprovalRequested(
+        call_id="c1", kind="exec", reason="needs\x1b]2;T\x07 network", command=["cu\u200drl", "x\u202e"], future=future
+    )
+    shown = displayable(request)
+    assert shown.command == ["cu<U+200D>rl", "x<U+202E>"] and shown.reason == "needs network"
+    assert request.command == ["cu\u200drl", "x\u202e"], "the engine's own request is untouched"
+    shown.resolve(ev.ReviewDecision.APPROVED)
+    assert future.result() is ev.ReviewDecision.APPROVED

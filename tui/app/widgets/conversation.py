@@ -12,6 +12,7 @@ import shlex
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Collapsible, Static
 
@@ -184,7 +185,9 @@ class Conversation(VerticalScroll):
     async def add_reasoning(self, text: str) -> None:
         title = text.strip().splitlines()[0].strip("* ") if text.strip() else "Reasoning"
         body = Static(Text(text, style="dim"))
-        cell = Collapsible(body, title=f"thinking: {title[:70]}", collapsed=True, classes="reasoning")
+        # Content, not a str: a str title is parsed as markup, and the model's `[link=…]` would
+        # become a live hyperlink (or a MarkupError that ends the event pump).
+        cell = Collapsible(body, title=Content(f"thinking: {title[:70]}"), collapsed=True, classes="reasoning")
         self._attempt.append(cell)
         await self.mount(cell)
 
