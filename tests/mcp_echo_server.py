@@ -2,7 +2,8 @@
 
 `MCPServer` is what SDK 1.x called FastMCP. Run it as `python tests/mcp_echo_server.py`.
 Environment knobs, so one file serves every test:
-- ECHO_SERVER_MODE=exit: write a line to stderr and exit 2 before serving (a startup failure);
+- ECHO_SERVER_MODE=exit: write a line (ECHO_SERVER_SAY, if set) to stderr and exit 2 before
+  serving (a startup failure);
   =hang: never answer (a startup timeout).
 - ECHO_SERVER_WAIT_FOR=PATH: start serving only once PATH exists (a slow startup the test
   controls, with no clock involved).
@@ -18,7 +19,7 @@ import time
 
 MODE = os.environ.get("ECHO_SERVER_MODE", "")
 if MODE == "exit":
-    print("echo server: refusing to start (ECHO_SERVER_MODE=exit)", file=sys.stderr, flush=True)
+    print(os.environ.get("ECHO_SERVER_SAY", "echo server: refusing to start (ECHO_SERVER_MODE=exit)"), file=sys.stderr, flush=True)
     sys.exit(2)
 if MODE == "hang":
     print("echo server: hanging on purpose", file=sys.stderr, flush=True)

@@ -109,10 +109,14 @@ def test_serve_prints_its_url_serves_the_page_and_stops_on_ctrl_c(tmp_path: Path
     (tmp_path / "home").mkdir()
     server = ServeProcess(["--demo"], env={"CODELOOP_HOME": str(tmp_path / "home")}, cwd=tmp_path, log=tmp_path / "log")
     try:
-        port = int(server.url.rsplit(":", 1)[1])
-        assert server.url == f"http://127.0.0.1:{port}" and port != 0, server.url
-        with urllib.request.urlopen(server.url, timeout=30) as page:
+        address, _, token = server.url.partition("/?token=")
+        port = int(address.rsplit(":", 1)[1])
+        assert address == f"http://127.0.0.1:{port}" and port != 0 and len(token) >= 32, server.url
+        # The tokened URL trades the token for a cookie and redirects to the bare page.
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        with opener.open(server.url, timeout=30) as page:
             html = page.read().decode()
+            assert page.url == f"{address}/", page.url
         # The page's websocket goes back to the port the server really got.
         assert f'data-session-websocket-url="ws://127.0.0.1:{port}/ws"' in html, html
         assert server.interrupt() == 0, server.output()

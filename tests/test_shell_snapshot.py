@@ -11,7 +11,7 @@ from tests.engine_support import make_session, outputs_by_call, run_turn, shell_
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
 from tui.tools.process import shell_environment
-from tui.tools.shell_snapshot import MARK, build, is_login_script, with_snapshot
+from tui.tools.shell_snapshot import MARK, Snapshot, build, is_login_script, with_snapshot
 
 PROFILE = """\
 echo "profile noise on stdout"
@@ -40,7 +40,8 @@ def test_only_bash_dash_lc_with_one_script_is_replayed() -> None:
     assert not is_login_script(["bash", "-c", "ls"])
     assert not is_login_script(["zsh", "-lc", "ls"])
     assert not is_login_script(["bash", "-lc", "ls", "extra"])
-    assert with_snapshot(["bash", "-lc", "ls"], "export A=1\n") == ["bash", "-c", "export A=1\n\nls"]
+    snapshot = Snapshot("export A=1\n", 70)
+    assert with_snapshot(["bash", "-lc", "ls"], snapshot) == ["bash", "-c", ". /dev/fd/70\nexec 70<&-\nls"]
 
 
 def test_build_keeps_what_the_profile_changed_through_the_policy() -> None:

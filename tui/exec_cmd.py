@@ -23,6 +23,7 @@ from typing import TextIO
 from tui.engine import events as ev
 from tui.engine.resume import ResumeRequest
 from tui.safety.redact import Redactor, default_redactor, redact
+from tui.safety.terminal_text import displayable, neutralize
 
 EXEC_USAGE = "codeloop exec PROMPT, or codeloop exec resume (--last | SESSION_ID) PROMPT"
 
@@ -80,7 +81,7 @@ def run_exec(args: argparse.Namespace) -> int:
             _exec(rc, provider, prompt, json_mode=bool(getattr(args, "json", False)), resume=path)
         )
     except (SandboxUnavailable, SessionNotFound, RolloutError) as e:
-        print(redact(f"codeloop: {e}"), file=sys.stderr)
+        print(neutralize(redact(f"codeloop: {e}")), file=sys.stderr)
         return 2
 
 
@@ -116,8 +117,13 @@ async def _exec(rc, provider, prompt: str, *, json_mode: bool, resume: Path | No
                 gc.freeze()
                 gc.enable()
             if json_mode:
-                print(json.dumps(redactor.redact_json(event.to_json()), ensure_ascii=False), flush=True)
+                # Exact text: JSON escapes every control character, so nothing reaches a terminal.
+                line = json.dumps(redactor.redact_json(event.to_json()), ensure_ascii=False)
+                print(line.translate(_JSON_C1_ESCAPES), flush=True)
             else:
+                # The one choke point of the human face: every string of the event neutralized
+                # (tui/safety/terminal_text.py) before anything of it is printed.
+                event = displayable(event)
                 printer.show(event)
             if isinstance(event, ev.TurnCompleted):
                 if not json_mode and event.last_agent_message:
@@ -128,10 +134,15 @@ async def _exec(rc, provider, prompt: str, *, json_mode: bool, resume: Path | No
                 return 128 + (received[0] if received else signal.SIGINT)
             if isinstance(event, ev.TurnFailed):
                 if json_mode:
-                    print(redactor.redact(f"codeloop: turn failed: {event.message}"), file=sys.stderr, flush=True)
+                    print(neutralize(redactor.redact(f"codeloop: turn failed: {event.message}")), file=sys.stderr, flush=True)
                 return 1
     finally:
         await session.submit(ev.Shutdown())
+
+
+# json.dumps(ensure_ascii=False) escapes C0 controls but leaves DEL and the 8-bit C1 ones
+# (0x9b CSI, 0x9d OSC) raw; they can only occur inside strings, where \u escapes mean the same.
+_JSON_C1_ESCAPES = {code: f"\\u{code:04x}" for code in range(0x7F, 0xA0)}
 
 
 class _Progress:

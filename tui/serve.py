@@ -5,6 +5,9 @@ xterm.js) starts one process of a shell command with Textual's web driver select
 environment, and relays the terminal bytes both ways. Our command is this Python running
 `python -m tui` with the app flags `serve` was given, so each tab gets its own session (and
 with --demo its own scripted model and workspace copy).
+
+Only the holder of the token serve prints, from the page serve served, gets in: see
+tui/serve_auth.py.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import socket
 import sys
 from pathlib import Path
 from typing import Any
+
+from tui.serve_auth import ServeGuard, new_token
 
 # The app flags `serve` passes on to each connection's `codeloop`: (namespace attribute, flag).
 _VALUE_FLAGS = (
@@ -116,12 +121,13 @@ def run_serve(args: argparse.Namespace) -> int:
         return 2
     port = sock.getsockname()[1]
     public_url = args.public_url or f"http://{_url_host(args.host)}:{port}"
-    server = _make_server(shlex.join(app_argv(args)), sock, public_url)
+    guard = ServeGuard(new_token(), args.host, port, public_url)
+    server = _make_server(shlex.join(app_argv(args)), sock, public_url, guard)
     server.serve()
     return 0
 
 
-def _make_server(command: str, sock: socket.socket, public_url: str) -> Any:
+def _make_server(command: str, sock: socket.socket, public_url: str, guard: ServeGuard) -> Any:
     from aiohttp import web
     from textual_serve.server import Server
 
@@ -138,7 +144,12 @@ def _make_server(command: str, sock: socket.socket, public_url: str) -> Any:
             self._connections: set[asyncio.Task[Any]] = set()
 
         async def on_startup(self, app: web.Application) -> None:
-            print(f"codeloop: serving the app on {self.public_url}  (Ctrl+C stops)", flush=True)
+            print(f"codeloop: serving the app on {guard.url(self.public_url)}  (Ctrl+C stops)", flush=True)
+
+        async def _make_app(self) -> web.Application:
+            app = await super()._make_app()
+            app.middlewares.append(guard.middleware())
+            return app
 
         async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
             task = asyncio.current_task()

@@ -17,6 +17,7 @@ from tui.app.widgets.plan import PlanView
 from tui.app.widgets.status import StatusLine
 from tui.engine import events as ev
 from tui.safety.redact import default_redactor
+from tui.safety.terminal_text import displayable, neutralize
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -49,7 +50,10 @@ class EngineView(_Base):
 
     async def show_event(self, event: ev.Event) -> None:
         conv = self.query_one(Conversation)
-        # Text from outside (commands, the model, errors) is redacted before it is shown.
+        # The app's choke point for outside text: every string of the event has its control
+        # sequences neutralized (tui/safety/terminal_text.py) before any pane sees it, and text
+        # from commands, the model and errors is redacted below.
+        event = displayable(event)
         red = default_redactor().redact
         if isinstance(event, ev.TurnStarted):
             self.query_one(StatusLine).working(True)

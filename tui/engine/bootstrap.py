@@ -169,6 +169,7 @@ def build_session(
     """Raises SandboxUnavailable when a sandboxed mode is asked for and bwrap cannot run."""
     from tui.engine.context import TurnSettings
     from tui.engine.events import WarningIssued
+    from tui.engine.private_files import tighten_home
     from tui.engine.rollout import RolloutWriter, rollout_path
     from tui.engine.session import Session
     from tui.tools.registry import ToolRouter
@@ -179,8 +180,10 @@ def build_session(
     session_id = str(uuid.uuid4())
     kind = cfg.apply_patch_tool_type or default_apply_patch_kind(cfg.model, provider.wire_api)
     web_search, web_search_warning = web_search_offered(rc, provider)
+    if write_rollout:
+        tighten_home(rc.home)  # what earlier versions left readable to others (private_files.py)
     rollout = (
-        RolloutWriter(rollout_path(rc.home, session_id, _dt.datetime.now())) if write_rollout else None
+        RolloutWriter(rollout_path(rc.home, session_id, _dt.datetime.now()), home=rc.home) if write_rollout else None
     )
     session = Session(
         client=client or make_client(provider, session_id),
@@ -219,6 +222,7 @@ def resume_session(
     from tui.engine.context import TurnSettings
     from tui.engine.events import WarningIssued
     from tui.engine.resume import load_rollout, reference_settings
+    from tui.engine.private_files import tighten_home
     from tui.engine.rollout import RolloutWriter
     from tui.engine.session import Session
     from tui.tools.specs import WEB_SEARCH_SPEC, prompt_text
@@ -233,7 +237,8 @@ def resume_session(
         instructions = rc.instructions if rc.instructions is not None else prompt_text("base_instructions.md")
     web_search, web_search_warning = web_search_offered(rc, provider)
     tools, tools_changed = resumed_tools(meta.get("tools"), cfg.model, provider.wire_api, web_search=web_search)
-    rollout = RolloutWriter(path)
+    tighten_home(rc.home)
+    rollout = RolloutWriter(path, home=rc.home)
     for item in resumed.repaired:
         rollout.write("response_item", item)
     session = Session(

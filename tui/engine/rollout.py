@@ -15,10 +15,12 @@ from pathlib import Path
 from collections.abc import Iterator
 from typing import IO, Any
 
+from tui.engine.private_files import make_private_dirs, open_private_append
 from tui.safety.redact import Redactor, default_redactor
 
 
 def rollout_path(home: Path, session_id: str, now: _dt.datetime) -> Path:
+    """Where a new session's rollout goes: `home/sessions/YYYY/MM/DD/rollout-…jsonl`."""
     folder = home / "sessions" / f"{now:%Y}" / f"{now:%m}" / f"{now:%d}"
     return folder / f"rollout-{now:%Y-%m-%dT%H-%M-%S}-{session_id}.jsonl"
 
@@ -26,15 +28,17 @@ def rollout_path(home: Path, session_id: str, now: _dt.datetime) -> Path:
 class RolloutWriter:
     """Appends lines to a rollout file, secrets redacted (tui/safety/redact.py).
 
-    `redactor` defaults to the process-wide one as it is at each write.
+    `redactor` defaults to the process-wide one as it is at each write. The file is 0600 and
+    the folders made for it 0700 up to `home` (tui/engine/private_files.py), whatever the umask;
+    a resumed file is tightened too.
     """
 
-    def __init__(self, path: Path, redactor: Redactor | None = None) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, redactor: Redactor | None = None, *, home: Path | None = None) -> None:
+        make_private_dirs(path.parent, home)
         self.path = path
         self._redactor = redactor
         self.error: str | None = None  # set when a write failed; nothing is written after it
-        self._file: IO[str] | None = open(path, "a", encoding="utf-8")
+        self._file: IO[str] | None = open_private_append(path)
         if _ends_mid_line(path):
             # Resuming after a kill mid-write: end the torn line, or our first line would be
             # glued to it and be unreadable too.

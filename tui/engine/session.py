@@ -183,6 +183,7 @@ class Session:
                 self._start_task(self._run_undo_task)
         elif isinstance(op, Shutdown):
             await self.interrupt()
+            self.shell_snapshots.close()
             if self.mcp is not None:
                 await self.mcp.close()
             if self.rollout is not None:

@@ -2,13 +2,18 @@
 
 A secret is either a known value or text shaped like a credential:
 
-- the values of variables in our environment named like *KEY*, *TOKEN*, *SECRET* or *PASSWORD*
-  (any case), and of the variables named as provider `env_key`s (`config.resolve_provider`
+- the values of variables in our environment whose names say they hold secrets
+  (tui/safety/secret_names.py: `*_KEY`, `*TOKEN*`, `*_CREDENTIAL`, `*_DSN`, ...), the passwords
+  and secret query values inside URL-valued variables of any name (`DATABASE_URL`), and the
+  values of the variables named as provider `env_key`s (`config.resolve_provider`
   remembers the one in use: a custom provider's key may be called anything). Values shorter
   than 8 characters are ignored: blanking every `1` or `true` would garble ordinary text, and
   real keys are longer. So are values naming an existing path (`PASSWORD_STORE_DIR`);
 - `Authorization: Bearer …`-style headers, `sk-…`-style keys (and a few other vendors'
   unmistakable prefixes), `?api_key=…`/`&key=…` in URLs and the password in `scheme://user:pw@`.
+
+Known values are also caught reversed, percent-encoded, in hex and in base64
+(tui/safety/encoded_secrets.py): a known-safe `rev .env` or `base64 .env` prints them so.
 
 Every match becomes `[REDACTED]`. The patterns only match literal credential characters, so
 source code that *handles* a key (`f"Bearer {token}"`, `"?key=" + key`) reads unchanged.
@@ -36,9 +41,10 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from tui.safety.encoded_secrets import EncodedSearch, literal_forms
+from tui.safety.secret_names import is_secret_name, url_secrets
+
 REDACTED = "[REDACTED]"
-SECRET_NAME_PARTS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
-"""Variables whose name contains one of these (any case) are treated as secrets."""
 MIN_SECRET_CHARS = 8
 
 _TOKEN_CHARS = r"[A-Za-z0-9._~+/=-]"
@@ -80,12 +86,6 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str | None], ...] = (
 )
 
 
-def is_secret_name(name: str) -> bool:
-    """Whether a variable's name says it holds a secret."""
-    upper = name.upper()
-    return any(part in upper for part in SECRET_NAME_PARTS)
-
-
 def _worth_hiding(value: str) -> bool:
     if len(value) < MIN_SECRET_CHARS:
         return False
@@ -101,7 +101,10 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         # Longest first, so a secret containing another is replaced whole.
         values = {s for s in secrets if _worth_hiding(s)}
-        self.secrets: tuple[str, ...] = tuple(sorted(values, key=len, reverse=True))
+        known = tuple(sorted(values, key=len, reverse=True))
+        forms = {form for s in known for form in literal_forms(s) if len(form) >= MIN_SECRET_CHARS}
+        self.secrets: tuple[str, ...] = tuple(sorted(values | forms, key=len, reverse=True))
+        self._encoded = EncodedSearch(known)
 
     @classmethod
     def from_environment(
@@ -111,7 +114,8 @@ class Redactor:
         env = os.environ if env is None else env
         named = set(key_names)
         found = [value for name, value in env.items() if name in named or is_secret_name(name)]
-        return cls([*found, *extra])
+        in_urls = [secret for value in env.values() for secret in url_secrets(value)]
+        return cls([*found, *in_urls, *extra])
 
     def redact(self, text: str) -> str:
         if not text:
@@ -119,6 +123,7 @@ class Redactor:
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
+        text = self._encoded.redact(text, REDACTED)
         lowered = text.lower()
         for pattern, marker in _PATTERNS:
             if marker is None or marker in lowered:
@@ -182,9 +187,10 @@ def default_redactor() -> Redactor:
     relevant = tuple(
         (name, value) for name, value in env.items() if name in _remembered_names or is_secret_name(name)
     )
-    fingerprint = (relevant, frozenset(_remembered_values))
+    in_urls = tuple(secret for value in env.values() for secret in url_secrets(value))
+    fingerprint = (relevant, in_urls, frozenset(_remembered_values))
     if _cached is None or _cached[0] != fingerprint:
-        _cached = (fingerprint, Redactor([value for _, value in relevant] + sorted(_remembered_values)))
+        _cached = (fingerprint, Redactor([value for _, value in relevant] + list(in_urls) + sorted(_remembered_values)))
     return _cached[1]
 
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.config import ShellEnvironmentPolicy
-from tui.safety.redact import is_secret_name, remembered_secret_variables
+from tui.safety.redact import remembered_secret_variables
+from tui.safety.secret_names import is_secret_name, strip_url_secrets
 
 TIMEOUT_EXIT_CODE = 124
 """Exit code reported for a timed-out command, as coreutils `timeout` does."""
@@ -92,13 +93,15 @@ async def run_process(
     env: Mapping[str, str] | None = None,
     timeout_s: float | None = None,
     output_cap_bytes: int = 1 << 20,
+    pass_fds: Sequence[int] = (),
 ) -> ExecResult:
     """Run `argv` and collect its combined output.
 
     Never raises for a command that cannot start: a missing program gives exit
     code 127 and a missing working directory or unrunnable file gives 126,
     each with a message in `output`, as a shell would. Cancelling the awaiting
-    task kills the command's whole process group before re-raising.
+    task kills the command's whole process group before re-raising. `pass_fds` are inherited
+    under their own numbers (the shell snapshot's descriptor).
     """
     started = time.monotonic()
     if not argv:
@@ -115,6 +118,7 @@ async def run_process(
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
+            pass_fds=tuple(pass_fds),
         )
     except OSError as exc:
         return ExecResult(
@@ -261,10 +265,13 @@ def shell_environment(
     """The environment commands run with, built from `base` (default: ours) as Codex does.
 
     In order: keep everything, the core variables or nothing (`policy.inherit`); unless
-    `ignore_default_excludes`, drop names containing KEY, TOKEN, SECRET or PASSWORD (any case)
-    and the provider's key variable, so a command cannot print a key into the model's context,
-    and SSH_AUTH_SOCK, so it cannot sign with the user's SSH keys; drop `exclude` matches; add
-    `set`; keep only `include_only` matches when that is given. No policy means the defaults.
+    `ignore_default_excludes`, drop secret-named variables (tui/safety/secret_names.py:
+    `*_KEY`, `*TOKEN*`, `*_CREDENTIAL`, `*_DSN`, `*_PASS`, ...) and the provider's key
+    variable, so a command cannot print a key into the model's context, and SSH_AUTH_SOCK, so it
+    cannot sign with the user's SSH keys, and take passwords and secret query parameters out of
+    URL-valued variables of any name (`DATABASE_URL=postgres://u:pw@h` → `postgres://u@h`);
+    drop `exclude` matches; add `set`; keep only `include_only` matches when that is given. No
+    policy means the defaults.
     """
     policy = policy or ShellEnvironmentPolicy()
     source = os.environ if base is None else base
@@ -277,7 +284,11 @@ def shell_environment(
     if not policy.ignore_default_excludes:
         # The provider's key variable goes too, whatever it is called.
         dropped = _DROPPED_VARIABLES | remembered_secret_variables()
-        env = {name: value for name, value in env.items() if name not in dropped and not is_secret_name(name)}
+        env = {
+            name: strip_url_secrets(value)
+            for name, value in env.items()
+            if name not in dropped and not is_secret_name(name)
+        }
     if policy.exclude:
         env = {name: value for name, value in env.items() if not _matches_any(name, policy.exclude)}
     env.update(policy.set)

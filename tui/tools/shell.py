@@ -154,12 +154,12 @@ async def run_command(
     env = shell_environment(policy=ctx.shell_environment_policy)
     try:
         # What runs: the model's argv, or its `bash -lc` with the profile's effect replayed.
-        run_argv = await _replay_profile(argv, ctx, cwd, sandboxed, env)
+        run_argv, pass_fds = await _replay_profile(argv, ctx, cwd, sandboxed, env)
         final_argv = wrap(run_argv, ctx.sandbox, cwd) if sandboxed else run_argv
     except SandboxUnavailable as e:
         return f"Not run: the sandbox is unavailable. {e}"
     ctx.emit(ExecCommandBegan(call_id, list(argv), str(cwd), sandboxed, display))
-    result = await run_process(final_argv, cwd=cwd, env=env, timeout_s=timeout_s)
+    result = await run_process(final_argv, cwd=cwd, env=env, timeout_s=timeout_s, pass_fds=pass_fds)
     # Redacted before anyone sees it, the model included: see tui/safety/redact.py for why.
     result.output = default_redactor().redact(result.output)
     ctx.emit(
@@ -170,21 +170,26 @@ async def run_command(
     return result
 
 
-async def _replay_profile(argv: list[str], ctx: ToolContext, cwd: Path, sandboxed: bool, env: dict[str, str]) -> list[str]:
-    """`bash -lc S` → `bash -c SNAPSHOT;S` once the session has a snapshot (see shell_snapshot.py)."""
+async def _replay_profile(
+    argv: list[str], ctx: ToolContext, cwd: Path, sandboxed: bool, env: dict[str, str]
+) -> tuple[list[str], tuple[int, ...]]:
+    """`bash -lc S` → `bash -c '. /dev/fd/N; S'` once the session has a snapshot, and the
+    descriptors the command must inherit for it (see shell_snapshot.py)."""
     if ctx.shell_snapshots is None or not is_login_script(argv):
-        return list(argv)
+        return list(argv), ()
 
-    async def run(snap_argv: list[str]) -> tuple[int, str] | None:
+    async def run(snap_argv: list[str], pass_fds: Sequence[int]) -> tuple[int, str] | None:
         wrapped = wrap(snap_argv, ctx.sandbox, cwd) if sandboxed else snap_argv
-        return await asyncio.to_thread(run_to_completion, wrapped, cwd, env, CAPTURE_TIMEOUT_S)
+        return await asyncio.to_thread(run_to_completion, wrapped, cwd, env, CAPTURE_TIMEOUT_S, pass_fds)
 
     def policy_env(variables: dict[str, str]) -> dict[str, str]:
         return shell_environment(variables, policy=ctx.shell_environment_policy)
 
     key = (argv[0], sandboxed, ctx.sandbox, cwd)
     snapshot = await ctx.shell_snapshots.get(key, argv[0], run, env, policy_env)
-    return with_snapshot(argv, snapshot) if snapshot is not None else list(argv)
+    if snapshot is None:
+        return list(argv), ()
+    return with_snapshot(argv, snapshot), snapshot.pass_fds
 
 
 async def prepare_shell_snapshot(ctx: ToolContext) -> None:

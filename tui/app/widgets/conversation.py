@@ -12,12 +12,14 @@ import shlex
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Collapsible, Static
 
 from tui.app.widgets.answer import AnswerCell
 
 from tui.engine.events import FileChangeSummary
+from tui.safety.terminal_text import neutralize
 
 TAIL_LINES = 6
 MAX_CELLS = 300  # widgets kept on screen (~100 turns); older ones are dropped (they stay in the history)
@@ -183,7 +185,9 @@ class Conversation(VerticalScroll):
     async def add_reasoning(self, text: str) -> None:
         title = text.strip().splitlines()[0].strip("* ") if text.strip() else "Reasoning"
         body = Static(Text(text, style="dim"))
-        cell = Collapsible(body, title=f"thinking: {title[:70]}", collapsed=True, classes="reasoning")
+        # Content, not a str: a str title is parsed as markup, and the model's `[link=…]` would
+        # become a live hyperlink (or a MarkupError that ends the event pump).
+        cell = Collapsible(body, title=Content(f"thinking: {title[:70]}"), collapsed=True, classes="reasoning")
         self._attempt.append(cell)
         await self.mount(cell)
 
@@ -226,4 +230,5 @@ class Conversation(VerticalScroll):
         await self.mount(PatchCell(text))
 
     async def add_notice(self, text: str, kind: str = "info") -> None:
-        await self.mount(NoticeCell(Text(text), classes=f"-{kind}"))
+        # Notices quote outside text (MCP tool lists, provider errors) not always carried by an event.
+        await self.mount(NoticeCell(Text(neutralize(text)), classes=f"-{kind}"))

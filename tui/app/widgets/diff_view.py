@@ -31,6 +31,7 @@ from textual.widgets import OptionList, Static
 
 from tui.app.themes import app_color
 from tui.engine.events import FileChangeSummary
+from tui.safety.terminal_text import neutralize
 
 if TYPE_CHECKING:  # pygments is imported when a diff is first highlighted, not at start-up
     from pygments.lexer import Lexer
@@ -429,7 +430,7 @@ class DiffView(Vertical, can_focus=True):
         counts = [("binary", "$foreground-muted")] if file.binary else []
         return Content.assemble(
             (letter, f"bold {colour or '$text-accent'}"),
-            f" {file.title}  ",
+            f" {neutralize(file.title, strict=True)}  ",
             *(counts or self._counts(file.added, file.removed)),
         )
 

@@ -8,6 +8,7 @@ from textual.widgets.option_list import Option
 
 from tui.app.file_index import matching, rank
 from tui.app.widgets.completion_popup import CompletionPopup
+from tui.safety.terminal_text import neutralize
 
 SHOWN = 12  # rows offered at once: the best matches are what matters
 
@@ -52,8 +53,8 @@ class FilePopup(CompletionPopup[str]):
             folder, _, name = path.rpartition("/")
             label = Text()
             if folder:
-                label.append(folder + "/", style="dim")
-            label.append(name, style="bold")
+                label.append(neutralize(folder, strict=True) + "/", style="dim")
+            label.append(neutralize(name, strict=True), style="bold")
             self.add_option(Option(label, id=path))
         self.add_class("-open")
         self.highlighted = 0 if self.matches else None
