@@ -138,7 +138,7 @@ def test_the_socket_filter_is_in_force(ws: Path) -> None:
 @pytest.mark.parametrize("machine", ["x86_64", "aarch64", "riscv64"])
 def test_the_filter_assembles_for_each_known_machine(machine: str) -> None:
     program = seccomp.program(machine)
-    assert program is not None and len(program) % 8 == 0 and 10 < len(program) // 8 < 100
+    assert program is not None and len(program) % 8 == 0 and 10 < len(program) // 8 < 400
     assert seccomp.program("s390x") is None
 
 
