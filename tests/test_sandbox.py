@@ -313,9 +313,13 @@ def test_effective_writable_roots_per_mode(tmp_path: Path, monkeypatch: pytest.M
     assert SandboxPolicy("danger-full-access").effective_writable_roots(tmp_path) == [Path("/")]
 
 
-def test_read_only_subpaths_protect_git_only_when_present(ws: Path, tmp_path: Path) -> None:
+def test_read_only_subpaths_protect_every_git_under_a_root_and_only_those_present(ws: Path, tmp_path: Path) -> None:
     assert WRITE.read_only_subpaths(ws) == [(ws / ".git").resolve()]
-    assert WRITE.read_only_subpaths(tmp_path) == []
+    # A repository nested below a root is protected too (it used to be only `<root>/.git`).
+    assert WRITE.read_only_subpaths(tmp_path) == [(ws / ".git").resolve()]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert WRITE.read_only_subpaths(empty) == []
 
 
 @needs_bwrap
@@ -327,7 +331,7 @@ def test_wrapped_argv_mounts_git_read_only_after_the_workspace(ws: Path) -> None
     assert argv[argv.index("--cap-drop") + 1] == "ALL"
     bind = argv.index(str(ws.resolve()))
     ro_git = argv.index(str((ws / ".git").resolve()))
-    assert argv[bind - 1] == "--bind" and argv[ro_git - 1] == "--ro-bind" and ro_git > bind
+    assert argv[bind - 1] == "--bind" and argv[ro_git - 1] == "--ro-bind-try" and ro_git > bind
     assert argv[argv.index("--chdir") + 1] == str(ws.resolve())
     assert "--unshare-net" not in wrap(["ls"], SandboxPolicy("read-only", network_access=True), ws)
 
@@ -350,3 +354,25 @@ def test_wrapped_argv_mounts_git_read_only_after_the_workspace(ws: Path) -> None
 )
 def test_sandbox_denial_heuristic(exit_code: int, output: str, denied: bool) -> None:
     assert is_sandbox_denial(exit_code, output) is denied
+
+
+@needs_bwrap
+def test_root_too_big_to_search_for_repositories_is_not_writable(ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the walk's budget the root fails closed: it is left out of the writable roots (with
+    the reason), so a repository the walk did not reach cannot be written."""
+    from tui.safety import protected
+
+    big = tmp_path / "big"
+    for n in range(30):
+        (big / f"d{n}").mkdir(parents=True)
+    (big / "d29" / "repo" / ".git").mkdir(parents=True)
+    monkeypatch.setattr(protected, "WALK_ENTRY_BUDGET", 10)
+    protected.forget_git_scans()
+    try:
+        policy = SandboxPolicy("workspace-write", writable_roots=(big,))
+        assert big.resolve() not in policy.effective_writable_roots(ws)
+        assert {big.resolve(), Path("/tmp").resolve()} <= {root for root, _ in policy.refused_roots(ws)}
+        done = _run(f"echo PWN > {big}/d29/repo/.git/config; echo ok > {big}/x", policy, ws)
+        assert done.returncode != 0 and not (big / "x").exists() and not (big / "d29" / "repo" / ".git" / "config").exists()
+    finally:
+        protected.forget_git_scans()
