@@ -130,6 +130,37 @@ def test_tmpdir_pointed_elsewhere_does_not_add_a_root(fake_openai: FakeOpenAI, w
     assert not (outside / "x").exists()
 
 
+@policies
+def test_workdir_traversal_reaches_nothing_new(fake_openai: FakeOpenAI, ws: Path, home: Path, outside: Path, flags: tuple[str, ...]) -> None:
+    """`workdir` = `../../..` style traversal up to `/`, then a relative write into the outside
+    folder: the command starts at the traversed folder, the walls stay the session's."""
+    up = os.path.relpath("/", ws)
+    relative = os.path.relpath(outside, "/")
+    attack(fake_openai, ws, home, [shell("c1", ["sh", "-c", f"pwd; echo PWN > {relative}/t"], workdir=up)], *flags)
+    assert not (outside / "t").exists()
+
+
+@policies
+def test_escalated_request_with_injected_environment_does_not_run_unasked(fake_openai: FakeOpenAI, ws: Path, home: Path, outside: Path, flags: tuple[str, ...]) -> None:
+    """`require_escalated` with `BASH_ENV`/`LD_PRELOAD` injected, and a sandbox denial hoping for an
+    unsandboxed retry: with nobody to approve, neither runs outside the sandbox."""
+    (ws / "evil.sh").write_text(f"echo PWN > {outside}/bash_env\n")
+    calls = [
+        shell("c1", ["env", f"BASH_ENV={ws}/evil.sh", "LD_PRELOAD=/nonexistent.so", "bash", "-c", f"echo PWN > {outside}/esc"], sandbox_permissions="require_escalated", justification="needed"),
+        shell("c2", f"echo PWN > {outside}/retry"),
+    ]
+    attack(fake_openai, ws, home, calls, *flags)
+    assert os.listdir(outside) == []
+
+
+def test_the_workspace_folder_cannot_be_renamed_away(fake_openai: FakeOpenAI, ws: Path, home: Path) -> None:
+    """`mv $PWD ../elsewhere` (to leave a forged workspace with a writable .git behind): refused,
+    the session's folder is a mount point inside the sandbox."""
+    out = attack(fake_openai, ws, home, [shell("c1", "cd .. && mv ws ws-moved; mkdir -p ws2/.git")], "--full-auto")
+    assert ws.is_dir() and (ws / ".git" / "HEAD").exists() and not (ws.parent / "ws-moved").exists()
+    assert "busy" in out.output("c1").lower()
+
+
 # ---------------------------------------------------------------- read-only inside the roots
 
 
@@ -308,6 +339,17 @@ def test_credential_stores_are_hidden(fake_openai: FakeOpenAI, ws: Path, home: P
             assert "done" in out.output("c1") and "SECRET-" not in out.output("c1")
     finally:
         shutil.rmtree(secrets_home, ignore_errors=True)
+
+
+def test_authorized_keys_cannot_be_planted_when_home_is_writable(fake_openai: FakeOpenAI, tmp_path: Path, home: Path) -> None:
+    """codeloop started in $HOME: appending a key to ~/.ssh/authorized_keys (a way back in over
+    ssh) lands in the empty tmpfs hiding ~/.ssh, never in the real file."""
+    user_home = tmp_path / "user"
+    (user_home / ".ssh").mkdir(parents=True)
+    (user_home / ".ssh" / "authorized_keys").write_text("ssh-ed25519 AAAA mine\n")
+    calls = [shell("c1", ["sh", "-c", "echo 'ssh-ed25519 AAAA attacker' >> .ssh/authorized_keys; cat .ssh/authorized_keys"])]
+    attack(fake_openai, user_home, home, calls, "--full-auto", env={"HOME": str(user_home)})
+    assert (user_home / ".ssh" / "authorized_keys").read_text() == "ssh-ed25519 AAAA mine\n"
 
 
 def test_an_exposed_credential_store_is_readable_but_not_writable(fake_openai: FakeOpenAI, ws: Path, home: Path, secrets_home: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -158,8 +159,9 @@ def test_spawning_thousands_of_processes_hits_the_limit_and_leaves_nothing(fake_
 
 @pytest.mark.skipif(limits.problem() is not None, reason=f"no process limit here: {limits.problem()}")
 def test_process_limit_is_configurable(fake_openai: FakeOpenAI, ws: Path, home: Path) -> None:
-    """`sandbox_process_limit = 50`: the 50th process cannot start."""
-    code = "import os, time\nn = 0\nfor _ in range(500):\n    try: pid = os.fork()\n    except OSError: break\n    if pid == 0: time.sleep(30); os._exit(0)\n    n += 1\nprint('started', n)\n"
+    """`sandbox_process_limit = 50`, and the command raises its own RLIMIT_NPROC as far as it
+    can first: the 50th process still cannot start (the cgroup is not the command's to lift)."""
+    code = "import os, resource, time\nhard = resource.getrlimit(resource.RLIMIT_NPROC)[1]\nresource.setrlimit(resource.RLIMIT_NPROC, (hard, hard))\nprint('nproc', hard)\nn = 0\nfor _ in range(500):\n    try: pid = os.fork()\n    except OSError: break\n    if pid == 0: time.sleep(30); os._exit(0)\n    n += 1\nprint('started', n)\n"
     out = attack(fake_openai, ws, home, [shell("c1", [sys.executable, "-c", code])], "--full-auto", "-c", "sandbox_process_limit=50")
     started = int(out.output("c1").split("started ", 1)[1].split()[0])
     assert 40 < started < 50
@@ -200,3 +202,47 @@ def test_memory_hog_is_stopped_by_the_timeout(fake_openai: FakeOpenAI, ws: Path,
     calls = [shell("c1", [sys.executable, "-c", code], timeout_ms=1500), shell("c2", ["echo", "alive"])]
     out = attack(fake_openai, ws, home, calls, "--full-auto")
     assert "alive" in out.output("c2")
+
+
+def test_kernel_knobs_under_proc_and_sys_cannot_be_written(fake_openai: FakeOpenAI, ws: Path, home: Path) -> None:
+    """The classic escapes through kernel knobs, which answer to uid 0 rather than to a capability:
+    a core_pattern pipe (the host kernel runs it as root at the next crash), sysrq-trigger, the
+    hostname, a cgroup v1 release_agent, uevent_helper. Each must be unwritable inside. Safe to
+    run even where the wall is missing: core_pattern is written its own current value, and the
+    others are only checked with `test -w` (access(2) reports a read-only mount)."""
+    pattern = Path("/proc/sys/kernel/core_pattern").read_text().rstrip("\n")
+    knobs = ["/proc/sys/kernel/core_pattern", "/proc/sysrq-trigger", "/proc/sys/kernel/hostname", "/proc/sys/vm/drop_caches",
+             "/sys/fs/cgroup/pids/release_agent", "/sys/kernel/uevent_helper", "/proc/sys/fs/binfmt_misc/register"]  # fmt: skip
+    script = (
+        f"(printf '%s\\n' {shlex.quote(pattern)} > /proc/sys/kernel/core_pattern) 2>/dev/null && echo WROTE core_pattern; "
+        + "; ".join(f"[ -w {k} ] && echo WRITABLE {k}" for k in knobs)
+        + "; cat /proc/keys /proc/kcore 2>/dev/null | head -c 64 | wc -c; echo tried"
+    )
+    out = attack(fake_openai, ws, home, [shell("c1", script)], "--full-auto")
+    text = out.output("c1")
+    assert "tried" in text and "WROTE" not in text and "WRITABLE" not in text, text
+    assert "\n0\ntried" in text  # the host's keys and kernel memory read as nothing
+    assert Path("/proc/sys/kernel/core_pattern").read_text().rstrip("\n") == pattern
+
+
+def test_device_nodes_cannot_be_made_or_reached(fake_openai: FakeOpenAI, ws: Path, home: Path) -> None:
+    """`mknod` of the host's first disk (to read it raw) fails, and the sandbox's /dev holds no
+    disks to open."""
+    out = attack(fake_openai, ws, home, [shell("c1", "mknod disk b 8 0 && echo MADE; ls /dev; echo listed")], "--full-auto")
+    text = out.output("c1")
+    assert "listed" in text and "MADE" not in text and not (ws / "disk").exists()
+    assert not any(name in text.split() for name in ("sda", "vda", "nvme0n1", "xvda", "mem", "kmem"))
+
+
+def test_entering_other_namespaces_is_refused(fake_openai: FakeOpenAI, ws: Path, home: Path) -> None:
+    """`nsenter` into pid 1's namespaces and `unshare --user --map-root-user` (a fresh user
+    namespace with every capability in it) both fail."""
+    out = attack(fake_openai, ws, home, [shell("c1", "nsenter -t 1 -m -n -p true && echo ENTERED; unshare -r true && echo UNSHARED; echo tried")], "--full-auto")
+    assert "tried" in out.output("c1") and "ENTERED" not in out.output("c1") and "UNSHARED" not in out.output("c1")
+
+
+def test_the_terminal_cannot_be_reached(fake_openai: FakeOpenAI, ws: Path, home: Path) -> None:
+    """Opening /dev/tty (to inject keystrokes with TIOCSTI or to read the user's typing) fails:
+    the command has its own session and no controlling terminal."""
+    out = attack(fake_openai, ws, home, [shell("c1", "(exec 3<>/dev/tty) 2>/dev/null && echo OPENED; echo tried")], "--full-auto")
+    assert "tried" in out.output("c1") and "OPENED" not in out.output("c1")

@@ -217,6 +217,29 @@ def find_bwrap(path_env: str | None = None, preferred: Path = PREFERRED_BWRAP) -
     return None
 
 
+# The kernel's knobs under /proc answer to uid 0 alone, not to a capability: a command running as
+# (a user namespace's) root writes /proc/sys/kernel/core_pattern — a program the host kernel runs
+# as root at the next crash — or /proc/sysrq-trigger. bwrap means to cover these but skips them
+# when its own access(W_OK) check says no (measured: both writes went through). Docker's lists:
+# read-only ones, and masked ones (what they show is the host's: its keys, its timers).
+_PROC_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs")
+_PROC_MASKED = ("/proc/kcore", "/proc/keys", "/proc/key-users", "/proc/timer_list", "/proc/sched_debug",
+                "/proc/latency_stats", "/proc/acpi", "/proc/scsi", "/proc/asound")  # fmt: skip
+
+
+@functools.cache
+def _proc_walls() -> tuple[str, ...]:
+    args: list[str] = []
+    for path in _PROC_READ_ONLY:
+        args += ["--ro-bind-try", path, path]
+    for path in _PROC_MASKED:
+        if os.path.isdir(path):
+            args += ["--tmpfs", path, "--remount-ro", path]
+        elif os.path.exists(path):
+            args += ["--ro-bind", "/dev/null", path]
+    return tuple(args)
+
+
 # Variables unset inside the sandbox whatever environment it was given.
 _UNSET_VARIABLES = ("SSH_AUTH_SOCK",)
 
@@ -297,6 +320,7 @@ def wrap(argv: Sequence[str], policy: SandboxPolicy, cwd: Path, *, workdir: Path
         "--ro-bind", "/", "/",
         "--dev", "/dev",
         "--proc", "/proc",
+        *_proc_walls(),
         # A user namespace empties the capability bounding set (--cap-drop ALL alone leaves it
         # full when we run as root); uid 0 inside maps to our own uid, so file access is unchanged.
         "--unshare-user", "--unshare-pid", "--unshare-ipc",
