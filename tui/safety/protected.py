@@ -22,8 +22,10 @@ all (`SandboxPolicy.effective_writable_roots` leaves it out and says why).
 Mounts protect only what exists when a command starts. A command can still create a protected
 name that did not exist (`~/.bash_profile`), or move a protected path's parent away and put a
 forged `.git` in its place. `Tripwire` catches both after the command: it records the identity
-(device, inode) of every protected path before, compares after, and moves anything that appeared
-or changed aside to `NAME.codeloop-quarantine-N`, saying so in the command's output. Nothing
+(device, inode) of every protected path and of its folder before, compares after, and moves what
+appeared, or what was replaced along with its folder, aside to `NAME.codeloop-quarantine-N`,
+saying so in the command's output (a file replaced in place was edited from outside: a mount
+point cannot be replaced from inside). Nothing
 sandboxed outlives the command (its pid namespace dies with it), so nothing can race the check
 from inside. A repository the model itself creates (`git init`, `git clone`) during a session is
 its own work, like any file it writes; it is protected from the next session on (codeloop's own git
@@ -260,14 +262,24 @@ class Tripwire:
     """Protected paths' identities before a sandboxed command; `check()` after it."""
 
     def __init__(self, paths: list[Path]) -> None:
-        self.before: dict[Path, Identity] = {path: _identity(path) for path in paths}
+        self.before: dict[Path, tuple[Identity, Identity]] = {
+            path: (_identity(path), _identity(path.parent)) for path in paths
+        }
 
     def check(self) -> list[str]:
-        """Move aside whatever appeared or was replaced at a protected path; say what was done."""
+        """Move aside whatever appeared at a protected path, or replaced one whose folder was
+        swapped; say what was done.
+
+        An existing protected path is a read-only mount point inside the sandbox: a command cannot
+        unlink it or rename over it, only move a folder above it. So a path replaced *in place*
+        (same folder) was changed from outside, by the user (an editor saving ~/.bashrc), and is
+        left alone."""
         notes: list[str] = []
-        for path, before in self.before.items():
+        for path, (before, parent_before) in self.before.items():
             after = _identity(path)
             if after == before or after is None:
+                continue
+            if before is not None and _identity(path.parent) == parent_before:
                 continue
             aside = _quarantine(path)
             forget_git_scans()
