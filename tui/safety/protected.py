@@ -79,6 +79,13 @@ HOST_SECRETS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+def is_within(path: Path, ancestor: Path) -> bool:
+    # On strings: `ancestor in path.parents` builds a Path per level, and this runs thousands of
+    # times per command (every protected path against every root).
+    p, a = str(path), str(ancestor)
+    return p == a or p.startswith(a if a.endswith("/") else a + "/")
+
+
 def home_folders() -> list[Path]:
     """$HOME and the account's home from the password database (they differ under sudo, in CI and
     in our tests); resolved, without duplicates."""
@@ -322,6 +329,7 @@ __all__ = [
     "forget_git_scans",
     "git_metadata",
     "home_folders",
+    "is_within",
     "scan_git",
     "startup_paths",
 ]

@@ -31,15 +31,16 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from tui.safety import protected
+from tui.safety import masks, protected
 from tui.safety.denial import is_sandbox_denial
 from tui.safety.launch import launch
 from tui.safety.limits import DEFAULT_PROCESS_LIMIT
+from tui.safety.protected import is_within
 
 SandboxMode = Literal["read-only", "workspace-write", "danger-full-access"]
 
@@ -55,26 +56,6 @@ _FIX_HINT = (
     "unprivileged user namespaces; if codeloop already runs inside a container "
     "or VM that is itself the boundary, choose `--sandbox danger-full-access`."
 )
-
-# Host sockets reachable through the read-only view of `/` would let a
-# sandboxed command talk to services outside it (the docker socket is root on
-# the host). The seccomp filter already refuses Unix sockets; these masks are
-# the second line, and hide the paths from view. Directories are covered with
-# an empty tmpfs, sockets with /dev/null. Only paths that exist are masked.
-_HIDDEN_DIRS: tuple[Path, ...] = (
-    Path("/run/user"),
-    Path("/run/dbus"),
-    Path("/var/run/dbus"),
-    Path("/tmp/.X11-unix"),
-    Path("/tmp/.ICE-unix"),
-)
-_HIDDEN_SOCKETS: tuple[Path, ...] = (
-    Path("/run/docker.sock"),
-    Path("/var/run/docker.sock"),
-    Path("/run/podman/podman.sock"),
-    Path("/run/containerd/containerd.sock"),
-)
-
 
 @dataclass(frozen=True)
 class SandboxPolicy:
@@ -140,7 +121,7 @@ class SandboxPolicy:
         homes = [self.codeloop_home or protected.default_codeloop_home()]
         homes += [home / ".codeloop" for home in protected.home_folders()]
         for path in [*homes, *protected.startup_paths()]:
-            if _is_within(path, root):
+            if is_within(path, root):
                 paths.append(path)
         unique: list[Path] = []
         for path in paths:
@@ -173,9 +154,9 @@ class SandboxPolicy:
             return True
         target = path.resolve()
         roots = self.effective_writable_roots(cwd.resolve())
-        if not any(_is_within(target, root) for root in roots):
+        if not any(is_within(target, root) for root in roots):
             return False
-        return not any(_is_within(target, p) for p in self.protected_paths(cwd))
+        return not any(is_within(target, p) for p in self.protected_paths(cwd))
 
     def tripwire(self, cwd: Path) -> protected.Tripwire:
         """Arm before a sandboxed command of the session in `cwd`; `check()` after it."""
@@ -187,11 +168,6 @@ class SandboxPolicy:
 @functools.lru_cache(maxsize=64)
 def _protected_paths(policy: SandboxPolicy, cwd: Path, key: tuple[object, ...]) -> tuple[Path, ...]:
     return policy._compute_protected_paths(cwd)
-
-
-@functools.lru_cache(maxsize=64)
-def _credential_paths(exposed: tuple[Path, ...], key: tuple[object, ...]) -> tuple[Path, ...]:
-    return tuple(protected.credential_paths(exposed))
 
 
 class SandboxUnavailable(RuntimeError):
@@ -217,29 +193,6 @@ def find_bwrap(path_env: str | None = None, preferred: Path = PREFERRED_BWRAP) -
     return None
 
 
-# The kernel's knobs under /proc answer to uid 0 alone, not to a capability: a command running as
-# (a user namespace's) root writes /proc/sys/kernel/core_pattern — a program the host kernel runs
-# as root at the next crash — or /proc/sysrq-trigger. bwrap means to cover these but skips them
-# when its own access(W_OK) check says no (measured: both writes went through). Docker's lists:
-# read-only ones, and masked ones (what they show is the host's: its keys, its timers).
-_PROC_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs")
-_PROC_MASKED = ("/proc/kcore", "/proc/keys", "/proc/key-users", "/proc/timer_list", "/proc/sched_debug",
-                "/proc/latency_stats", "/proc/acpi", "/proc/scsi", "/proc/asound")  # fmt: skip
-
-
-@functools.cache
-def _proc_walls() -> tuple[str, ...]:
-    args: list[str] = []
-    for path in _PROC_READ_ONLY:
-        args += ["--ro-bind-try", path, path]
-    for path in _PROC_MASKED:
-        if os.path.isdir(path):
-            args += ["--tmpfs", path, "--remount-ro", path]
-        elif os.path.exists(path):
-            args += ["--ro-bind", "/dev/null", path]
-    return tuple(args)
-
-
 # Variables unset inside the sandbox whatever environment it was given.
 _UNSET_VARIABLES = ("SSH_AUTH_SOCK",)
 
@@ -248,6 +201,8 @@ _UNSET_VARIABLES = ("SSH_AUTH_SOCK",)
 class _Detection:
     bwrap: Path | None
     problem: str | None
+    userns: bool = False
+    """Whether bwrap can add a user namespace here (it empties the capability bounding set)."""
 
 
 @functools.cache
@@ -255,26 +210,25 @@ def _detect() -> _Detection:
     bwrap = find_bwrap()
     if bwrap is None:
         return _Detection(None, f"bubblewrap (bwrap) was not found. {_FIX_HINT}")
-    probe = launch(bwrap, [
-        "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-        "--unshare-net", "--unshare-pid", "--die-with-parent", "--cap-drop", "ALL",
-    ], ["/bin/true"])  # fmt: skip
-    try:
-        done = subprocess.run(
-            probe,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=_PROBE_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return _Detection(bwrap, f"{bwrap} did not finish a trial run within {_PROBE_TIMEOUT_S:.0f} s. {_FIX_HINT}")
-    except OSError as exc:
-        return _Detection(bwrap, f"{bwrap} could not be started: {exc}. {_FIX_HINT}")
-    if done.returncode != 0:
-        stderr = done.stderr.decode("utf-8", errors="replace").strip() or f"exit code {done.returncode}"
-        return _Detection(bwrap, f"{bwrap} failed a trial run: {stderr}. {_FIX_HINT}")
-    return _Detection(bwrap, None)
+    # With a user namespace first; where none can be had (Docker's default seccomp profile, some
+    # AppArmor setups) without one: capabilities are still dropped, only the bounding set stays.
+    failure = ""
+    for userns in (True, False):
+        probe = launch(bwrap, [
+            "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+            *(["--unshare-user"] if userns else []),
+            "--unshare-net", "--unshare-pid", "--die-with-parent", "--cap-drop", "ALL",
+        ], ["/bin/true"])  # fmt: skip
+        try:
+            done = subprocess.run(probe, stdin=subprocess.DEVNULL, capture_output=True, timeout=_PROBE_TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired:
+            return _Detection(bwrap, f"{bwrap} did not finish a trial run within {_PROBE_TIMEOUT_S:.0f} s. {_FIX_HINT}")
+        except OSError as exc:
+            return _Detection(bwrap, f"{bwrap} could not be started: {exc}. {_FIX_HINT}")
+        if done.returncode == 0:
+            return _Detection(bwrap, None, userns)
+        failure = failure or done.stderr.decode("utf-8", errors="replace").strip() or f"exit code {done.returncode}"
+    return _Detection(bwrap, f"{bwrap} failed a trial run: {failure}. {_FIX_HINT}")
 
 
 def bwrap_problem() -> str | None:
@@ -309,7 +263,7 @@ def wrap(argv: Sequence[str], policy: SandboxPolicy, cwd: Path, *, workdir: Path
     cwd = cwd.resolve()
     start_in = workdir.resolve() if workdir is not None else cwd
     roots = [root for root in policy.effective_writable_roots(cwd) if root.exists()]
-    if any(_is_within(detection.bwrap.resolve(), root) for root in roots):
+    if any(is_within(detection.bwrap.resolve(), root) for root in roots):
         # A command could replace this bwrap and own every later sandbox.
         raise SandboxUnavailable(
             f"{detection.bwrap} lies inside a writable root of the sandbox; "
@@ -320,10 +274,11 @@ def wrap(argv: Sequence[str], policy: SandboxPolicy, cwd: Path, *, workdir: Path
         "--ro-bind", "/", "/",
         "--dev", "/dev",
         "--proc", "/proc",
-        *_proc_walls(),
+        *masks.proc_walls(),
         # A user namespace empties the capability bounding set (--cap-drop ALL alone leaves it
         # full when we run as root); uid 0 inside maps to our own uid, so file access is unchanged.
-        "--unshare-user", "--unshare-pid", "--unshare-ipc",
+        *(["--unshare-user"] if detection.userns else []),
+        "--unshare-pid", "--unshare-ipc",
     ]  # fmt: skip
     if not policy.network_access:
         args.append("--unshare-net")
@@ -343,54 +298,9 @@ def wrap(argv: Sequence[str], policy: SandboxPolicy, cwd: Path, *, workdir: Path
         # -try: a repository deleted between here and bwrap's start (a test's tmp dir under
         # /tmp) must not fail the command; gone, it has nothing left to protect.
         args += ["--ro-bind-try", str(subpath), str(subpath)]
-    args += _mask_args(cwd, roots, policy.exposed_paths)
+    args += masks.mask_args(cwd, roots, policy.exposed_paths)
     args += ["--chdir", str(start_in)]
     return launch(detection.bwrap, args, argv, policy.process_limit)
-
-
-def _mask_args(cwd: Path, roots: list[Path], exposed: tuple[Path, ...]) -> list[str]:
-    """Mounts hiding host sockets and credential stores. They go last so a writable bind cannot
-    re-expose what they hide, and are skipped where they would hide the workspace itself.
-    Credential stores config exposes stay visible, read-only."""
-    keep_visible = [cwd, *roots]
-    hidden_dirs = _existing(_HIDDEN_DIRS, Path.is_dir)
-    hidden_sockets = _existing(_HIDDEN_SOCKETS, Path.is_socket)
-    for secret in _credential_paths(exposed, protected.cache_key()):
-        (hidden_dirs if secret.is_dir() else hidden_sockets).append(secret)
-    agent = _ssh_agent_socket()
-    if agent is not None:
-        # The agent's own directory (`/tmp/ssh-XXXX`, `~/.ssh`) goes whole, unless it is a
-        # top-level one (/run), $HOME, or must stay visible (a writable root or an ancestor of
-        # one): then just the socket.
-        folder = agent.parent
-        shared = len(folder.parts) < 3 or folder == Path(os.path.expanduser("~")).resolve()
-        if shared or any(_is_within(p, folder) for p in keep_visible):
-            hidden_sockets.append(agent)
-        else:
-            hidden_dirs.append(folder)
-    args: list[str] = []
-    for hidden in hidden_dirs:
-        if not any(_is_within(path, hidden) for path in keep_visible):
-            args += ["--tmpfs", str(hidden)]
-    for hidden in hidden_sockets:
-        if not any(_is_within(path, hidden) for path in keep_visible):
-            args += ["--ro-bind", "/dev/null", str(hidden)]
-    for path in exposed:
-        resolved = path.expanduser().resolve()
-        if resolved.exists() and any(_is_within(resolved, root) for root in roots):
-            args += ["--ro-bind", str(resolved), str(resolved)]
-    return args
-
-
-def _ssh_agent_socket() -> Path | None:
-    value = os.environ.get("SSH_AUTH_SOCK")
-    if not value or not os.path.isabs(value):
-        return None
-    try:
-        path = Path(value).resolve()
-        return path if path.is_socket() else None
-    except OSError:
-        return None
 
 
 def _is_executable_file(path: Path) -> bool:
@@ -398,26 +308,6 @@ def _is_executable_file(path: Path) -> bool:
         return path.is_file() and os.access(path, os.X_OK)
     except OSError:
         return False
-
-
-def _is_within(path: Path, ancestor: Path) -> bool:
-    # On strings: `ancestor in path.parents` builds a Path per level, and this runs thousands of
-    # times per command (every protected path against every root).
-    p, a = str(path), str(ancestor)
-    return p == a or p.startswith(a if a.endswith("/") else a + "/")
-
-
-def _existing(paths: tuple[Path, ...], check: Callable[[Path], bool]) -> list[Path]:
-    found: list[Path] = []
-    for path in paths:
-        try:
-            resolved = path.resolve()
-            ok = check(resolved)
-        except OSError:
-            continue
-        if ok and resolved not in found:
-            found.append(resolved)
-    return found
 
 
 __all__ = [
