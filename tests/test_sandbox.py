@@ -407,3 +407,12 @@ def test_bwrap_without_user_namespaces_still_sandboxes_without_one(outside: Path
     assert bwrap_problem() is None
     argv = wrap(["ls"], WRITE, ws)
     assert "--unshare-user" not in argv and argv[argv.index("--cap-drop") + 1] == "ALL"
+
+
+def test_a_planted_git_file_cannot_freeze_a_writable_root(ws: Path) -> None:
+    """A hostile repository's `sub/.git` file saying `gitdir: /tmp` (to have the sandbox mount
+    /tmp read-only) protects only itself: the target is not a folder git would accept."""
+    (ws / "sub").mkdir()
+    (ws / "sub" / ".git").write_text("gitdir: /tmp\n")
+    paths = WRITE.read_only_subpaths(ws)
+    assert (ws / "sub" / ".git").resolve() in paths and Path("/tmp").resolve() not in paths

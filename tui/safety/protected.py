@@ -223,7 +223,9 @@ def git_metadata(dot_git: Path) -> list[Path]:
     paths = [dot_git]
     if dot_git.is_file():
         gitdir = _read_gitdir_file(dot_git)
-        if gitdir is not None and gitdir.is_dir():
+        # Only a folder git would accept (it has HEAD): a planted `.git` file saying
+        # `gitdir: /tmp` must not get /tmp mounted read-only.
+        if gitdir is not None and (gitdir / "HEAD").is_file():
             paths.append(gitdir)
             commondir = _read_commondir(gitdir)
             if commondir is not None and commondir not in paths:
@@ -256,7 +258,7 @@ def _read_commondir(gitdir: Path) -> Path | None:
     if not target.is_absolute():
         target = gitdir / target
     target = target.resolve()
-    return target if target.is_dir() else None
+    return target if any((target / name).exists() for name in ("HEAD", "objects", "config")) else None
 
 
 # ---------------------------------------------------------------- after the command
