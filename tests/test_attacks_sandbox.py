@@ -372,3 +372,4 @@ def test_proc_1_environ_holds_only_the_filtered_environment(fake_openai: FakeOpe
 
 
 # Kernel-level walls (seccomp, capabilities, processes): tests/test_attacks_sandbox_kernel.py.
+

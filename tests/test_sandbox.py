@@ -23,6 +23,7 @@ from tui.safety.sandbox import (
     is_sandbox_denial,
     wrap,
 )
+from tests.fakeopenai import FakeOpenAI
 from tui.tools.process import run_process
 
 WRITE = SandboxPolicy("workspace-write")
@@ -416,3 +417,27 @@ def test_a_planted_git_file_cannot_freeze_a_writable_root(ws: Path) -> None:
     (ws / "sub" / ".git").write_text("gitdir: /tmp\n")
     paths = WRITE.read_only_subpaths(ws)
     assert (ws / "sub" / ".git").resolve() in paths and Path("/tmp").resolve() not in paths
+
+
+async def test_a_session_folder_too_big_to_search_is_read_only_and_says_why(fake_openai: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail closed past the walk's bound, through the engine: the session's folder (more entries
+    than the lowered budget) is not writable, and the failing command's output says why."""
+    from tests.engine_support import make_session, outputs_by_call, run_turn, shell_call
+    from tests.fakeopenai import events as fe
+    from tui.safety import protected
+
+    big = tmp_path / "big"
+    for n in range(30):
+        (big / f"d{n}").mkdir(parents=True)
+    (big / "d29" / ".git").mkdir()
+    monkeypatch.setattr(protected, "WALK_ENTRY_BUDGET", 10)
+    protected.forget_git_scans()
+    fake_openai.queue_response(fe.turn(shell_call("c1", ["sh", "-c", "echo PWN > d29/.git/config; echo x > new.txt"])))
+    fake_openai.queue_response(fe.turn(fe.message_item("done")))
+    try:
+        await run_turn(make_session(fake_openai, big, policy="never", sandbox="workspace-write"), "go")
+    finally:
+        protected.forget_git_scans()
+    out = outputs_by_call(fake_openai.responses_bodies()[1])["c1"]
+    assert not (big / "new.txt").exists() and not (big / "d29" / ".git" / "config").exists()
+    assert f"{big.resolve()} holds more than 10 entries" in out and "not writable in the sandbox" in out

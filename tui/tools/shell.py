@@ -163,7 +163,12 @@ async def run_command(
         return f"Not run: the sandbox is unavailable. {e}"
     ctx.emit(ExecCommandBegan(call_id, list(argv), str(cwd), sandboxed, display))
     result = await run_process(final_argv, cwd=cwd, env=env, timeout_s=timeout_s)
-    if tripwire is not None and (notes := tripwire.check()):
+    notes = tripwire.check() if tripwire is not None else []
+    if sandboxed and result.exit_code != 0:
+        # A root too big to search for repositories is not writable (protected.py); say so where
+        # the failure shows, or "Read-only file system" in the session's own folder is a riddle.
+        notes += [f"codeloop: {reason}." for _, reason in ctx.sandbox.refused_roots(ctx.cwd)]
+    if notes:
         result.output = result.output + ("" if result.output.endswith("\n") or not result.output else "\n") + "\n".join(notes) + "\n"
     # Redacted before anyone sees it, the model included: see tui/safety/redact.py for why.
     result.output = default_redactor().redact(result.output)
