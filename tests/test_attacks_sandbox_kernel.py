@@ -9,6 +9,7 @@ import ctypes
 import os
 import shlex
 import shutil
+import subprocess
 import sys
 import time
 import uuid
@@ -246,3 +247,16 @@ def test_the_terminal_cannot_be_reached(fake_openai: FakeOpenAI, ws: Path, home:
     the command has its own session and no controlling terminal."""
     out = attack(fake_openai, ws, home, [shell("c1", "(exec 3<>/dev/tty) 2>/dev/null && echo OPENED; echo tried")], "--full-auto")
     assert "tried" in out.output("c1") and "OPENED" not in out.output("c1")
+
+
+@pytest.mark.skipif(limits.problem() is not None, reason=f"no process limit here: {limits.problem()}")
+def test_process_limit_cgroups_of_finished_sessions_do_not_pile_up(fake_openai: FakeOpenAI, ws: Path, home: Path) -> None:
+    """A cgroup left behind by a codeloop process that is gone (its last sandbox still dying at
+    exit) is swept by the next codeloop that sandboxes a command."""
+    parent = limits.cgroup_procs_file(1024).parent.parent  # type: ignore[union-attr]
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    leftover = parent / f"codeloop-{dead.pid}"
+    leftover.mkdir()
+    attack(fake_openai, ws, home, [shell("c1", ["true"])], "--full-auto")
+    assert not leftover.exists()

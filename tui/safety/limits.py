@@ -10,7 +10,8 @@ used the same way where it offers `pids` in `cgroup.controllers`.
 One cgroup per codeloop process, `codeloop-<pid>` under our own cgroup, with
 `pids.max` = the configured limit (`sandbox_process_limit`, default 1024): it bounds every
 sandboxed command running at once together. Inside the sandbox /sys is read-only and capabilities
-are gone, so a command cannot leave it. It is removed at exit when empty.
+are gone, so a command cannot leave it. It is removed at exit when empty; the next codeloop
+sweeps away any that a dead one left behind (an exit through os._exit skips atexit).
 
 Where no cgroup can be had, a non-root codeloop sets RLIMIT_NPROC instead (it counts all of the
 user's processes, so it is looser); root without a cgroup runs commands without a process limit,
@@ -52,6 +53,7 @@ def problem() -> str | None:
 @functools.cache
 def _our_cgroup() -> Path | None:
     for parent in _candidate_parents():
+        _sweep(parent)
         folder = parent / f"codeloop-{os.getpid()}"
         try:
             folder.mkdir(exist_ok=True)
@@ -112,6 +114,20 @@ def _v2_offers_pids(mount_point: Path, relative: str | None, root: str) -> bool:
         return True
     except OSError:
         return False
+
+
+def _sweep(parent: Path) -> None:
+    """Remove the cgroups of codeloop processes that are gone (one that exits through os._exit, or
+    whose last sandbox was still dying at exit, leaves its empty cgroup behind). rmdir refuses a
+    cgroup that still holds processes, so a live one is never disturbed."""
+    try:
+        leftovers = [entry for entry in parent.iterdir() if entry.name.startswith("codeloop-")]
+    except OSError:
+        return
+    for folder in leftovers:
+        pid = folder.name.removeprefix("codeloop-")
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            _remove(folder)
 
 
 def _remove(folder: Path) -> None:
