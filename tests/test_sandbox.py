@@ -372,7 +372,7 @@ def test_root_too_big_to_search_for_repositories_is_not_writable(ws: Path, tmp_p
     try:
         policy = SandboxPolicy("workspace-write", writable_roots=(big,))
         assert big.resolve() not in policy.effective_writable_roots(ws)
-        assert {big.resolve(), Path("/tmp").resolve()} <= {root for root, _ in policy.refused_roots(ws)}
+        assert big.resolve() in {root for root, _ in policy.refused_roots(ws)}
         done = _run(f"echo PWN > {big}/d29/repo/.git/config; echo ok > {big}/x", policy, ws)
         assert done.returncode != 0 and not (big / "x").exists() and not (big / "d29" / "repo" / ".git" / "config").exists()
     finally:

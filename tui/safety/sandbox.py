@@ -102,20 +102,32 @@ class SandboxPolicy:
                 roots.append(resolved)
         return roots
 
+    def _is_scratch(self, root: Path) -> bool:
+        """/tmp and $TMPDIR, unless config names them: shared scratch space, not searched for
+        repositories. On a busy machine they hold hundreds of short-lived ones (test runs), each
+        of which would cost a mount per command (~0.5-3 ms) and could vanish between listing and
+        mounting; a repository kept there is not protected (README, SECURITY.md)."""
+        scratch = [Path("/tmp").resolve()]
+        if tmpdir := os.environ.get("TMPDIR"):
+            scratch.append(Path(tmpdir).resolve())
+        return root in scratch and root not in [r.expanduser().resolve() for r in self.writable_roots]
+
     def _root_problem(self, root: Path) -> str:
-        if self.mode == "danger-full-access" or not root.is_dir():
+        if self.mode == "danger-full-access" or not root.is_dir() or self._is_scratch(root):
             return ""
         scan = protected.scan_git(root)
         return "" if scan.complete else scan.reason
 
     def read_only_subpaths(self, root: Path) -> list[Path]:
         """Paths under (or, for an enclosing repository's `.git`, above) a writable root that stay
-        read-only, resolved: every `.git` found under it with a worktree's gitdir and common dir,
+        read-only, resolved: every `.git` found under it (not under /tmp, see `_is_scratch`) with a
+        worktree's gitdir and common dir,
         the `.git` of repositories it lies in, `$CODELOOP_HOME`, and the home folder's startup
         files. Startup files and codeloop's home are listed even when missing, so the patch tool
         refuses to create them and `wrap`'s tripwire moves aside any a command creates."""
         paths: list[Path] = []
-        dot_gits = [*protected.scan_git(root).found, *protected.ancestor_git(root)] if root.is_dir() else []
+        nested = protected.scan_git(root).found if root.is_dir() and not self._is_scratch(root) else []
+        dot_gits = [*nested, *protected.ancestor_git(root)] if root.is_dir() else []
         for dot_git in dot_gits:
             paths += protected.git_metadata(dot_git)
         homes = [self.codeloop_home or protected.default_codeloop_home()]
@@ -139,7 +151,9 @@ class SandboxPolicy:
         return list(_protected_paths(self, cwd.resolve(), protected.cache_key()))
 
     def _compute_protected_paths(self, cwd: Path) -> tuple[Path, ...]:
-        protected_list: list[Path] = []
+        # A refused root may lie inside another root (a big folder under /tmp): it is re-mounted
+        # read-only like any protected path, or it would stay writable through its parent.
+        protected_list: list[Path] = [root for root, _ in self.refused_roots(cwd)]
         for root in self.effective_writable_roots(cwd):
             for subpath in self.read_only_subpaths(root):
                 if subpath not in protected_list:
