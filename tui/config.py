@@ -233,6 +233,14 @@ class Config(_ConfigModel):
     """How commands are confined."""
     sandbox_workspace_write: SandboxWorkspaceWrite = SandboxWorkspaceWrite()
     """Settings of the `workspace-write` sandbox."""
+    sandbox_process_limit: NonNegativeInt = 1024
+    """How many processes a sandboxed command may have at once (all sandboxed commands of a
+    session together), enforced with a pids cgroup; 0 means no limit. Stops a fork bomb from
+    taking the host's processes."""
+    sandbox_exposed_paths: list[TomlPath] = []
+    """Credential stores the sandbox would hide (`~/.ssh`, `~/.aws`, `~/.netrc`, ... see
+    tui/safety/protected.py) that sandboxed commands may read anyway, read-only; e.g.
+    `["~/.config/gh"]` to let `gh` work. Relative paths are anchored at the config file's folder."""
     shell_environment_policy: ShellEnvironmentPolicy = ShellEnvironmentPolicy()
     """The environment shell commands get; by default ours minus anything secret-looking."""
     developer_instructions: str | None = None
@@ -506,6 +514,8 @@ def _anchor_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
         for server in servers.values():
             if isinstance(server, dict) and "cwd" in server:
                 server["cwd"] = anchor(server["cwd"])
+    if isinstance(raw.get("sandbox_exposed_paths"), list):
+        raw["sandbox_exposed_paths"] = [anchor(v) for v in raw["sandbox_exposed_paths"]]
     sww = raw.get("sandbox_workspace_write")
     if isinstance(sww, dict) and isinstance(sww.get("writable_roots"), list):
         sww["writable_roots"] = [anchor(v) for v in sww["writable_roots"]]

@@ -151,12 +151,14 @@ class _Progress:
     def __init__(self, out: TextIO, redactor: Redactor) -> None:
         self.out = out
         self.redactor = redactor
+        self.session_cwd: str | None = None
 
     def line(self, text: str) -> None:
         print(self.redactor.redact(text), file=self.out, flush=True)
 
     def show(self, event: ev.Event) -> None:
         if isinstance(event, ev.SessionConfigured):
+            self.session_cwd = str(event.cwd)
             self.line(
                 f"codeloop · model {event.model} · {event.approval_policy} · sandbox {event.sandbox_mode} · {event.cwd}"
             )
@@ -164,6 +166,9 @@ class _Progress:
             self.line(f"thinking: {event.text.strip().splitlines()[0] if event.text.strip() else ''}")
         elif isinstance(event, ev.ExecCommandBegan):
             where = "" if event.sandboxed else " (no sandbox)"
+            # A call's workdir is the model's choice: shown whenever it is not the session's folder.
+            if self.session_cwd is not None and event.cwd != self.session_cwd:
+                where += f" (in {event.cwd})"
             self.line(f"$ {shlex.join(event.command)}{where}")
         elif isinstance(event, ev.ExecCommandEnded):
             state = "timed out" if event.timed_out else f"exit {event.exit_code}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import sys
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -108,9 +109,16 @@ def sandbox_policy(rc: ResolvedConfig) -> SandboxPolicy:
         mode=cfg.sandbox_mode,
         writable_roots=tuple((rc.cwd / p).resolve() for p in cfg.sandbox_workspace_write.writable_roots),
         network_access=cfg.sandbox_workspace_write.network_access,
+        codeloop_home=rc.home,
+        exposed_paths=tuple((rc.cwd / p).expanduser().resolve() for p in cfg.sandbox_exposed_paths),
+        process_limit=cfg.sandbox_process_limit,
     )
     if sandbox.mode != "danger-full-access" and (problem := bwrap_problem()):
         raise SandboxUnavailable(problem)
+    if sandbox.mode == "workspace-write":
+        # The walk of the writable roots for git repositories (bounded, cached per process) starts
+        # now, beside start-up, rather than at the first command.
+        threading.Thread(target=sandbox.protected_paths, args=(rc.cwd,), daemon=True).start()
     return sandbox
 
 

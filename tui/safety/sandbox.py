@@ -1,9 +1,12 @@
 """Confine shell commands with bubblewrap (Linux).
 
 The three modes follow Codex: ``read-only`` lets a command read everything and
-write nothing; ``workspace-write`` adds the workspace, ``/tmp``, ``$TMPDIR``
-and configured roots as writable, with ``.git`` re-mounted read-only inside
-them; ``danger-full-access`` runs the command as is.
+write nothing; ``workspace-write`` adds the session's folder, ``/tmp``, ``$TMPDIR``
+and configured roots as writable (never a tool call's ``workdir``: it only says
+where the command starts), with every ``.git``, ``$CODELOOP_HOME`` and the shell's
+startup files re-mounted read-only inside them and credential stores hidden (see
+protected.py); ``danger-full-access`` runs the command as is. The seccomp filter
+(seccomp.py) and the process limit (limits.py) are put in force by launch.py.
 
 Facts this module relies on were measured on the target machine (see
 ``reference/sandbox-linux.md``): bwrap's later mounts override earlier ones,
@@ -25,16 +28,19 @@ filter already covers what a private /tmp would hide.
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import os
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from tui.safety import seccomp
+from tui.safety import masks, protected
+from tui.safety.denial import is_sandbox_denial
+from tui.safety.launch import launch
+from tui.safety.limits import DEFAULT_PROCESS_LIMIT
+from tui.safety.protected import is_within
 
 SandboxMode = Literal["read-only", "workspace-write", "danger-full-access"]
 
@@ -51,40 +57,36 @@ _FIX_HINT = (
     "or VM that is itself the boundary, choose `--sandbox danger-full-access`."
 )
 
-# Host sockets reachable through the read-only view of `/` would let a
-# sandboxed command talk to services outside it (the docker socket is root on
-# the host). The seccomp filter already refuses Unix sockets; these masks are
-# the second line, and hide the paths from view. Directories are covered with
-# an empty tmpfs, sockets with /dev/null. Only paths that exist are masked.
-_HIDDEN_DIRS: tuple[Path, ...] = (
-    Path("/run/user"),
-    Path("/run/dbus"),
-    Path("/var/run/dbus"),
-    Path("/tmp/.X11-unix"),
-    Path("/tmp/.ICE-unix"),
-)
-_HIDDEN_SOCKETS: tuple[Path, ...] = (
-    Path("/run/docker.sock"),
-    Path("/var/run/docker.sock"),
-    Path("/run/podman/podman.sock"),
-    Path("/run/containerd/containerd.sock"),
-)
-
-
 @dataclass(frozen=True)
 class SandboxPolicy:
     mode: SandboxMode
     writable_roots: tuple[Path, ...] = ()
     """Extra writable roots from config, in addition to the working directory."""
     network_access: bool = False
+    codeloop_home: Path | None = None
+    """codeloop's own folder (config.toml, sessions), read-only inside; None: `$CODELOOP_HOME`
+    or `~/.codeloop`."""
+    exposed_paths: tuple[Path, ...] = ()
+    """Credential stores that stay visible (read-only) although protected.py hides them."""
+    process_limit: int = DEFAULT_PROCESS_LIMIT
+    """How many processes one sandboxed command may have at once (0: no limit); see limits.py."""
 
     def effective_writable_roots(self, cwd: Path) -> list[Path]:
-        """The directories a sandboxed command may write to.
+        """The directories a sandboxed command started for the session in `cwd` may write to.
 
-        Paths are resolved (bwrap mounts onto real paths, and a symlinked
-        duplicate would otherwise escape deduplication) and may not exist;
-        `wrap` skips the missing ones.
+        Only the session's folder, config's `writable_roots`, /tmp and $TMPDIR: never where a
+        tool call asked to start (its `workdir`). Paths are resolved (bwrap mounts onto real
+        paths, and a symlinked duplicate would otherwise escape deduplication) and may not exist;
+        `wrap` skips the missing ones. A root too big to search for git repositories is left out
+        (see `refused_roots`).
         """
+        return [root for root in self._candidate_roots(cwd) if not self._root_problem(root)]
+
+    def refused_roots(self, cwd: Path) -> list[tuple[Path, str]]:
+        """The roots `effective_writable_roots` left out, each with the reason."""
+        return [(root, problem) for root in self._candidate_roots(cwd) if (problem := self._root_problem(root))]
+
+    def _candidate_roots(self, cwd: Path) -> list[Path]:
         if self.mode == "danger-full-access":
             return [Path("/")]
         if self.mode == "read-only":
@@ -100,39 +102,63 @@ class SandboxPolicy:
                 roots.append(resolved)
         return roots
 
-    def read_only_subpaths(self, root: Path) -> list[Path]:
-        """Paths under a writable root that stay read-only.
+    def _is_scratch(self, root: Path) -> bool:
+        """/tmp and $TMPDIR, unless config names them: shared scratch space, not searched for
+        repositories. On a busy machine they hold hundreds of short-lived ones (test runs), each
+        of which would cost a mount per command (~0.5-3 ms) and could vanish between listing and
+        mounting; a repository kept there is not protected (README, SECURITY.md)."""
+        scratch = [Path("/tmp").resolve()]
+        if tmpdir := os.environ.get("TMPDIR"):
+            scratch.append(Path(tmpdir).resolve())
+        return root in scratch and root not in [r.expanduser().resolve() for r in self.writable_roots]
 
-        `.git` is protected so a command cannot rewrite hooks or config that
-        git later executes outside the sandbox. A worktree's `.git` is a file
-        pointing at its real git dir elsewhere; that dir and the repository's
-        common dir (where objects, refs and hooks live) are protected too.
-        """
-        dot_git = root / ".git"
-        if dot_git.is_dir():
-            return [dot_git.resolve()]
-        if not dot_git.is_file():
-            return []
-        subpaths = [dot_git.resolve()]
-        gitdir = _read_gitdir_file(dot_git)
-        if gitdir is not None and gitdir.is_dir():
-            subpaths.append(gitdir)
-            commondir = _read_commondir(gitdir)
-            if commondir is not None and commondir not in subpaths:
-                subpaths.append(commondir)
-        return subpaths
+    def _root_problem(self, root: Path) -> str:
+        if self.mode == "danger-full-access" or not root.is_dir() or self._is_scratch(root):
+            return ""
+        scan = protected.scan_git(root)
+        return "" if scan.complete else scan.reason
+
+    def read_only_subpaths(self, root: Path) -> list[Path]:
+        """Paths under (or, for an enclosing repository's `.git`, above) a writable root that stay
+        read-only, resolved: every `.git` found under it (not under /tmp, see `_is_scratch`) with a
+        worktree's gitdir and common dir,
+        the `.git` of repositories it lies in, `$CODELOOP_HOME`, and the home folder's startup
+        files. Startup files and codeloop's home are listed even when missing, so the patch tool
+        refuses to create them and `wrap`'s tripwire moves aside any a command creates."""
+        paths: list[Path] = []
+        nested = protected.scan_git(root).found if root.is_dir() and not self._is_scratch(root) else []
+        dot_gits = [*nested, *protected.ancestor_git(root)] if root.is_dir() else []
+        for dot_git in dot_gits:
+            paths += protected.git_metadata(dot_git)
+        homes = [self.codeloop_home or protected.default_codeloop_home()]
+        homes += [home / ".codeloop" for home in protected.home_folders()]
+        for path in [*homes, *protected.startup_paths()]:
+            if is_within(path, root):
+                paths.append(path)
+        unique: list[Path] = []
+        for path in paths:
+            resolved = path.resolve()
+            if resolved not in unique:
+                unique.append(resolved)
+        return unique
 
     def protected_paths(self, cwd: Path) -> list[Path]:
         """Every path inside a writable root that stays read-only, resolved, without duplicates.
 
         The one list both walls use: `wrap` re-mounts these read-only, and the patch tool asks
-        before writing inside one (`allows_write`)."""
-        protected: list[Path] = []
-        for root in self.effective_writable_roots(cwd.resolve()):
+        before writing inside one (`allows_write`). Memoised per session folder until a
+        tripwire fires (it costs a few ms, and every command needs it twice)."""
+        return list(_protected_paths(self, cwd.resolve(), protected.cache_key()))
+
+    def _compute_protected_paths(self, cwd: Path) -> tuple[Path, ...]:
+        # A refused root may lie inside another root (a big folder under /tmp): it is re-mounted
+        # read-only like any protected path, or it would stay writable through its parent.
+        protected_list: list[Path] = [root for root, _ in self.refused_roots(cwd)]
+        for root in self.effective_writable_roots(cwd):
             for subpath in self.read_only_subpaths(root):
-                if subpath not in protected:
-                    protected.append(subpath)
-        return protected
+                if subpath not in protected_list:
+                    protected_list.append(subpath)
+        return tuple(protected_list)
 
     def allows_write(self, path: Path, cwd: Path) -> bool:
         """Whether a sandboxed command started for the session in `cwd` could write `path`:
@@ -142,9 +168,20 @@ class SandboxPolicy:
             return True
         target = path.resolve()
         roots = self.effective_writable_roots(cwd.resolve())
-        if not any(_is_within(target, root) for root in roots):
+        if not any(is_within(target, root) for root in roots):
             return False
-        return not any(_is_within(target, p) for p in self.protected_paths(cwd))
+        return not any(is_within(target, p) for p in self.protected_paths(cwd))
+
+    def tripwire(self, cwd: Path) -> protected.Tripwire:
+        """Arm before a sandboxed command of the session in `cwd`; `check()` after it."""
+        if self.mode != "workspace-write":
+            return protected.Tripwire([])
+        return protected.Tripwire(self.protected_paths(cwd))
+
+
+@functools.lru_cache(maxsize=64)
+def _protected_paths(policy: SandboxPolicy, cwd: Path, key: tuple[object, ...]) -> tuple[Path, ...]:
+    return policy._compute_protected_paths(cwd)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -178,6 +215,8 @@ _UNSET_VARIABLES = ("SSH_AUTH_SOCK",)
 class _Detection:
     bwrap: Path | None
     problem: str | None
+    userns: bool = False
+    """Whether bwrap can add a user namespace here (it empties the capability bounding set)."""
 
 
 @functools.cache
@@ -185,26 +224,25 @@ def _detect() -> _Detection:
     bwrap = find_bwrap()
     if bwrap is None:
         return _Detection(None, f"bubblewrap (bwrap) was not found. {_FIX_HINT}")
-    probe = _launch(bwrap, [
-        "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-        "--unshare-net", "--unshare-pid", "--die-with-parent", "--cap-drop", "ALL",
-    ], ["/bin/true"])  # fmt: skip
-    try:
-        done = subprocess.run(
-            probe,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=_PROBE_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return _Detection(bwrap, f"{bwrap} did not finish a trial run within {_PROBE_TIMEOUT_S:.0f} s. {_FIX_HINT}")
-    except OSError as exc:
-        return _Detection(bwrap, f"{bwrap} could not be started: {exc}. {_FIX_HINT}")
-    if done.returncode != 0:
-        stderr = done.stderr.decode("utf-8", errors="replace").strip() or f"exit code {done.returncode}"
-        return _Detection(bwrap, f"{bwrap} failed a trial run: {stderr}. {_FIX_HINT}")
-    return _Detection(bwrap, None)
+    # With a user namespace first; where none can be had (Docker's default seccomp profile, some
+    # AppArmor setups) without one: capabilities are still dropped, only the bounding set stays.
+    failure = ""
+    for userns in (True, False):
+        probe = launch(bwrap, [
+            "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+            *(["--unshare-user"] if userns else []),
+            "--unshare-net", "--unshare-pid", "--die-with-parent", "--cap-drop", "ALL",
+        ], ["/bin/true"])  # fmt: skip
+        try:
+            done = subprocess.run(probe, stdin=subprocess.DEVNULL, capture_output=True, timeout=_PROBE_TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired:
+            return _Detection(bwrap, f"{bwrap} did not finish a trial run within {_PROBE_TIMEOUT_S:.0f} s. {_FIX_HINT}")
+        except OSError as exc:
+            return _Detection(bwrap, f"{bwrap} could not be started: {exc}. {_FIX_HINT}")
+        if done.returncode == 0:
+            return _Detection(bwrap, None, userns)
+        failure = failure or done.stderr.decode("utf-8", errors="replace").strip() or f"exit code {done.returncode}"
+    return _Detection(bwrap, f"{bwrap} failed a trial run: {failure}. {_FIX_HINT}")
 
 
 def bwrap_problem() -> str | None:
@@ -222,10 +260,13 @@ def clear_bwrap_cache() -> None:
     _detect.cache_clear()
 
 
-def wrap(argv: Sequence[str], policy: SandboxPolicy, cwd: Path) -> list[str]:
-    """The argv that runs `argv` under `policy` with working directory `cwd`.
+def wrap(argv: Sequence[str], policy: SandboxPolicy, cwd: Path, *, workdir: Path | None = None) -> list[str]:
+    """The argv that runs `argv` under `policy` for the session in `cwd`, started in `workdir`
+    (default: `cwd`).
 
-    Must be spawned from a thread that outlives the command:
+    The writable roots come from `cwd` and the policy only: a tool call's `workdir` chooses where
+    the command starts, never what it may write (a model asking to start in `~/.codeloop` must
+    not make it writable). Must be spawned from a thread that outlives the command:
     `--die-with-parent` fires when the *thread* that forked bwrap exits.
     """
     if policy.mode == "danger-full-access":
@@ -234,8 +275,9 @@ def wrap(argv: Sequence[str], policy: SandboxPolicy, cwd: Path) -> list[str]:
     if detection.problem is not None or detection.bwrap is None:
         raise SandboxUnavailable(detection.problem or "bubblewrap is unavailable")
     cwd = cwd.resolve()
+    start_in = workdir.resolve() if workdir is not None else cwd
     roots = [root for root in policy.effective_writable_roots(cwd) if root.exists()]
-    if any(_is_within(detection.bwrap.resolve(), root) for root in roots):
+    if any(is_within(detection.bwrap.resolve(), root) for root in roots):
         # A command could replace this bwrap and own every later sandbox.
         raise SandboxUnavailable(
             f"{detection.bwrap} lies inside a writable root of the sandbox; "
@@ -246,6 +288,10 @@ def wrap(argv: Sequence[str], policy: SandboxPolicy, cwd: Path) -> list[str]:
         "--ro-bind", "/", "/",
         "--dev", "/dev",
         "--proc", "/proc",
+        *masks.proc_walls(),
+        # A user namespace empties the capability bounding set (--cap-drop ALL alone leaves it
+        # full when we run as root); uid 0 inside maps to our own uid, so file access is unchanged.
+        *(["--unshare-user"] if detection.userns else []),
         "--unshare-pid", "--unshare-ipc",
     ]  # fmt: skip
     if not policy.network_access:
@@ -263,108 +309,12 @@ def wrap(argv: Sequence[str], policy: SandboxPolicy, cwd: Path) -> list[str]:
     for subpath in policy.protected_paths(cwd):
         if not subpath.exists():
             continue
-        args += ["--ro-bind", str(subpath), str(subpath)]
-    args += _mask_args(cwd, roots)
-    args += ["--chdir", str(cwd)]
-    return _launch(detection.bwrap, args, argv)
-
-
-def _mask_args(cwd: Path, roots: list[Path]) -> list[str]:
-    """Mounts hiding host sockets. They go last so a writable bind cannot re-expose what they
-    hide, and are skipped where they would hide the workspace itself."""
-    keep_visible = [cwd, *roots]
-    hidden_dirs = _existing(_HIDDEN_DIRS, Path.is_dir)
-    hidden_sockets = _existing(_HIDDEN_SOCKETS, Path.is_socket)
-    agent = _ssh_agent_socket()
-    if agent is not None:
-        # The agent's own directory (`/tmp/ssh-XXXX`, `~/.ssh`) goes whole, unless it is a
-        # top-level one (/run), $HOME, or must stay visible (a writable root or an ancestor of
-        # one): then just the socket.
-        folder = agent.parent
-        shared = len(folder.parts) < 3 or folder == Path(os.path.expanduser("~")).resolve()
-        if shared or any(_is_within(p, folder) for p in keep_visible):
-            hidden_sockets.append(agent)
-        else:
-            hidden_dirs.append(folder)
-    args: list[str] = []
-    for hidden in hidden_dirs:
-        if not any(_is_within(path, hidden) for path in keep_visible):
-            args += ["--tmpfs", str(hidden)]
-    for hidden in hidden_sockets:
-        if not any(_is_within(path, hidden) for path in keep_visible):
-            args += ["--ro-bind", "/dev/null", str(hidden)]
-    return args
-
-
-def _ssh_agent_socket() -> Path | None:
-    value = os.environ.get("SSH_AUTH_SOCK")
-    if not value or not os.path.isabs(value):
-        return None
-    try:
-        path = Path(value).resolve()
-        return path if path.is_socket() else None
-    except OSError:
-        return None
-
-
-def _launch(bwrap: Path, bwrap_args: list[str], argv: Sequence[str]) -> list[str]:
-    """The argv that starts bwrap with the seccomp filter, then `argv` inside.
-
-    bwrap reads a filter only from an open file descriptor, while `wrap` hands back a plain
-    argv that any spawning API can run. So a shell opens the filter (a sealed memfd of ours, by
-    its /proc path) as fd 3 and execs bwrap, which reads and closes it. The shell is gone by
-    the time bwrap runs, so `--die-with-parent` still watches our thread.
-    """
-    source = _seccomp_source(os.getpid())
-    if source is None:
-        return [str(bwrap), *bwrap_args, "--", *argv]
-    return ["/bin/sh", "-c", 'exec "$@" 3<"$0"', source, str(bwrap), "--seccomp", "3", *bwrap_args, "--", *argv]
-
-
-@functools.cache
-def _seccomp_source(pid: int) -> str | None:
-    """A path that reads as the filter; per process (`pid`), since it names our own fd."""
-    program = seccomp.program()
-    if program is None:
-        return None
-    fd = os.memfd_create("codeloop-seccomp", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
-    os.write(fd, program)
-    # Sealed: nothing, not even an unsandboxed command of ours, can change what bwrap loads.
-    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
-    return f"/proc/{pid}/fd/{fd}"
-
-
-# Lower-cased substrings that commands print when the sandbox (rather than the
-# command's own logic) stopped them. DNS failures are included because the
-# sandbox's private network namespace has no resolver. Codex also matches
-# "sandbox", but that word turns up in ordinary failures (a failing
-# test_sandbox.py), so it is left out.
-_DENIAL_MARKERS: tuple[str, ...] = (
-    "operation not permitted",
-    "permission denied",
-    "read-only file system",
-    "network is unreachable",
-    "temporary failure in name resolution",
-    "could not resolve host",
-    "seccomp",
-    "bwrap:",
-)
-
-_SIGSYS = 31  # what a seccomp kill looks like; exit codes are -signal for killed processes
-
-
-def is_sandbox_denial(exit_code: int, output: str) -> bool:
-    """Guess whether a failed command was stopped by the sandbox.
-
-    A heuristic (as in Codex): used to offer a rerun outside the sandbox, never
-    to decide anything on its own. A successful command is never a denial.
-    """
-    if exit_code == 0:
-        return False
-    if exit_code == -_SIGSYS:
-        return True
-    lowered = output.lower()
-    return any(marker in lowered for marker in _DENIAL_MARKERS)
+        # -try: a repository deleted between here and bwrap's start (a test's tmp dir under
+        # /tmp) must not fail the command; gone, it has nothing left to protect.
+        args += ["--ro-bind-try", str(subpath), str(subpath)]
+    args += masks.mask_args(cwd, roots, policy.exposed_paths)
+    args += ["--chdir", str(start_in)]
+    return launch(detection.bwrap, args, argv, policy.process_limit)
 
 
 def _is_executable_file(path: Path) -> bool:
@@ -372,51 +322,6 @@ def _is_executable_file(path: Path) -> bool:
         return path.is_file() and os.access(path, os.X_OK)
     except OSError:
         return False
-
-
-def _is_within(path: Path, ancestor: Path) -> bool:
-    return path == ancestor or ancestor in path.parents
-
-
-def _existing(paths: tuple[Path, ...], check: Callable[[Path], bool]) -> list[Path]:
-    found: list[Path] = []
-    for path in paths:
-        try:
-            resolved = path.resolve()
-            ok = check(resolved)
-        except OSError:
-            continue
-        if ok and resolved not in found:
-            found.append(resolved)
-    return found
-
-
-def _read_gitdir_file(dot_git: Path) -> Path | None:
-    try:
-        text = dot_git.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    for line in text.splitlines():
-        if line.startswith("gitdir:"):
-            target = Path(line[len("gitdir:") :].strip())
-            if not target.is_absolute():
-                target = dot_git.parent / target
-            return target.resolve()
-    return None
-
-
-def _read_commondir(gitdir: Path) -> Path | None:
-    try:
-        text = (gitdir / "commondir").read_text(encoding="utf-8", errors="replace").strip()
-    except OSError:
-        return None
-    if not text:
-        return None
-    target = Path(text)
-    if not target.is_absolute():
-        target = gitdir / target
-    target = target.resolve()
-    return target if target.is_dir() else None
 
 
 __all__ = [

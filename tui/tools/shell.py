@@ -155,11 +155,21 @@ async def run_command(
     try:
         # What runs: the model's argv, or its `bash -lc` with the profile's effect replayed.
         run_argv, pass_fds = await _replay_profile(argv, ctx, cwd, sandboxed, env)
-        final_argv = wrap(run_argv, ctx.sandbox, cwd) if sandboxed else run_argv
+        # The sandbox's walls come from the session's folder; `cwd` (a call's workdir) is only
+        # where the command starts.
+        final_argv = wrap(run_argv, ctx.sandbox, ctx.cwd, workdir=cwd) if sandboxed else run_argv
+        tripwire = ctx.sandbox.tripwire(ctx.cwd) if sandboxed else None
     except SandboxUnavailable as e:
         return f"Not run: the sandbox is unavailable. {e}"
     ctx.emit(ExecCommandBegan(call_id, list(argv), str(cwd), sandboxed, display))
     result = await run_process(final_argv, cwd=cwd, env=env, timeout_s=timeout_s, pass_fds=pass_fds)
+    notes = tripwire.check() if tripwire is not None else []
+    if sandboxed and result.exit_code != 0:
+        # A root too big to search for repositories is not writable (protected.py); say so where
+        # the failure shows, or "Read-only file system" in the session's own folder is a riddle.
+        notes += [f"codeloop: {reason}." for _, reason in ctx.sandbox.refused_roots(ctx.cwd)]
+    if notes:
+        result.output = result.output + ("" if result.output.endswith("\n") or not result.output else "\n") + "\n".join(notes) + "\n"
     # Redacted before anyone sees it, the model included: see tui/safety/redact.py for why.
     result.output = default_redactor().redact(result.output)
     ctx.emit(
@@ -179,13 +189,14 @@ async def _replay_profile(
         return list(argv), ()
 
     async def run(snap_argv: list[str], pass_fds: Sequence[int]) -> tuple[int, str] | None:
-        wrapped = wrap(snap_argv, ctx.sandbox, cwd) if sandboxed else snap_argv
+        wrapped = wrap(snap_argv, ctx.sandbox, ctx.cwd, workdir=cwd) if sandboxed else snap_argv
         return await asyncio.to_thread(run_to_completion, wrapped, cwd, env, CAPTURE_TIMEOUT_S, pass_fds)
 
     def policy_env(variables: dict[str, str]) -> dict[str, str]:
         return shell_environment(variables, policy=ctx.shell_environment_policy)
 
-    key = (argv[0], sandboxed, ctx.sandbox, cwd)
+    # The session's folder, not the call's workdir, decides the walls the snapshot was taken in.
+    key = (argv[0], sandboxed, ctx.sandbox, ctx.cwd, cwd)
     snapshot = await ctx.shell_snapshots.get(key, argv[0], run, env, policy_env)
     if snapshot is None:
         return list(argv), ()
