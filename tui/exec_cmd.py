@@ -1,6 +1,10 @@
 """`codeloop exec`: one task, headless. Progress on stderr, the final message on stdout.
 
-With `--json` every event is printed to stdout as one JSON line instead. Nobody is there to
+With `--json` every event is printed to stdout as one JSON line instead, a running command's
+output included (`exec_command_output_delta`, a few a second: Codex's exec JSON has no such
+line, its `command_execution` item shows the output only at the end; ours are the engine's own
+events, so a consumer can show progress). The human progress lines show only the command and
+how it ended. Nobody is there to
 approve, so a call that needs approval is declined and the model is told why.
 
 `codeloop exec resume --last PROMPT` and `codeloop exec resume SESSION_ID PROMPT` continue a
@@ -155,7 +159,7 @@ class _Progress:
             where = "" if event.sandboxed else " (no sandbox)"
             self.line(f"$ {shlex.join(event.command)}{where}")
         elif isinstance(event, ev.ExecCommandEnded):
-            state = "timed out" if event.timed_out else f"exit {event.exit_code}"
+            state = "timed out" if event.timed_out else "interrupted" if event.interrupted else f"exit {event.exit_code}"
             self.line(f"  {state} in {event.duration_s:.1f}s")
         elif isinstance(event, ev.WebSearchEnded):
             self.line(event.describe())

@@ -172,6 +172,17 @@ class ExecCommandBegan(Event):
 
 
 @dataclass
+class ExecCommandOutputDelta(Event):
+    """A running command printed something: redacted text, in order, coalesced to a few events a
+    second (tui/tools/live_output.py). For showing progress only; the model reads the output
+    once the command ends, from `ExecCommandEnded`'s run."""
+
+    type: ClassVar[str] = "exec_command_output_delta"
+    call_id: str
+    chunk: str
+
+
+@dataclass
 class ExecCommandEnded(Event):
     type: ClassVar[str] = "exec_command_ended"
     call_id: str
@@ -179,6 +190,7 @@ class ExecCommandEnded(Event):
     duration_s: float
     output: str
     timed_out: bool = False
+    interrupted: bool = False  # the user stopped it (Esc, Ctrl+C, a signal to exec); `output` is what it printed until then
 
 
 @dataclass

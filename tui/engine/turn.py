@@ -38,12 +38,13 @@ from tui.model.types import (
 from tui.model.items import history_item
 from tui.tools.base import ToolCall, ToolContext, ToolResult, TurnAbortRequested
 from tui.tools.registry import call_from_item
+from tui.tools.process import ABORTED_BY_USER
 from tui.tools.shell import is_parallel_safe
 
 if TYPE_CHECKING:
     from tui.engine.session import Session
 
-ABORTED_OUTPUT = "aborted by user"
+ABORTED_OUTPUT = ABORTED_BY_USER
 
 
 async def run_turn(sess: Session, text: str) -> str | None:
@@ -194,7 +195,8 @@ async def run_calls(sess: Session, calls: list[ToolCall], ctx: ToolContext) -> N
     except (asyncio.CancelledError, TurnAbortRequested):
         for call in calls:
             if call.call_id not in answered:
-                _record_output(sess, call, ToolResult(ABORTED_OUTPUT, False))
+                aborted = ctx.interrupted_outputs.pop(call.call_id, ABORTED_OUTPUT)
+                _record_output(sess, call, ToolResult(aborted, False))
         raise
 
 
