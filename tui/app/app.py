@@ -30,7 +30,7 @@ from tui.app.startup import settle_startup_garbage, warm_renderers
 from tui.app.themes import DEFAULT_THEME, app_variable_defaults, load_themes
 from tui.app.widgets.budget import BudgetView, Prices
 from tui.app.widgets.composer import Composer
-from tui.app.widgets.conversation import Conversation, ToolCell
+from tui.app.widgets.conversation import JUMP_KEY, Conversation, ToolCell
 from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.file_popup import FilePopup
 from tui.app.widgets.plan import PlanView
@@ -103,6 +103,7 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
         Binding("f3", "maximize('plan')", "Plan", id="pane.plan"),
         Binding("f4", "maximize('diff')", "Diff", id="pane.diff"),
         Binding("f5", "maximize('budget')", "Budget", id="pane.budget"),
+        Binding(JUMP_KEY, "follow_conversation", "Newest output", id="conversation.follow", show=False),
     ]
 
     def __init__(
@@ -371,6 +372,9 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
             node = node.parent
         pane = getattr(node, "id", None) or "composer"
         self.push_screen(HelpScreen(pane))
+
+    def action_follow_conversation(self) -> None:
+        self.query_one(Conversation).follow()
 
     def action_maximize(self, pane: str) -> None:
         widget = self.query_one(f"#{pane}")

@@ -64,8 +64,10 @@ class EngineView(_Base):
         elif isinstance(event, ev.ExecCommandBegan):
             display = red(event.display) if event.display is not None else None
             await conv.tool_began(event.call_id, [red(a) for a in event.command], event.cwd, event.sandboxed, display)
+        elif isinstance(event, ev.ExecCommandOutputDelta):
+            conv.tool_output(event.call_id, event.chunk)  # redacted by the engine, whole lines at a time
         elif isinstance(event, ev.ExecCommandEnded):
-            conv.tool_ended(event.call_id, event.exit_code, event.duration_s, red(event.output), event.timed_out)
+            conv.tool_ended(event.call_id, event.exit_code, event.duration_s, red(event.output), event.timed_out, event.interrupted)
         elif isinstance(event, ev.McpToolCallBegan):
             await conv.mcp_call_began(event.call_id, event.server, event.tool, red(event.arguments))
         elif isinstance(event, ev.McpToolCallEnded):
