@@ -291,7 +291,9 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
         self._set_narrow(event.size.width)
 
     def _set_narrow(self, width: int) -> None:
-        self.screen.set_class(width < NARROW_BELOW, "-narrow")
+        # Every screen on the stack: resized under a modal, the main screen must change too.
+        for screen in self.screen_stack:
+            screen.set_class(width < NARROW_BELOW, "-narrow")
 
     @on(Tabs.TabActivated, "#side-tabs")
     def _show_side_pane(self, event: Tabs.TabActivated) -> None:
