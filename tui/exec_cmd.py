@@ -144,9 +144,24 @@ class _Progress:
     def __init__(self, out: TextIO, redactor: Redactor) -> None:
         self.out = out
         self.redactor = redactor
+        self.retrying = False  # a retry line is showing: the next retry replaces it
+        self.tty = out.isatty()
 
     def line(self, text: str) -> None:
+        if self.retrying and self.tty:
+            print(file=self.out)  # keep the last retry status, on its own line
+        self.retrying = False
         print(self.redactor.redact(text), file=self.out, flush=True)
+
+    def retry(self, text: str) -> None:
+        """One line for a series of retries: rewritten in place on a terminal; in a log (not a
+        terminal) only the first is written, the outcome follows (the answer, or the error)."""
+        if self.tty:
+            self.out.write("\r\x1b[2K" + self.redactor.redact(text))
+            self.out.flush()
+        elif not self.retrying:
+            print(self.redactor.redact(text), file=self.out, flush=True)
+        self.retrying = True
 
     def show(self, event: ev.Event) -> None:
         if isinstance(event, ev.SessionConfigured):
@@ -184,7 +199,7 @@ class _Progress:
         elif isinstance(event, ev.WarningIssued):
             self.line(f"warning: {event.message}")
         elif isinstance(event, ev.StreamRetrying):
-            self.line(f"Reconnecting {event.attempt}/{event.max_attempts}… ({event.reason})")
+            self.retry(event.describe())
         elif isinstance(event, ev.TokenUsage):
             self.line(
                 f"tokens: {event.input_tokens} in ({event.cached_input_tokens} cached), "

@@ -52,6 +52,7 @@ class EngineView(_Base):
         # Text from outside (commands, the model, errors) is redacted before it is shown.
         red = default_redactor().redact
         if isinstance(event, ev.TurnStarted):
+            conv.end_retries()
             self.query_one(StatusLine).working(True)
         elif isinstance(event, ev.AgentMessageDelta):
             await conv.append_answer(red(event.delta))
@@ -106,7 +107,7 @@ class EngineView(_Base):
             await conv.add_notice(red(event.message), "warning")
         elif isinstance(event, ev.StreamRetrying):
             await conv.discard_attempt()
-            await conv.add_notice(red(f"Reconnecting {event.attempt}/{event.max_attempts}… ({event.reason})"), "warning")
+            await conv.show_retry(red(event.describe()))
         elif isinstance(event, ev.Error):
             await conv.add_notice(red(event.message), "error")
         elif isinstance(event, (ev.TurnCompleted, ev.TurnAborted, ev.TurnFailed)):

@@ -13,6 +13,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from tui.engine.retry_text import retry_line
+
 
 class ReviewDecision(str, enum.Enum):
     """What the user said to an approval request."""
@@ -374,11 +376,19 @@ class UndoDone(Event):
 
 @dataclass
 class StreamRetrying(Event):
+    """A request to the provider failed and will be tried again in `delay_s`. Faces show one
+    line for the whole series, updated in place (`describe`)."""
+
     type: ClassVar[str] = "stream_retrying"
     attempt: int
     max_attempts: int
     delay_s: float
     reason: str
+    kind: str = "other"  # ModelError.kind: unreachable, auth, rate_limit, server, stream, other
+    url: str = ""  # the provider's base URL
+
+    def describe(self) -> str:
+        return retry_line(self.kind, self.url, self.reason, self.attempt, self.max_attempts, self.delay_s)
 
 
 @dataclass

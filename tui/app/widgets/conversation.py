@@ -180,6 +180,7 @@ class Conversation(VerticalScroll):
         self._answer: AnswerCell | None = None
         self._attempt: list[Widget] = []  # model output shown since the current request began
         self._tools: dict[str, ToolCell] = {}
+        self._retry: NoticeCell | None = None
         self.marker = NewOutputMarker("↓ new output below · Ctrl+End")
 
     def compose(self) -> ComposeResult:
@@ -315,3 +316,15 @@ class Conversation(VerticalScroll):
 
     async def add_notice(self, text: str, kind: str = "info") -> None:
         await self.mount(NoticeCell(Text(text), classes=f"-{kind}"))
+
+    async def show_retry(self, text: str) -> None:
+        """A request is being retried: one notice per turn, updated in place for every retry."""
+        if self._retry is not None and self._retry.is_attached:
+            self._retry.update(Text(text))
+            return
+        self._retry = NoticeCell(Text(text), classes="-warning")
+        await self.mount(self._retry)
+
+    def end_retries(self) -> None:
+        """The next retry (in another turn) gets a notice of its own."""
+        self._retry = None
