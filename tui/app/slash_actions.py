@@ -90,6 +90,11 @@ class SlashActions(_Base):
             await self._init_agents_md()
         elif name in ("/new", "/resume"):
             await self._switch_session(name)
+        elif name == "/undo" and self.session.undo_available is False:
+            await conv.add_notice("/undo is unavailable: this folder is not inside a git repository.", "warning")
+        elif name == "/undo" and not self.session.snapshots:
+            # Said before asking: a confirmation for nothing would be a question with no meaning.
+            await conv.add_notice("Nothing to undo yet: no turn has changed anything in this session.", "warning")
         elif name == "/undo":
             self.push_screen(
                 ConfirmScreen("Restore the files to how they were before the last turn? Changes made since are lost."),
