@@ -1,12 +1,17 @@
 """Smaller view promises, one test each: /undo with nothing to undo, the diff pane after an undo,
-plurals in the budget pane, the status line at 80 columns, the timer during an approval."""
+plurals in the budget pane, the status line at 80 columns, the timer during an approval, reasoning
+rendered as Markdown, code that follows the theme, the list of themes."""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
 
+from textual.color import Color
+from textual.widgets import Collapsible, Static
+
 from tests.engine_support import make_session
+from tests.exec_support import run_exec
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
 from tests.view_support import idle, type_text, until
@@ -14,7 +19,7 @@ from tui.app.app import CodeloopApp
 from tui.app.screens.approval import ApprovalScreen
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.widgets.budget import BudgetView
-from tui.app.widgets.conversation import NoticeCell
+from tui.app.widgets.conversation import AnswerCell, Conversation, NoticeCell
 from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.status import StatusLine
 from tui.engine import events as ev
@@ -115,3 +120,84 @@ async def test_timer_stands_still_while_an_approval_waits(fake_openai: FakeOpenA
         now[0] += 2
         status.redraw()
         assert status.worked_s == 7 and "Working 7s" in str(status.render())
+
+
+# ---------------------------------------------------------------- Markdown and themes
+
+REASONING = "**Planning the fix**\n\nThe count is *off by one* in `word_count`."
+
+
+async def test_reasoning_summary_renders_its_markdown(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.queue_response(fe.turn(fe.reasoning_item(REASONING), fe.message_item("done")))
+    app = CodeloopApp(make_session(fake_openai, tmp_path))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await type_text(pilot, "go")
+        await pilot.press("enter")
+        await until(pilot, lambda: idle(app) and bool(app.query(".reasoning")))
+        [cell] = app.query(Collapsible)
+        assert cell.title == "thinking: Planning the fix"
+        cell.collapsed = False
+        body = app.query_one(".reasoning-body")
+        await until(pilot, lambda: body.region.height > 0)
+        shown = "\n".join(line.text for line in body.render_lines(body.region.reset_offset))
+        assert "Planning the fix" in shown and "off by one" in shown
+        assert "**" not in shown and "*off" not in shown
+
+
+def test_exec_prints_the_reasoning_headline_without_markdown_marks(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    ws, home = tmp_path / "ws", tmp_path / "home"
+    ws.mkdir()
+    fake_openai.queue_response(fe.turn(fe.reasoning_item(REASONING), fe.message_item("done")))
+    proc = run_exec(fake_openai, ws, home, "go")
+    assert proc.returncode == 0, proc.stderr
+    assert "thinking: Planning the fix\n" in proc.stderr and "**" not in proc.stderr
+
+
+async def test_light_theme_code_follows_the_theme(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    app = CodeloopApp(make_session(fake_openai, tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        conv = app.query_one("#conversation", Conversation)
+        for theme in ("codeloop-light", "codeloop-dark"):
+            app.theme = theme
+            await until(pilot, lambda: app.current_theme.name == theme)
+            await conv.finish_answer("Use `fix()` now.\n\n```python\nx = 1\n```\n")
+            cell = list(app.query(AnswerCell))[-1]
+            await until(pilot, lambda: cell.region.height > 3)
+            inline, block = _background_of(cell, "fix()"), _background_of(cell, "x")
+            panel = Color.parse(app.current_theme.panel or "").hex.lower()
+            assert inline == panel, (theme, inline)
+            if theme == "codeloop-light":
+                assert block is not None and Color.parse(block).brightness > 0.8, block  # a light block
+            else:
+                assert block is not None and Color.parse(block).brightness < 0.3, block
+
+
+def _background_of(cell: AnswerCell, text: str) -> str | None:
+    static = cell.query(Static).last()
+    for line in static.render_lines(static.region.reset_offset):
+        for segment in line:
+            if segment.text.strip() == text and segment.style is not None and segment.style.bgcolor is not None:
+                return segment.style.bgcolor.get_truecolor().hex.lower()
+    return None
+
+
+async def test_unknown_theme_lists_the_themes_theme_offers(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    app = CodeloopApp(make_session(fake_openai, tmp_path))
+    async with app.run_test(size=(200, 40)) as pilot:
+        await until(pilot, lambda: app.session is not None)
+        await app.run_slash("/theme")
+        await until(pilot, lambda: any(n.startswith("Themes: ") for n in _notices(app)))
+        await app.run_slash("/theme nope")
+        await until(pilot, lambda: any("No theme 'nope'" in n for n in _notices(app)))
+        notices = _notices(app)
+    offered = next(n for n in notices if n.startswith("Themes: ")).removeprefix("Themes: ").split(" (current")[0]
+    unknown = next(n for n in notices if "No theme 'nope'" in n)
+    assert f"Themes: {offered}." in unknown
+
+
+def test_unknown_configured_theme_lists_the_same_themes(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    from tui.config import TuiSettings
+
+    app = CodeloopApp(make_session(fake_openai, tmp_path), tui=TuiSettings(theme="nope"))
+    [note] = [n for n in app.startup_notes if "'nope'" in n]
+    assert note.endswith(f"Known: {app.known_themes()}")

@@ -169,7 +169,7 @@ class _Progress:
                 f"codeloop · model {event.model} · {event.approval_policy} · sandbox {event.sandbox_mode} · {event.cwd}"
             )
         elif isinstance(event, ev.ReasoningSummary):
-            self.line(f"thinking: {event.text.strip().splitlines()[0] if event.text.strip() else ''}")
+            self.line(f"thinking: {event.headline()}")
         elif isinstance(event, ev.ExecCommandBegan):
             where = "" if event.sandboxed else " (no sandbox)"
             self.line(f"$ {shlex.join(event.command)}{where}")

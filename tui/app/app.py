@@ -27,7 +27,7 @@ from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.help import PANE_HELP, HelpScreen
 from tui.app.slash_actions import SlashActions
 from tui.app.startup import settle_startup_garbage, warm_renderers
-from tui.app.themes import DEFAULT_THEME, app_variable_defaults, load_themes
+from tui.app.themes import DEFAULT_THEME, app_variable_defaults, follow_theme_in_markdown, load_themes
 from tui.app.widgets.budget import BudgetView, Prices
 from tui.app.widgets.composer import Composer
 from tui.app.widgets.conversation import JUMP_KEY, Conversation, ToolCell
@@ -152,7 +152,7 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
         if wanted in self.available_themes:
             self.theme = wanted
         else:
-            self.startup_notes.append(f"theme {wanted!r} is not known; using {DEFAULT_THEME}. Known: {', '.join(sorted(themes))}")
+            self.startup_notes.append(f"theme {wanted!r} is not known; using {DEFAULT_THEME}. Known: {self.known_themes()}")
             self.theme = DEFAULT_THEME
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -184,6 +184,7 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
         return p.model, p.cwd, p.approval, p.sandbox, p.context_window
 
     async def on_mount(self) -> None:
+        follow_theme_in_markdown(self)
         model, cwd, approval, sandbox, window = self._shown()
         self.query_one(StatusLine).set(
             demo="DEMO (scripted model)" if self.demo else "",

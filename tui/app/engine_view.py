@@ -59,7 +59,7 @@ class EngineView(_Base):
         elif isinstance(event, ev.AgentMessage):
             await conv.finish_answer(red(event.text))
         elif isinstance(event, ev.ReasoningSummary):
-            await conv.add_reasoning(red(event.text))
+            await conv.add_reasoning(ev.ReasoningSummary(red(event.text)))
         elif isinstance(event, ev.WebSearchEnded):
             await conv.add_search(red(event.describe()))
         elif isinstance(event, ev.ExecCommandBegan):

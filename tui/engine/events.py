@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import enum
+import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -24,6 +25,9 @@ class ReviewDecision(str, enum.Enum):
     DENIED = "denied"
     ABORT = "abort"
 
+
+# `**bold**`, `__bold__`, `*em*`, `_em_`: the marks go, the words stay.
+_MARKDOWN_MARKS = re.compile(r"(\*\*|__|\*|_)(\S(?:.*?\S)?)\1")
 
 # ---------------------------------------------------------------- operations
 
@@ -150,7 +154,13 @@ class ReasoningDelta(Event):
 @dataclass
 class ReasoningSummary(Event):
     type: ClassVar[str] = "reasoning"
-    text: str
+    text: str  # Markdown: models title each part `**Planning the fix**`
+
+    def headline(self) -> str:
+        """The first line as plain words: Markdown's emphasis, heading and code marks dropped."""
+        first = next((line for line in self.text.splitlines() if line.strip()), "")
+        plain = _MARKDOWN_MARKS.sub(r"\2", first.strip().lstrip("#").strip())
+        return plain.replace("`", "").strip()
 
 
 @dataclass

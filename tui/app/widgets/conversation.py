@@ -20,9 +20,9 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Collapsible, Static
 
-from tui.app.widgets.answer import AnswerCell
+from tui.app.widgets.answer import AnswerCell, render_markdown
 
-from tui.engine.events import FileChangeSummary
+from tui.engine.events import FileChangeSummary, ReasoningSummary
 from tui.safety.terminal_text import neutralize
 
 TAIL_LINES = 6
@@ -172,7 +172,7 @@ class Conversation(VerticalScroll):
     says when more arrives below, and Ctrl+End (or scrolling to the end) follows again."""
 
     ALLOW_MAXIMIZE = True  # F2–F5 maximize it (Textual maximizes only widgets that allow it)
-    DEFAULT_CSS = "Conversation { padding: 0 1; }"
+    DEFAULT_CSS = "Conversation { padding: 0 1; } Conversation .reasoning-body { color: $text-muted; }"
     BORDER_TITLE = "Conversation"
 
     def __init__(self, **kwargs: object) -> None:
@@ -262,9 +262,10 @@ class Conversation(VerticalScroll):
             gone = set(map(id, dropped))
             self._tools = {k: v for k, v in self._tools.items() if id(v) not in gone}
 
-    async def add_reasoning(self, text: str) -> None:
-        title = text.strip().splitlines()[0].strip("* ") if text.strip() else "Reasoning"
-        body = Static(Text(text, style="dim"))
+    async def add_reasoning(self, summary: ReasoningSummary) -> None:
+        title = summary.headline() or "Reasoning"
+        # The summary is Markdown (models bold each part's title): rendered, not shown raw.
+        body = Static(render_markdown(summary.text, self.app.current_theme.dark), classes="reasoning-body")
         cell = Collapsible(body, title=f"thinking: {title[:70]}", collapsed=True, classes="reasoning")
         self._attempt.append(cell)
         await self.mount(cell)
