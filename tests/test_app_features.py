@@ -281,7 +281,7 @@ async def test_a_retried_stream_does_not_leave_its_partial_answer_on_screen(fake
         await pilot.press("enter")
         await until(pilot, lambda: idle(app) and [a for a in app.query(AnswerCell) if a.done])
         assert [a.text for a in app.query(AnswerCell)] == ["the real answer"]
-        assert any("Reconnecting 1/" in n for n in _notices(app))
+        assert any(" · retry 1/" in n for n in _notices(app))
 
 
 async def test_typing_defers_the_answer_paint_and_the_answer_still_ends_whole(fake_openai: FakeOpenAI, tmp_path: Path) -> None:

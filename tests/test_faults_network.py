@@ -249,7 +249,7 @@ def test_exec_shows_the_reconnect_on_stderr(fake_openai: FakeOpenAI, tmp_path: P
     fake_openai.queue_response(fe.turn(fe.message_item("answer")))
     proc = run_exec(fake_openai, ws, home, "hi")
     assert proc.returncode == 0, proc.stderr
-    assert "Reconnecting 1/5… (server error 503: overloaded)" in proc.stderr
+    assert f"Server error from {fake_openai.base_url} (server error 503: overloaded) · retry 1/5 in " in proc.stderr
     assert proc.stdout == "answer\n"
     assert len(fake_openai.requests) == 2
 
@@ -262,5 +262,5 @@ def test_exec_idle_timeout_comes_from_the_provider_config(fake_openai: FakeOpenA
     fake_openai.queue_response(fe.turn(fe.message_item("answer")))
     proc = run_exec(fake_openai, ws, home, "-c", "model_providers.openai.stream_idle_timeout_ms=300", "hi")
     assert proc.returncode == 0, proc.stderr
-    assert "Reconnecting 1/5… (stream idle: no data from the server for 0.3s" in proc.stderr
+    assert "(stream idle: no data from the server for 0.3s" in proc.stderr and " · retry 1/5 in " in proc.stderr
     assert proc.stdout == "answer\n"

@@ -1,6 +1,10 @@
 """`codeloop exec`: one task, headless. Progress on stderr, the final message on stdout.
 
-With `--json` every event is printed to stdout as one JSON line instead. Nobody is there to
+With `--json` every event is printed to stdout as one JSON line instead, a running command's
+output included (`exec_command_output_delta`, a few a second: Codex's exec JSON has no such
+line, its `command_execution` item shows the output only at the end; ours are the engine's own
+events, so a consumer can show progress). The human progress lines show only the command and
+how it ended. Nobody is there to
 approve, so a call that needs approval is declined and the model is told why.
 
 `codeloop exec resume --last PROMPT` and `codeloop exec resume SESSION_ID PROMPT` continue a
@@ -152,9 +156,24 @@ class _Progress:
         self.out = out
         self.redactor = redactor
         self.session_cwd: str | None = None
+        self.retrying = False  # a retry line is showing: the next retry replaces it
+        self.tty = out.isatty()
 
     def line(self, text: str) -> None:
+        if self.retrying and self.tty:
+            print(file=self.out)  # keep the last retry status, on its own line
+        self.retrying = False
         print(self.redactor.redact(text), file=self.out, flush=True)
+
+    def retry(self, text: str) -> None:
+        """One line for a series of retries: rewritten in place on a terminal; in a log (not a
+        terminal) only the first is written, the outcome follows (the answer, or the error)."""
+        if self.tty:
+            self.out.write("\r\x1b[2K" + self.redactor.redact(text))
+            self.out.flush()
+        elif not self.retrying:
+            print(self.redactor.redact(text), file=self.out, flush=True)
+        self.retrying = True
 
     def show(self, event: ev.Event) -> None:
         if isinstance(event, ev.SessionConfigured):
@@ -163,7 +182,7 @@ class _Progress:
                 f"codeloop · model {event.model} · {event.approval_policy} · sandbox {event.sandbox_mode} · {event.cwd}"
             )
         elif isinstance(event, ev.ReasoningSummary):
-            self.line(f"thinking: {event.text.strip().splitlines()[0] if event.text.strip() else ''}")
+            self.line(f"thinking: {event.headline()}")
         elif isinstance(event, ev.ExecCommandBegan):
             where = "" if event.sandboxed else " (no sandbox)"
             # A call's workdir is the model's choice: shown whenever it is not the session's folder.
@@ -171,7 +190,7 @@ class _Progress:
                 where += f" (in {event.cwd})"
             self.line(f"$ {shlex.join(event.command)}{where}")
         elif isinstance(event, ev.ExecCommandEnded):
-            state = "timed out" if event.timed_out else f"exit {event.exit_code}"
+            state = "timed out" if event.timed_out else "interrupted" if event.interrupted else f"exit {event.exit_code}"
             self.line(f"  {state} in {event.duration_s:.1f}s")
         elif isinstance(event, ev.WebSearchEnded):
             self.line(event.describe())
@@ -196,7 +215,7 @@ class _Progress:
         elif isinstance(event, ev.WarningIssued):
             self.line(f"warning: {event.message}")
         elif isinstance(event, ev.StreamRetrying):
-            self.line(f"Reconnecting {event.attempt}/{event.max_attempts}… ({event.reason})")
+            self.retry(event.describe())
         elif isinstance(event, ev.TokenUsage):
             self.line(
                 f"tokens: {event.input_tokens} in ({event.cached_input_tokens} cached), "

@@ -27,10 +27,10 @@ from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.help import PANE_HELP, HelpScreen
 from tui.app.slash_actions import SlashActions
 from tui.app.startup import settle_startup_garbage, warm_renderers
-from tui.app.themes import DEFAULT_THEME, app_variable_defaults, load_themes
+from tui.app.themes import DEFAULT_THEME, app_variable_defaults, follow_theme_in_markdown, load_themes
 from tui.app.widgets.budget import BudgetView, Prices
 from tui.app.widgets.composer import Composer
-from tui.app.widgets.conversation import Conversation, ToolCell
+from tui.app.widgets.conversation import JUMP_KEY, Conversation, ToolCell
 from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.file_popup import FilePopup
 from tui.app.widgets.plan import PlanView
@@ -103,6 +103,7 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
         Binding("f3", "maximize('plan')", "Plan", id="pane.plan"),
         Binding("f4", "maximize('diff')", "Diff", id="pane.diff"),
         Binding("f5", "maximize('budget')", "Budget", id="pane.budget"),
+        Binding(JUMP_KEY, "follow_conversation", "Newest output", id="conversation.follow", show=False),
     ]
 
     def __init__(
@@ -151,7 +152,7 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
         if wanted in self.available_themes:
             self.theme = wanted
         else:
-            self.startup_notes.append(f"theme {wanted!r} is not known; using {DEFAULT_THEME}. Known: {', '.join(sorted(themes))}")
+            self.startup_notes.append(f"theme {wanted!r} is not known; using {DEFAULT_THEME}. Known: {self.known_themes()}")
             self.theme = DEFAULT_THEME
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -183,6 +184,7 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
         return p.model, p.cwd, p.approval, p.sandbox, p.context_window
 
     async def on_mount(self) -> None:
+        follow_theme_in_markdown(self)
         model, cwd, approval, sandbox, window = self._shown()
         self.query_one(StatusLine).set(
             demo="DEMO (scripted model)" if self.demo else "",
@@ -290,7 +292,9 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
         self._set_narrow(event.size.width)
 
     def _set_narrow(self, width: int) -> None:
-        self.screen.set_class(width < NARROW_BELOW, "-narrow")
+        # Every screen on the stack: resized under a modal, the main screen must change too.
+        for screen in self.screen_stack:
+            screen.set_class(width < NARROW_BELOW, "-narrow")
 
     @on(Tabs.TabActivated, "#side-tabs")
     def _show_side_pane(self, event: Tabs.TabActivated) -> None:
@@ -371,6 +375,9 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
             node = node.parent
         pane = getattr(node, "id", None) or "composer"
         self.push_screen(HelpScreen(pane))
+
+    def action_follow_conversation(self) -> None:
+        self.query_one(Conversation).follow()
 
     def action_maximize(self, pane: str) -> None:
         widget = self.query_one(f"#{pane}")

@@ -56,20 +56,23 @@ class EngineView(_Base):
         event = displayable(event)
         red = default_redactor().redact
         if isinstance(event, ev.TurnStarted):
+            conv.end_retries()
             self.query_one(StatusLine).working(True)
         elif isinstance(event, ev.AgentMessageDelta):
             await conv.append_answer(red(event.delta))
         elif isinstance(event, ev.AgentMessage):
             await conv.finish_answer(red(event.text))
         elif isinstance(event, ev.ReasoningSummary):
-            await conv.add_reasoning(red(event.text))
+            await conv.add_reasoning(ev.ReasoningSummary(red(event.text)))
         elif isinstance(event, ev.WebSearchEnded):
             await conv.add_search(red(event.describe()))
         elif isinstance(event, ev.ExecCommandBegan):
             display = red(event.display) if event.display is not None else None
             await conv.tool_began(event.call_id, [red(a) for a in event.command], event.cwd, event.sandboxed, display)
+        elif isinstance(event, ev.ExecCommandOutputDelta):
+            conv.tool_output(event.call_id, event.chunk)  # redacted by the engine, whole lines at a time
         elif isinstance(event, ev.ExecCommandEnded):
-            conv.tool_ended(event.call_id, event.exit_code, event.duration_s, red(event.output), event.timed_out)
+            conv.tool_ended(event.call_id, event.exit_code, event.duration_s, red(event.output), event.timed_out, event.interrupted)
         elif isinstance(event, ev.McpToolCallBegan):
             await conv.mcp_call_began(event.call_id, event.server, event.tool, red(event.arguments))
         elif isinstance(event, ev.McpToolCallEnded):
@@ -77,9 +80,12 @@ class EngineView(_Base):
         elif isinstance(event, ev.McpServerStatus) and event.state == "failed":
             await conv.add_notice(red(f"MCP server {event.server!r} failed: {event.reason}. The session goes on without it; /mcp lists the servers."), "warning")
         elif isinstance(event, ev.ApprovalRequested):
+            self.query_one(StatusLine).waiting(True)
             self.ask(event)
-        elif isinstance(event, ev.ApprovalDecided) and event.decision is ev.ReviewDecision.DENIED:
-            await conv.add_notice(f"Denied ({event.by}); the model was told.", "warning")
+        elif isinstance(event, ev.ApprovalDecided):
+            self.query_one(StatusLine).waiting(False)
+            if event.decision is ev.ReviewDecision.DENIED:
+                await conv.add_notice(f"Denied ({event.by}); the model was told.", "warning")
         elif isinstance(event, ev.PatchApplyBegan):
             self.query_one(DiffView).show_changes(event.changes, label="applied")
             self._reveal("diff")
@@ -102,13 +108,14 @@ class EngineView(_Base):
                 "Your messages are kept verbatim; the rest is summarised. ──"
             )
         elif isinstance(event, ev.UndoDone):
+            self.diff_after_undo()
             listed = ", ".join(event.paths[:8]) + (" …" if len(event.paths) > 8 else "")
             await conv.add_notice(f"Undone: restored {len(event.paths)} file(s){': ' + listed if listed else ''}. The model was told.")
         elif isinstance(event, ev.WarningIssued):
             await conv.add_notice(red(event.message), "warning")
         elif isinstance(event, ev.StreamRetrying):
             await conv.discard_attempt()
-            await conv.add_notice(red(f"Reconnecting {event.attempt}/{event.max_attempts}… ({event.reason})"), "warning")
+            await conv.show_retry(red(event.describe()))
         elif isinstance(event, ev.Error):
             await conv.add_notice(red(event.message), "error")
         elif isinstance(event, (ev.TurnCompleted, ev.TurnAborted, ev.TurnFailed)):
@@ -122,6 +129,25 @@ class EngineView(_Base):
                 await conv.add_notice(red(f"Turn aborted ({event.reason})."), "warning")
             if self.queued:
                 await self.send(self.queued.pop(0))
+
+    @work(thread=True, exclusive=True, group="git-diff")
+    def diff_after_undo(self) -> None:
+        """The diff pane showed the edits just undone: show what the working tree holds now
+        (git runs in a thread, as /diff's does)."""
+        from tui.app.gitdiff import working_tree_diff
+
+        try:
+            text = working_tree_diff(self.session.settings.cwd)
+        except Exception:  # noqa: BLE001 - a failing git only leaves the pane empty
+            text = None
+        self.call_from_thread(self._show_tree_after_undo, text)
+
+    def _show_tree_after_undo(self, text: str | None) -> None:
+        view = self.query_one(DiffView)
+        if text and text.strip():
+            view.show_unified(text, label="after /undo: git diff (working tree)")
+        else:
+            view.clear()
 
     def ask(self, request: ev.ApprovalRequested) -> None:
         if self.tui.bell:

@@ -90,6 +90,11 @@ class SlashActions(_Base):
             await self._init_agents_md()
         elif name in ("/new", "/resume"):
             await self._switch_session(name)
+        elif name == "/undo" and self.session.undo_available is False:
+            await conv.add_notice("/undo is unavailable: this folder is not inside a git repository.", "warning")
+        elif name == "/undo" and not self.session.snapshots:
+            # Said before asking: a confirmation for nothing would be a question with no meaning.
+            await conv.add_notice("Nothing to undo yet: no turn has changed anything in this session.", "warning")
         elif name == "/undo":
             self.push_screen(
                 ConfirmScreen("Restore the files to how they were before the last turn? Changes made since are lost."),
@@ -191,12 +196,16 @@ class SlashActions(_Base):
         self.query_one(BudgetView).set_prices(self._prices(s.model))
         await conv.add_notice(f"{name[1:]} set to {arg}; the model is told with your next message.")
 
+    def known_themes(self) -> str:
+        """Every theme `/theme NAME` accepts, as every message about themes lists them."""
+        return ", ".join(sorted(self.available_themes))
+
     async def _switch_theme(self, name: str) -> None:
         conv = self.query_one(Conversation)
         if not name:
-            await conv.add_notice(f"Themes: {', '.join(sorted(self.available_themes))} (current: {self.theme})")
+            await conv.add_notice(f"Themes: {self.known_themes()} (current: {self.theme})")
         elif name not in self.available_themes:
-            await conv.add_notice(f"No theme {name!r}. /theme lists them.", "warning")
+            await conv.add_notice(f"No theme {name!r}. Themes: {self.known_themes()}.", "warning")
         else:
             self.theme = name
 

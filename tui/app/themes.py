@@ -203,3 +203,31 @@ def load_themes(user_dir: Path | None) -> tuple[dict[str, Theme], list[str]]:
             origins[theme.name] = path
             themes[theme.name] = theme
     return themes, errors
+
+
+def markdown_styles(theme: Theme) -> dict[str, str]:
+    """Rich's Markdown styles for inline code and plain code blocks, from the app theme: Rich's
+    own are cyan on black, a black stripe in a light theme."""
+    background = theme.panel or theme.surface or ("#1e1e1e" if theme.dark else "#eeeeee")
+    accent = theme.accent or theme.primary
+    return {
+        "markdown.code": f"bold {accent} on {background}",
+        "markdown.code_block": f"{theme.foreground or ('#e0e0e0' if theme.dark else '#1f2328')} on {background}",
+    }
+
+
+def follow_theme_in_markdown(app: App[Any]) -> None:
+    """Keep the console's Markdown styles in step with the app theme, now and on every switch."""
+    from rich.theme import Theme as RichTheme
+
+    pushed = False
+
+    def apply(theme: Theme) -> None:
+        nonlocal pushed
+        if pushed:
+            app.console.pop_theme()  # the previous theme's, so the stack does not grow
+        app.console.push_theme(RichTheme(markdown_styles(theme)))
+        pushed = True
+
+    apply(app.current_theme)
+    app.theme_changed_signal.subscribe(app, apply)

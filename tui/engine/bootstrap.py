@@ -59,6 +59,7 @@ class LazyClient:
         self._provider = provider
         self._session_id = session_id
         self._client: ModelClient | None = None
+        self.base_url = provider.base_url
 
     def warm(self) -> ModelClient:
         if self._client is None:

@@ -10,8 +10,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import enum
+import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+from tui.engine.retry_text import retry_line
 
 
 class ReviewDecision(str, enum.Enum):
@@ -22,6 +25,9 @@ class ReviewDecision(str, enum.Enum):
     DENIED = "denied"
     ABORT = "abort"
 
+
+# `**bold**`, `__bold__`, `*em*`, `_em_`: the marks go, the words stay.
+_MARKDOWN_MARKS = re.compile(r"(\*\*|__|\*|_)(\S(?:.*?\S)?)\1")
 
 # ---------------------------------------------------------------- operations
 
@@ -148,7 +154,13 @@ class ReasoningDelta(Event):
 @dataclass
 class ReasoningSummary(Event):
     type: ClassVar[str] = "reasoning"
-    text: str
+    text: str  # Markdown: models title each part `**Planning the fix**`
+
+    def headline(self) -> str:
+        """The first line as plain words: Markdown's emphasis, heading and code marks dropped."""
+        first = next((line for line in self.text.splitlines() if line.strip()), "")
+        plain = _MARKDOWN_MARKS.sub(r"\2", first.strip().lstrip("#").strip())
+        return plain.replace("`", "").strip()
 
 
 @dataclass
@@ -172,6 +184,17 @@ class ExecCommandBegan(Event):
 
 
 @dataclass
+class ExecCommandOutputDelta(Event):
+    """A running command printed something: redacted text, in order, coalesced to a few events a
+    second (tui/tools/live_output.py). For showing progress only; the model reads the output
+    once the command ends, from `ExecCommandEnded`'s run."""
+
+    type: ClassVar[str] = "exec_command_output_delta"
+    call_id: str
+    chunk: str
+
+
+@dataclass
 class ExecCommandEnded(Event):
     type: ClassVar[str] = "exec_command_ended"
     call_id: str
@@ -179,6 +202,7 @@ class ExecCommandEnded(Event):
     duration_s: float
     output: str
     timed_out: bool = False
+    interrupted: bool = False  # the user stopped it (Esc, Ctrl+C, a signal to exec); `output` is what it printed until then
 
 
 @dataclass
@@ -362,11 +386,19 @@ class UndoDone(Event):
 
 @dataclass
 class StreamRetrying(Event):
+    """A request to the provider failed and will be tried again in `delay_s`. Faces show one
+    line for the whole series, updated in place (`describe`)."""
+
     type: ClassVar[str] = "stream_retrying"
     attempt: int
     max_attempts: int
     delay_s: float
     reason: str
+    kind: str = "other"  # ModelError.kind: unreachable, auth, rate_limit, server, stream, other
+    url: str = ""  # the provider's base URL
+
+    def describe(self) -> str:
+        return retry_line(self.kind, self.url, self.reason, self.attempt, self.max_attempts, self.delay_s)
 
 
 @dataclass

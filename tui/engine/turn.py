@@ -13,6 +13,7 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 from tui.engine.context import message
+from tui.engine.retry_text import failing, given_up
 from tui.engine.events import (
     AgentMessage,
     ContextEstimated,
@@ -38,12 +39,13 @@ from tui.model.types import (
 from tui.model.items import history_item
 from tui.tools.base import ToolCall, ToolContext, ToolResult, TurnAbortRequested
 from tui.tools.registry import call_from_item
+from tui.tools.process import ABORTED_BY_USER
 from tui.tools.shell import is_parallel_safe
 
 if TYPE_CHECKING:
     from tui.engine.session import Session
 
-ABORTED_OUTPUT = "aborted by user"
+ABORTED_OUTPUT = ABORTED_BY_USER
 
 
 async def run_turn(sess: Session, text: str) -> str | None:
@@ -99,27 +101,27 @@ async def sample_with_retries(sess: Session) -> SampledResponse:
     its items only once the response completed.
     """
     retries = 0
+    url = sess.client.base_url
     while True:
         try:
             return await sample(sess)
         except ModelError as e:
             if not e.retryable:
+                if e.kind in ("unreachable", "auth", "rate_limit", "server"):
+                    # Say where and what to check (a ContextWindowExceeded, "other", passes as is).
+                    raise ModelError(given_up(e, url, retries + 1), retryable=False, code=e.code, kind=e.kind) from e
                 raise
             if retries >= sess.stream_max_retries:
-                attempts = retries + 1
-                raise ModelError(
-                    f"gave up after {attempts} attempt{'s' if attempts != 1 else ''}: {e}",
-                    retryable=False, code=e.code,
-                ) from e
+                raise ModelError(given_up(e, url, retries + 1), retryable=False, code=e.code, kind=e.kind) from e
             if e.retry_after_s is not None and e.retry_after_s > MAX_RETRY_WAIT_S:
                 raise ModelError(
-                    f"{e} (the server asks to wait {e.retry_after_s:.0f}s before retrying; "
-                    "not waiting that long, try again later)",
-                    retryable=False, code=e.code,
+                    f"{failing(e.kind, url)}: {e} (the server asks to wait {e.retry_after_s:.0f}s before "
+                    "retrying; not waiting that long, try again later)",
+                    retryable=False, code=e.code, kind=e.kind,
                 ) from e
             retries += 1
             delay = e.retry_after_s if e.retry_after_s is not None else backoff_s(sess.retry_base_delay_s, retries)
-            sess.emit(StreamRetrying(retries, sess.stream_max_retries, delay, str(e)))
+            sess.emit(StreamRetrying(retries, sess.stream_max_retries, delay, str(e), e.kind, url))
             await asyncio.sleep(delay)
 
 
@@ -149,7 +151,7 @@ async def sample(sess: Session) -> SampledResponse:
                 response.usage = event.usage
                 response.response_id = event.response_id
                 return response
-    raise ModelError("stream closed before response.completed", retryable=True)
+    raise ModelError("stream closed before response.completed", retryable=True, kind="stream")
 
 
 def _announce(sess: Session, item: dict) -> None:
@@ -194,7 +196,8 @@ async def run_calls(sess: Session, calls: list[ToolCall], ctx: ToolContext) -> N
     except (asyncio.CancelledError, TurnAbortRequested):
         for call in calls:
             if call.call_id not in answered:
-                _record_output(sess, call, ToolResult(ABORTED_OUTPUT, False))
+                aborted = ctx.interrupted_outputs.pop(call.call_id, ABORTED_OUTPUT)
+                _record_output(sess, call, ToolResult(aborted, False))
         raise
 
 

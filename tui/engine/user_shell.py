@@ -9,19 +9,16 @@ might imitate. The model reads it with the next request.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import TYPE_CHECKING
 
 from tui.engine.context import message
-from tui.engine.events import ExecCommandEnded, WarningIssued
+from tui.engine.events import WarningIssued
 from tui.safety.sandbox import is_sandbox_denial
-from tui.tools.process import ExecResult, format_exec_output
+from tui.tools.process import ABORTED_BY_USER, INTERRUPTED_EXIT_CODE, ExecResult, format_exec_output
 from tui.tools.shell import run_command
 
 if TYPE_CHECKING:
     from tui.engine.session import Session
-
-INTERRUPTED_EXIT_CODE = 130  # what a shell reports for a command stopped by Ctrl+C
 
 
 def shell_argv(command: str) -> list[str]:
@@ -41,13 +38,12 @@ async def run_user_shell(sess: Session, command: str, call_id: str) -> str | Non
     sess.record_context_updates()
     ctx = sess.tool_context()
     sandboxed = ctx.sandbox.mode != "danger-full-access"
-    started = time.monotonic()
     try:
         result = await run_command(call_id, ctx, shell_argv(command), ctx.cwd, sandboxed, None, display=command)
     except asyncio.CancelledError:
-        took = time.monotonic() - started
-        sess.emit(ExecCommandEnded(call_id, INTERRUPTED_EXIT_CODE, took, "(interrupted)", False))
-        text = f"Exit code: {INTERRUPTED_EXIT_CODE}\nThe user interrupted the command after {took:.1f} seconds; its output was not kept."
+        # run_command has shown the cell ended and left what the command printed, with the exit
+        # status and wall time, in interrupted_outputs (or nothing, stopped before it started).
+        text = ctx.interrupted_outputs.pop(call_id, f"Exit code: {INTERRUPTED_EXIT_CODE}\n{ABORTED_BY_USER}")
         sess.record(message("user", user_shell_message(command, text)))
         # The cancellation ends here: what was asked (stop the command) is done, and the session
         # is idle again, not an aborted turn.

@@ -86,6 +86,7 @@ class ChatClient:
     ) -> None:
         """`request_max_retries` is unused: this provider has no request the turn loop does not
         retry itself, and the SDK must not retry sampling requests (see sdk.py)."""
+        self.base_url = base_url
         self._idle_timeout_s = idle_timeout_s
         self._client = sdk_client(base_url, api_key, idle_timeout_s, headers or {})
 
@@ -135,7 +136,7 @@ class ChatClient:
         except STREAM_ERRORS as e:
             raise stream_error(e, idle_timeout_s=self._idle_timeout_s) from e
         if not finished:
-            raise ModelError("chat stream closed before a finish_reason", retryable=True)
+            raise ModelError("chat stream closed before a finish_reason", retryable=True, kind="stream")
         if text:
             yield OutputItemDone({
                 "type": "message", "role": "assistant",

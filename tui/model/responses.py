@@ -61,6 +61,7 @@ class ResponsesClient:
         default_headers = dict(headers or {})
         if session_id:
             default_headers.setdefault("session_id", session_id)
+        self.base_url = base_url
         self._idle_timeout_s = idle_timeout_s
         self._client = sdk_client(base_url, api_key, idle_timeout_s, default_headers)
         # A copy sharing the connection pool: closing `_client` closes both.
@@ -116,7 +117,7 @@ class ResponsesClient:
             # Includes a nested `error` event mid-stream: the SDK raises instead of yielding it.
             raise stream_error(e, idle_timeout_s=self._idle_timeout_s) from e
         # The SDK ends iteration silently when the connection closes early.
-        raise ModelError("stream closed before response.completed", retryable=True)
+        raise ModelError("stream closed before response.completed", retryable=True, kind="stream")
 
 
 def _text_of(d: dict[str, Any], key: str) -> str:

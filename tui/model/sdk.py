@@ -41,15 +41,15 @@ def sdk_error(e: openai.OpenAIError, *, idle_timeout_s: float | None = None) -> 
     if isinstance(e, openai.APITimeoutError):
         cause = type(e.__cause__).__name__ if e.__cause__ is not None else ""
         if "Connect" in cause or idle_timeout_s is None:
-            return ModelError(f"connection problem: {e}", retryable=True)
+            return ModelError(f"connection problem: {e}", retryable=True, kind="unreachable")
         return ModelError(
             f"stream idle: no data from the server for {idle_timeout_s:g}s (stream_idle_timeout_ms)",
-            retryable=True,
+            retryable=True, kind="stream",
         )
     if isinstance(e, openai.APIConnectionError):
         # The SDK's own message is a bare "Connection error."; the cause says what happened.
-        detail = f"{e}: {e.__cause__}" if e.__cause__ is not None and str(e.__cause__) else str(e)
-        return ModelError(f"connection problem: {detail}", retryable=True)
+        detail = str(e.__cause__) if e.__cause__ is not None and str(e.__cause__) else str(e)
+        return ModelError(f"connection problem: {detail}", retryable=True, kind="unreachable")
     if isinstance(e, openai.APIError):
         return classify_error(e.code, e.message)
     return ModelError(f"{type(e).__name__}: {e}", retryable=False)
@@ -96,13 +96,19 @@ def status_error(e: openai.APIStatusError) -> ModelError:
     retry_after = retry_after_seconds(headers) if retryable else None
     if retry_after is None and retryable:
         retry_after = retry_hint_seconds(str(message))
+    kind = "other"
     if status == 429:
         text = f"rate limited: {message}" if retryable else f"HTTP 429: {message}"
+        kind = "rate_limit"
     elif status >= 500:
         text = f"server error {status}: {message}"
+        kind = "server"
     else:
         text = f"HTTP {status}: {message}"
-    return ModelError(text, retryable=retryable, code=code, retry_after_s=retry_after)
+        kind = "auth" if status in (401, 403) else "other"
+    if status == 429 and retry_after is None:
+        retry_after = retry_after_seconds(headers)  # said even when not retried: the user waits instead
+    return ModelError(text, retryable=retryable, code=code, retry_after_s=retry_after, kind=kind)
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:

@@ -87,16 +87,21 @@ class ModelError(Exception):
         retryable: bool,
         code: str | None = None,
         retry_after_s: float | None = None,
+        kind: str = "other",
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.code = code
         self.retry_after_s = retry_after_s
+        self.kind = kind
+        """What went wrong, for telling the user what to check: "unreachable" (no connection),
+        "auth" (HTTP 401/403), "rate_limit" (429), "server" (5xx), "stream" (a broken or idle
+        stream, malformed data) or "other"."""
 
 
 def malformed(what: str) -> ModelError:
     """The provider sent something that is not the protocol: treat it like a broken stream."""
-    return ModelError(f"malformed data from the provider: {what}", retryable=True, code="malformed")
+    return ModelError(f"malformed data from the provider: {what}", retryable=True, code="malformed", kind="stream")
 
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -119,6 +124,9 @@ class ContextWindowExceeded(ModelError):
 
 
 class ModelClient(Protocol):
+    base_url: str
+    """Where requests go: named in retry and failure messages."""
+
     def stream(self, prompt: Prompt) -> AsyncGenerator[ModelEvent, None]: ...
 
 

@@ -77,6 +77,9 @@ class ToolContext:
     default_timeout_s: float = 600.0
     shell_environment_policy: ShellEnvironmentPolicy | None = None
     shell_snapshots: SnapshotCache | None = None  # the session's; None runs `bash -lc` as asked
+    interrupted_outputs: dict[str, str] = field(default_factory=dict)
+    """call_id → the output a call stopped by an interrupt reports (what it printed, the wall
+    time); calls not listed get the bare "aborted by user"."""
     _ask: Callable[[ApprovalRequested], Awaitable[ReviewDecision]] | None = field(
         default=None, repr=False
     )

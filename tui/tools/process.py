@@ -13,7 +13,7 @@ import fnmatch
 import os
 import signal
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +23,9 @@ from tui.safety.secret_names import is_secret_name, strip_url_secrets
 
 TIMEOUT_EXIT_CODE = 124
 """Exit code reported for a timed-out command, as coreutils `timeout` does."""
+INTERRUPTED_EXIT_CODE = 130
+"""Exit code reported for a command the user interrupted, as a shell reports one stopped by Ctrl+C."""
+ABORTED_BY_USER = "aborted by user"
 
 # After the main process exits, background children may still hold the pipe
 # open (`server &`); we read what they write for this long, then kill them.
@@ -48,6 +51,20 @@ class ExecResult:
     timed_out: bool = False
     truncated_bytes: int = 0
     """Bytes dropped from the middle of the output to respect `output_cap_bytes`."""
+    interrupted: bool = False
+    """The awaiting task was cancelled (the user interrupted): the command was killed."""
+
+
+class CommandInterrupted(asyncio.CancelledError):
+    """The cancellation of a running command, carrying what it printed until it was killed.
+
+    A CancelledError still, so everything that handles cancellation goes on as before; it keeps
+    its `result` only within the task that ran the command (a task boundary re-raises a bare
+    CancelledError), so whoever needs the output catches it right there (shell.run_command)."""
+
+    def __init__(self, result: ExecResult) -> None:
+        super().__init__(ABORTED_BY_USER)
+        self.result = result
 
 
 class _HeadTailBuffer:
@@ -94,14 +111,16 @@ async def run_process(
     timeout_s: float | None = None,
     output_cap_bytes: int = 1 << 20,
     pass_fds: Sequence[int] = (),
+    on_output: Callable[[bytes], None] | None = None,
 ) -> ExecResult:
     """Run `argv` and collect its combined output.
 
     Never raises for a command that cannot start: a missing program gives exit
     code 127 and a missing working directory or unrunnable file gives 126,
     each with a message in `output`, as a shell would. Cancelling the awaiting
-    task kills the command's whole process group before re-raising. `pass_fds` are inherited
-    under their own numbers (the shell snapshot's descriptor).
+    task kills the command's whole process group and raises `CommandInterrupted` with what it
+    printed. `on_output` gets every chunk as it arrives (for live display; keep it cheap).
+    `pass_fds` are inherited under their own numbers (the shell snapshot's descriptor).
     """
     started = time.monotonic()
     if not argv:
@@ -110,7 +129,7 @@ async def run_process(
     buffer = _HeadTailBuffer(output_cap_bytes)
     try:
         transport, collector = await loop.subprocess_exec(
-            lambda: _Collector(buffer, loop),
+            lambda: _Collector(buffer, loop, on_output),
             *argv,
             cwd=cwd,
             env=dict(env) if env is not None else None,
@@ -141,7 +160,15 @@ async def run_process(
     except asyncio.CancelledError:
         kill_group(pgid)
         await _settled(collector.exited, _REAP_TIMEOUT_S)
-        raise
+        raise CommandInterrupted(
+            ExecResult(
+                exit_code=INTERRUPTED_EXIT_CODE,
+                output=buffer.text(),
+                duration_s=time.monotonic() - started,
+                truncated_bytes=buffer.dropped,
+                interrupted=True,
+            )
+        ) from None
     finally:
         transport.close()
 
@@ -164,13 +191,22 @@ class _Collector(asyncio.SubprocessProtocol):
     `process_exited` fires at the real exit.
     """
 
-    def __init__(self, buffer: _HeadTailBuffer, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        buffer: _HeadTailBuffer,
+        loop: asyncio.AbstractEventLoop,
+        on_output: Callable[[bytes], None] | None = None,
+    ) -> None:
         self.buffer = buffer
+        self.on_output = on_output
         self.exited: asyncio.Future[None] = loop.create_future()
         self.output_closed: asyncio.Future[None] = loop.create_future()
 
     def pipe_data_received(self, fd: int, data: bytes | str) -> None:
-        self.buffer.feed(data.encode() if isinstance(data, str) else data)
+        chunk = data.encode() if isinstance(data, str) else data
+        self.buffer.feed(chunk)
+        if self.on_output is not None:
+            self.on_output(chunk)
 
     def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
         if not self.output_closed.done():
@@ -224,6 +260,9 @@ def format_exec_output(result: ExecResult, token_limit: int) -> str:
     lines = [f"Exit code: {result.exit_code}", f"Wall time: {result.duration_s:.1f} seconds"]
     if result.timed_out:
         lines.append(f"Command timed out after {result.duration_s:.1f} seconds and was killed.")
+    if result.interrupted:
+        # Codex's words for it ("Wall time: …\naborted by user"), and what it printed until then.
+        lines.append(f"{ABORTED_BY_USER}: the user interrupted the command; it was killed before it finished.")
     if len(output) > budget:
         lines.append(f"Total output lines: {_count_lines(output)}")
         output = _truncate_middle(output, budget)

@@ -17,7 +17,8 @@ from tui.safety.redact import default_redactor
 from tui.safety.safe_commands import is_known_safe
 from tui.safety.sandbox import SandboxUnavailable, is_sandbox_denial, wrap
 from tui.tools.base import ToolCall, ToolContext, ToolResult, parse_arguments
-from tui.tools.process import ExecResult, format_exec_output, run_process, shell_environment
+from tui.tools.live_output import LiveOutput
+from tui.tools.process import CommandInterrupted, ExecResult, format_exec_output, run_process, shell_environment
 from tui.tools.shell_snapshot import CAPTURE_TIMEOUT_S, is_login_script, run_to_completion, with_snapshot
 
 
@@ -149,8 +150,10 @@ async def run_command(
     *,
     display: str | None = None,
 ) -> ExecResult | str:
-    """Run `argv` (in the sandbox when `sandboxed`), announced by ExecCommandBegan/Ended; a str
-    says why it could not run. Approval is the caller's business. Cancelling kills it."""
+    """Run `argv` (in the sandbox when `sandboxed`), announced by ExecCommandBegan, its output
+    streamed by ExecCommandOutputDelta, ended by ExecCommandEnded; a str says why it could not
+    run. Approval is the caller's business. Cancelling kills it; the text the model should read
+    for the interrupted call is then left in `ctx.interrupted_outputs`."""
     env = shell_environment(policy=ctx.shell_environment_policy)
     try:
         # What runs: the model's argv, or its `bash -lc` with the profile's effect replayed.
@@ -162,22 +165,46 @@ async def run_command(
     except SandboxUnavailable as e:
         return f"Not run: the sandbox is unavailable. {e}"
     ctx.emit(ExecCommandBegan(call_id, list(argv), str(cwd), sandboxed, display))
-    result = await run_process(final_argv, cwd=cwd, env=env, timeout_s=timeout_s, pass_fds=pass_fds)
+    live = LiveOutput(call_id, ctx.emit)
+    try:
+        result = await run_process(
+            final_argv, cwd=cwd, env=env, timeout_s=timeout_s, pass_fds=pass_fds, on_output=live.feed
+        )
+    except CommandInterrupted as stop:
+        # Interrupted: the cell and the model both keep what it printed until then, and a
+        # protected name it created is still moved aside.
+        live.close()
+        _add_notes(stop.result, tripwire.check() if tripwire is not None else [])
+        _ended(call_id, ctx, stop.result)
+        ctx.interrupted_outputs[call_id] = format_exec_output(stop.result, ctx.tool_output_token_limit)
+        raise
+    live.close()
     notes = tripwire.check() if tripwire is not None else []
     if sandboxed and result.exit_code != 0:
         # A root too big to search for repositories is not writable (protected.py); say so where
         # the failure shows, or "Read-only file system" in the session's own folder is a riddle.
         notes += [f"codeloop: {reason}." for _, reason in ctx.sandbox.refused_roots(ctx.cwd)]
+    _add_notes(result, notes)
+    _ended(call_id, ctx, result)
+    return result
+
+
+def _add_notes(result: ExecResult, notes: list[str]) -> None:
+    """codeloop's own lines after what the command printed (the tripwire's, a refused root)."""
     if notes:
-        result.output = result.output + ("" if result.output.endswith("\n") or not result.output else "\n") + "\n".join(notes) + "\n"
+        sep = "" if result.output.endswith("\n") or not result.output else "\n"
+        result.output = result.output + sep + "\n".join(notes) + "\n"
+
+
+def _ended(call_id: str, ctx: ToolContext, result: ExecResult) -> None:
     # Redacted before anyone sees it, the model included: see tui/safety/redact.py for why.
     result.output = default_redactor().redact(result.output)
     ctx.emit(
         ExecCommandEnded(
-            call_id, result.exit_code, result.duration_s, result.output[-4000:], result.timed_out
+            call_id, result.exit_code, result.duration_s, result.output[-4000:], result.timed_out,
+            result.interrupted,
         )
     )
-    return result
 
 
 async def _replay_profile(

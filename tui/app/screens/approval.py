@@ -16,6 +16,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.app.screens.full_diff import FullDiffScreen
+from tui.app.widgets.patch_preview import PatchPreview
 from tui.engine.events import ApprovalRequested, ReviewDecision
 
 CHOICES = [
@@ -44,13 +46,18 @@ class ApprovalScreen(ModalScreen[ReviewDecision]):
     }
     ApprovalScreen #title { text-style: bold; }
     ApprovalScreen #details { height: auto; max-height: 30; margin: 1 0; }
+    ApprovalScreen #reason { height: auto; max-height: 3; margin: 0 0 1 0; }
     ApprovalScreen OptionList { height: auto; }
     """
+    # Rows of the modal around the scrolling part: border and padding 4, title 1, the details'
+    # margin 2, the options 6 (4 and a border), the reason line and its margin 2 (patches).
+    CHROME_ROWS = 15
     BINDINGS = [
         Binding("y", "decide('approved')", "Approve", id="approval.approve"),
         Binding("a", "decide('approved_for_session')", "Approve for session", id="approval.approve_session"),
         Binding("n", "decide('denied')", "Deny", id="approval.deny"),
         Binding("escape", "decide('abort')", "Abort turn", id="approval.abort"),
+        Binding("f4", "full_diff", "Full diff", id="approval.full_diff"),
     ]
 
     def __init__(self, request: ApprovalRequested) -> None:
@@ -79,19 +86,26 @@ class ApprovalScreen(ModalScreen[ReviewDecision]):
                 body.append("\nThe server runs outside the sandbox and may do anything.", style="bold red")
                 body.append(f"\n\nReason: {req.reason}")
             else:
-                yield Label("Apply these edits?", id="title")
-                body = Text()
-                for c in req.changes or []:
-                    body.append(f"{c.kind} {c.path}{' → ' + c.move_to if c.move_to else ''} ", style="bold")
-                    body.append(f"+{c.added} -{c.removed}\n")
-                for c in req.changes or []:
-                    for line in c.diff.splitlines():
-                        style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
-                        body.append(line + "\n", style=style)
-                body.append(f"\nReason: {req.reason}")
-            with VerticalScroll(id="details"):
-                yield Static(body)
+                # The diff scrolls in its own box (Tab, then arrows/PageDown), sized so that the
+                # choices below always show, whatever the patch's size; F4 opens the diff pane.
+                files = len(req.changes or [])
+                yield Label(f"Apply these edits? ({files} file{'s' if files != 1 else ''}; F4: full diff)", id="title")
+                yield PatchPreview(req.changes or [], id="details")
+                yield Static(Text(f"Reason: {req.reason}"), id="reason")
+            if req.kind != "patch":
+                with VerticalScroll(id="details"):
+                    yield Static(body)
             yield OptionList(*(Option(f"{label} ({key})", id=d.value) for d, label, key in CHOICES))
+
+    def on_resize(self) -> None:
+        # Whatever the terminal's height (and when it changes under the modal), the scrolling
+        # part gets what is left after the rest of the modal, so the choices never fall off.
+        room = int(self.size.height * 0.9) - self.CHROME_ROWS
+        self.query_one("#details").styles.max_height = max(room, 3)
+
+    def action_full_diff(self) -> None:
+        if self.request.changes:
+            self.app.push_screen(FullDiffScreen(self.request.changes))
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()

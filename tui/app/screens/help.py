@@ -15,7 +15,8 @@ PANE_HELP = {
         "Conversation\n\nYour messages, the model's answers (streamed), its reasoning summaries "
         "(collapsed; click or Enter to open), each command with its exit code, time and last lines "
         "of output, edits with their +/− counts, and notices (denials, retries, errors).\n"
-        "It follows the newest output unless you scroll up. F2 maximizes it."
+        "It follows the newest output unless you scroll up; then \"new output below\" says when "
+        "more arrives, and Ctrl+End jumps back to it (and follows again). F2 maximizes it."
     ),
     "plan": "Plan\n\nThe steps the model posts with update_plan: ✔ done, ▶ in progress, ○ pending. F3 maximizes it.",
     "diff": (

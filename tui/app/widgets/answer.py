@@ -55,11 +55,15 @@ def safe_boundary(text: str) -> int:
     return best
 
 
-def _render(text: str) -> RichMarkdown:
+CODE_THEMES = {True: "monokai", False: "default"}
+"""The Pygments style of code blocks, by the app theme's darkness (pygments' "default" is light)."""
+
+
+def render_markdown(text: str, dark: bool = True) -> RichMarkdown:
     # Imported on the first answer, not before the first frame (markdown-it costs ~50 ms).
     from rich.markdown import Markdown as RichMarkdown
 
-    return RichMarkdown(text, code_theme="monokai", hyperlinks=False)
+    return RichMarkdown(text, code_theme=CODE_THEMES[dark], hyperlinks=False)
 
 
 class AnswerCell(Vertical):
@@ -76,7 +80,16 @@ class AnswerCell(Vertical):
         self._scheduled = False
         self._painted_at = 0.0
         self.done = done
-        self._live = Static(_render(text) if text else "")
+        self._live = Static("")
+        self._initial = text
+
+    def on_mount(self) -> None:
+        if self._initial:
+            self._live.update(render_markdown(self._initial, self._dark))
+
+    @property
+    def _dark(self) -> bool:
+        return self.app.current_theme.dark
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield self._live
@@ -108,8 +121,8 @@ class AnswerCell(Vertical):
         if cut >= SEGMENT_CHARS:
             finished, self._tail = self._tail[:cut], self._tail[cut:]
             self._frozen += finished
-            await self.mount(Static(_render(finished)), before=self._live)
-        self._live.update(_render(self._tail))
+            await self.mount(Static(render_markdown(finished, self._dark)), before=self._live)
+        self._live.update(render_markdown(self._tail, self._dark))
 
     async def finish(self, text: str) -> None:
         """The final text is the truth: if the stream missed or garbled anything, re-render it."""

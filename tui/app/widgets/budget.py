@@ -297,7 +297,7 @@ class BudgetView(Widget):
             (
                 "Session",
                 Content(
-                    f"{len(m.requests)} requests · total {human_tokens(m.session_total_tokens)}"
+                    f"{_count(len(m.requests), 'request')} · total {human_tokens(m.session_total_tokens)}"
                 ),
             ),
             (
@@ -324,7 +324,7 @@ class BudgetView(Widget):
         if unpriced == len(m.requests):
             rows.append(("Cost", Content.styled("no prices for this model", "$foreground-muted")))
         else:
-            note = f" ({unpriced} requests unpriced)" if unpriced else ""
+            note = f" ({_count(unpriced, 'request')} unpriced)" if unpriced else ""
             rows.append(("Cost", Content(f"≈ ${cost:,.4f}") + Content.styled(note, "$foreground-muted")))
         return rows
 
@@ -355,3 +355,8 @@ def _tokens(input_tokens: int, cached: int, hit: float | None) -> str:
 
 def _output(output_tokens: int, reasoning_tokens: int) -> str:
     return f"out {human_tokens(output_tokens)} · reasoning {human_tokens(reasoning_tokens)}"
+
+
+def _count(n: int, noun: str) -> str:
+    """`1 request`, `2 requests`: every count in the pane agrees with its noun."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

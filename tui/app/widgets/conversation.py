@@ -8,20 +8,26 @@ the bottom unless the user scrolls up.
 from __future__ import annotations
 
 import shlex
+from collections import deque
+
+from typing import Any
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.geometry import Offset, Region, Size
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Collapsible, Static
 
-from tui.app.widgets.answer import AnswerCell
+from tui.app.widgets.answer import AnswerCell, render_markdown
 
-from tui.engine.events import FileChangeSummary
+from tui.engine.events import FileChangeSummary, ReasoningSummary
 from tui.safety.terminal_text import neutralize
 
 TAIL_LINES = 6
+LIVE_LINES = 200  # what a running command's cell keeps of its output (the model gets it all at the end)
 MAX_CELLS = 300  # widgets kept on screen (~100 turns); older ones are dropped (they stay in the history)
 
 
@@ -48,6 +54,8 @@ class ToolCell(Static, can_focus=True):
         self.sandboxed = sandboxed
         self.status: str | None = None
         self.lines: list[str] = []
+        self.live: deque[str] = deque(maxlen=LIVE_LINES)  # while it runs: its last lines so far
+        self._unfinished = ""  # the live output's last line, still being printed
         self.expanded = False
         self.render_cell()
 
@@ -71,15 +79,34 @@ class ToolCell(Static, can_focus=True):
         text = Text()
         self.header(text)
         result = self.result
-        text.append("\n  running…" if result is None else "\n" + result, style="italic dim" if result is None else "")
+        if result is not None:
+            text.append("\n" + result)
+        else:
+            text.append("\n  running…", style="italic dim")
+            tail = [*self.live, self._unfinished] if self._unfinished else list(self.live)
+            text.append("".join(f"\n  {line}" for line in tail[-TAIL_LINES:]), style="dim")
         self.update(text)
 
-    def finish(self, exit_code: int, duration_s: float, output: str, timed_out: bool) -> None:
-        self.end(f"{'timed out' if timed_out else f'exit {exit_code}'} · {duration_s:.1f}s", output, exit_code != 0 or timed_out)
+    def append_live(self, chunk: str) -> None:
+        """More output from the running command: keep its last lines and show the tail."""
+        if self.status is not None:
+            return  # a late update after the end: the final output is already shown
+        # A carriage return (a progress bar redrawing its line) starts a new shown line: nothing
+        # the command printed is hidden, and the last state is the last line.
+        lines = (self._unfinished + neutralize(chunk.replace("\r\n", "\n").replace("\r", "\n"))).split("\n")
+        self._unfinished = lines.pop()
+        self.live.extend(lines[-LIVE_LINES:])
+        self.render_cell()
+
+    def finish(self, exit_code: int, duration_s: float, output: str, timed_out: bool, interrupted: bool = False) -> None:
+        state = "timed out" if timed_out else "interrupted" if interrupted else f"exit {exit_code}"
+        self.end(f"{state} · {duration_s:.1f}s", output, exit_code != 0 or timed_out or interrupted)
 
     def end(self, status: str, output: str, failed: bool) -> None:
         self.status = status
-        self.lines = output.rstrip("\n").splitlines()
+        self.live.clear()
+        self._unfinished = ""
+        self.lines = neutralize(output).rstrip("\n").splitlines()
         self.set_class(failed, "-failed")
         self.render_cell()
 
@@ -125,9 +152,28 @@ class NoticeCell(Static):
     """
 
 
+class NewOutputMarker(Static):
+    """Shown at the foot of the conversation while the user reads above and more output arrives."""
+
+    DEFAULT_CSS = """
+    NewOutputMarker {
+        dock: bottom; width: auto; margin: 0 0 0 2; padding: 0 1;
+        background: $accent; color: $text; text-style: bold; display: none;
+    }
+    NewOutputMarker.-shown { display: block; }
+    """
+
+
+JUMP_KEY = "ctrl+end"
+"""The app's key that jumps back to the newest output (and follows it again)."""
+
+
 class Conversation(VerticalScroll):
+    """It follows the newest output (Textual's anchor) until the user scrolls up; then a marker
+    says when more arrives below, and Ctrl+End (or scrolling to the end) follows again."""
+
     ALLOW_MAXIMIZE = True  # F2–F5 maximize it (Textual maximizes only widgets that allow it)
-    DEFAULT_CSS = "Conversation { padding: 0 1; }"
+    DEFAULT_CSS = "Conversation { padding: 0 1; } Conversation .reasoning-body { color: $text-muted; }"
     BORDER_TITLE = "Conversation"
 
     def __init__(self, **kwargs: object) -> None:
@@ -135,15 +181,49 @@ class Conversation(VerticalScroll):
         self._answer: AnswerCell | None = None
         self._attempt: list[Widget] = []  # model output shown since the current request began
         self._tools: dict[str, ToolCell] = {}
+        self._retry: NoticeCell | None = None
+        self.marker = NewOutputMarker("↓ new output below · Ctrl+End")
+
+    def compose(self) -> ComposeResult:
+        yield self.marker
 
     def on_mount(self) -> None:
         self.anchor()
+
+    @property
+    def following(self) -> bool:
+        """At the bottom, or anchored there: new output stays in view."""
+        return not self._anchor_released or self.scroll_y >= self.max_scroll_y
+
+    def follow(self) -> None:
+        """Jump to the newest output and keep following it."""
+        self.anchor()
+        self.marker.remove_class("-shown")
+
+    def watch_virtual_size(self, old: Size, new: Size) -> None:
+        if new.height > old.height and not self.following:
+            self.marker.add_class("-shown")
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self.following:
+            self.marker.remove_class("-shown")
+
+    def scroll_to_region(self, region: Region, *args: Any, **kwargs: Any) -> Offset:
+        """While following, a cell the user can already see (they clicked it, pressed Enter on it,
+        opened it) is not scrolled to: that would move the view off the bottom and stop the
+        following. A cell out of view (reached with Tab) is scrolled to as usual."""
+        if self._anchored and not self._anchor_released and region.overlaps(self.scrollable_content_region.at_offset(self.scroll_offset)):
+            return Offset()
+        return super().scroll_to_region(region, *args, **kwargs)
 
     async def add_user(self, text: str, *, queued: bool = False) -> None:
         label = Text(text)
         if queued:
             label.append("  (queued)", style="dim italic")
         await self.mount(UserCell(label))
+        if not queued:
+            self.follow()  # sending always brings the conversation to the bottom
 
     async def append_answer(self, delta: str) -> None:
         if self._answer is None:
@@ -175,16 +255,18 @@ class Conversation(VerticalScroll):
 
     async def _prune(self) -> None:
         """Keep the widget count bounded in very long sessions; the history itself is untouched."""
-        excess = len(self.children) - MAX_CELLS
+        cells = [c for c in self.children if c is not self.marker]
+        excess = len(cells) - MAX_CELLS
         if excess > 0:
-            dropped = list(self.children[:excess])
+            dropped = cells[:excess]
             await self.remove_children(dropped)
             gone = set(map(id, dropped))
             self._tools = {k: v for k, v in self._tools.items() if id(v) not in gone}
 
-    async def add_reasoning(self, text: str) -> None:
-        title = text.strip().splitlines()[0].strip("* ") if text.strip() else "Reasoning"
-        body = Static(Text(text, style="dim"))
+    async def add_reasoning(self, summary: ReasoningSummary) -> None:
+        title = summary.headline() or "Reasoning"
+        # The summary is Markdown (models bold each part's title): rendered, not shown raw.
+        body = Static(render_markdown(summary.text, self.app.current_theme.dark), classes="reasoning-body")
         # Content, not a str: a str title is parsed as markup, and the model's `[link=…]` would
         # become a live hyperlink (or a MarkupError that ends the event pump).
         cell = Collapsible(body, title=Content(f"thinking: {title[:70]}"), collapsed=True, classes="reasoning")
@@ -201,10 +283,17 @@ class Conversation(VerticalScroll):
         self._tools[call_id] = cell
         await self.mount(cell)
 
-    def tool_ended(self, call_id: str, exit_code: int, duration_s: float, output: str, timed_out: bool) -> None:
+    def tool_output(self, call_id: str, chunk: str) -> None:
         cell = self._tools.get(call_id)
         if cell is not None:
-            cell.finish(exit_code, duration_s, output, timed_out)
+            cell.append_live(chunk)
+
+    def tool_ended(
+        self, call_id: str, exit_code: int, duration_s: float, output: str, timed_out: bool, interrupted: bool = False
+    ) -> None:
+        cell = self._tools.get(call_id)
+        if cell is not None:
+            cell.finish(exit_code, duration_s, output, timed_out, interrupted)
 
     async def mcp_call_began(self, call_id: str, server: str, tool: str, arguments: str) -> None:
         cell = McpCallCell(server, tool, arguments)
@@ -232,3 +321,14 @@ class Conversation(VerticalScroll):
     async def add_notice(self, text: str, kind: str = "info") -> None:
         # Notices quote outside text (MCP tool lists, provider errors) not always carried by an event.
         await self.mount(NoticeCell(Text(neutralize(text)), classes=f"-{kind}"))
+    async def show_retry(self, text: str) -> None:
+        """A request is being retried: one notice per turn, updated in place for every retry."""
+        if self._retry is not None and self._retry.is_attached:
+            self._retry.update(Text(neutralize(text)))
+            return
+        self._retry = NoticeCell(Text(neutralize(text)), classes="-warning")
+        await self.mount(self._retry)
+
+    def end_retries(self) -> None:
+        """The next retry (in another turn) gets a notice of its own."""
+        self._retry = None
