@@ -57,6 +57,8 @@ from typing import Any
 
 import git
 
+from tui.safety.git_hardening import hardened_git
+
 DEFAULT_MAX_UNTRACKED_BYTES = 10 << 20
 SNAPSHOT_REFS = "refs/codeloop/snapshots"
 SNAPSHOT_MESSAGE = "codeloop snapshot"
@@ -194,7 +196,7 @@ class _Repo:
     def __init__(self, top: Path, index: Path) -> None:
         self.top = top
         self.index = index  # the user's index file, which only `realign_index` ever writes
-        self.git = git.Git(top)
+        self.git = hardened_git(top)
         # --no-optional-locks: reading the user's index must not refresh and rewrite it.
         # core.safecrlf=false: `add` must not die on an irreversible line-ending conversion.
         self.git.set_persistent_git_options(
@@ -207,7 +209,7 @@ class _Repo:
         if not cwd.is_dir():
             return None
         try:
-            out = git.Git(cwd).rev_parse("--show-toplevel", "--git-path", "index", **_BYTES)
+            out = hardened_git(cwd).rev_parse("--show-toplevel", "--git-path", "index", **_BYTES)
         except git.GitCommandError:
             return None  # not a repository, a bare one, or the inside of .git
         top_raw, index_raw = out.rstrip(b"\n").split(b"\n")

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Literal, Sequence
 
-from tui.safety.safe_commands import is_known_safe, normalize_command
+from tui.safety.credentials import reaches_credentials
+from tui.safety.safe_commands import known_safe_commands, normalize_command
 
 ApprovalPolicy = Literal["untrusted", "on-request", "on-failure", "never"]
 
@@ -29,6 +30,8 @@ class Assessment:
     action: Action
     sandboxed: bool
     reason: str
+    known_safe: bool = False
+    """It runs unasked because it only reads: the caller runs git in it hardened."""
 
 
 @dataclass
@@ -70,8 +73,10 @@ def assess_exec(
     argv: Sequence[str],
     escalate: bool,
     store: ApprovalStore,
+    cwd: Path | None = None,
 ) -> Assessment:
-    """Decide the first attempt of a shell call."""
+    """Decide the first attempt of a shell call run in `cwd` (None: not judged against the
+    file system, so a known-safe read of a credential store is not caught)."""
     no_sandbox = sandbox_mode == "danger-full-access"
     sandboxed = not no_sandbox and not escalate
     if escalate and not no_sandbox:
@@ -87,10 +92,16 @@ def assess_exec(
             return Assessment(Action.RUN, False, "approved for this session")
         return Assessment(Action.ASK, False, "the model asked to run outside the sandbox")
     if policy == "untrusted":
-        if is_known_safe(argv):
-            return Assessment(Action.RUN, sandboxed, "known-safe read-only command")
+        commands = known_safe_commands(argv)
+        reached = reaches_credentials(commands, cwd) if commands is not None and cwd is not None else None
+        if commands is not None and reached is None:
+            return Assessment(Action.RUN, sandboxed, "known-safe read-only command", known_safe=True)
         if store.command_approved(argv, sandboxed=sandboxed):
             return Assessment(Action.RUN, sandboxed, "approved for this session")
+        if reached is not None:
+            return Assessment(
+                Action.ASK, sandboxed, f"it may read `{reached}`, which holds or may hold credentials (keys, tokens)"
+            )
         return Assessment(Action.ASK, sandboxed, "approval policy `untrusted` asks for every command that is not known to be read-only")
     # on-request, on-failure, never: the sandbox (or the user's choice of full access) is the gate.
     return Assessment(Action.RUN, sandboxed, f"approval policy `{policy}`")

@@ -18,9 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 _ALWAYS_SAFE = frozenset(
-    "cat cd cut echo expr false grep head id ls nl paste pwd rev seq stat tail tr true "
+    "cat cd cut echo expr false grep head id ls nl paste pwd seq stat tail true "
     "uname wc which whoami numfmt tac".split()
 )
+# Not here on purpose: encoders (`rev`, `tr`, `base64`, `xxd`, `od`, `hexdump`, `basenc`,
+# `gzip -c`) print a file in a form redaction cannot recognise, so a secret would leave unseen.
 
 # Programs whose every option is harmless, so a glob that expands into an
 # option-looking file name (`-delete`, `--pre=x`) cannot make them write or
@@ -41,8 +43,13 @@ _UNSAFE_RG_FLAGS_WITH_VALUE = ("--pre", "--hostname-bin")
 _UNSAFE_RG_FLAGS = frozenset({"--search-zip", "-z"})
 
 _GIT_READ_SUBCOMMANDS = frozenset({"status", "log", "diff", "show", "branch"})
-# `--output` makes log/diff/show write a file; `--ext-diff` runs a configured program.
-_UNSAFE_GIT_DIFF_FLAGS = ("--output", "--ext-diff")
+# `--output` makes log/diff/show write a file; `--ext-diff` and `--textconv` run programs the
+# repository configures. git accepts any unambiguous prefix of a long option (`--ext`,
+# `--out=f`), so a prefix of one of these counts as it.
+_UNSAFE_GIT_LONG_OPTIONS = ("output", "output-directory", "ext-diff", "textconv", "exec-path", "paginate")
+# Global options that only change how git prints, never where it looks or what it runs.
+# (`-C`, `--git-dir`, `--work-tree` would point it at a repository whose config we never judged.)
+_SAFE_GIT_GLOBAL_OPTIONS = frozenset({"--no-pager", "-P", "--no-optional-locks"})
 _GIT_BRANCH_LIST_FLAGS = frozenset(
     {
         "-a", "--all", "-r", "--remotes", "-l", "--list", "-v", "-vv", "--verbose",
@@ -71,7 +78,23 @@ def is_known_safe(argv: Sequence[str]) -> bool:
     commands = _split_script(script)
     if not commands:
         return False
+    programs = {_program_name(command[0].text) for command in commands}
+    # After a `cd` git would find a repository other than the one the gate judged.
+    if "git" in programs and programs & {"cd", "pushd"}:
+        return False
     return all(_is_safe_scripted(command) for command in commands)
+
+
+def known_safe_commands(argv: Sequence[str]) -> list[list[str]] | None:
+    """The plain commands `argv` runs (one, or each of a `bash -lc` script's, words after quote
+    removal), or None when it is not known-safe. For checks that need the file system."""
+    if not is_known_safe(argv):
+        return None
+    if _is_safe_exec(argv):
+        return [list(argv)]
+    script = _shell_script(argv)
+    commands = _split_script(script) if script is not None else None
+    return [[word.text for word in command] for command in commands or []]
 
 
 def normalize_command(argv: Sequence[str]) -> str:
@@ -123,11 +146,6 @@ def _is_safe_exec(argv: Sequence[str]) -> bool:
         return True
     if name == "uniq":
         return _is_safe_uniq(args)
-    if name == "base64":
-        return not any(
-            arg in ("-o", "--output") or arg.startswith("--output=") or arg.startswith("-o")
-            for arg in args
-        )
     if name == "find":
         return not any(arg in _UNSAFE_FIND_ACTIONS for arg in args)
     if name == "rg":
@@ -166,26 +184,41 @@ def _is_unsafe_rg_arg(arg: str) -> bool:
     return arg.startswith("-") and not arg.startswith("--") and "z" in arg
 
 
+def is_git(argv: Sequence[str]) -> bool:
+    return bool(argv) and _program_name(argv[0]) == "git"
+
+
 def _is_safe_git(args: list[str]) -> bool:
     if any(arg == "-c" or arg.startswith("--config-env") for arg in args):
         return False
     index = 0
-    # The only global options accepted: they change where git looks, not what it does.
     while index < len(args) and args[index].startswith("-"):
-        if args[index] == "-C" and index + 1 < len(args):
-            index += 2
-        elif args[index] in ("--no-pager", "-P"):
-            index += 1
-        else:
+        if args[index] not in _SAFE_GIT_GLOBAL_OPTIONS:
             return False
+        index += 1
     if index >= len(args) or args[index] not in _GIT_READ_SUBCOMMANDS:
         return False
     subcommand, rest = args[index], args[index + 1 :]
+    if any(_is_unsafe_git_option(arg) for arg in rest):
+        return False
     if subcommand == "branch":
         return _is_git_branch_listing(rest)
-    return not any(
-        arg == flag or arg.startswith(flag + "=") for arg in rest for flag in _UNSAFE_GIT_DIFF_FLAGS
-    )
+    return True
+
+
+def _is_unsafe_git_option(arg: str) -> bool:
+    if not arg.startswith("--") or arg == "--":
+        return False
+    name = arg[2:].partition("=")[0]
+    if name in _GIT_OPTIONS_SHARING_A_PREFIX:
+        return False
+    # Any prefix git could take for a dangerous option is refused (two letters are always
+    # ambiguous among git's options, so git itself refuses those).
+    return len(name) >= 3 and any(option.startswith(name) for option in _UNSAFE_GIT_LONG_OPTIONS)
+
+
+# Real options, spelled in full, that are also prefixes of a dangerous one.
+_GIT_OPTIONS_SHARING_A_PREFIX = frozenset({"text"})
 
 
 def _is_git_branch_listing(args: list[str]) -> bool:

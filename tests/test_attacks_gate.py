@@ -1,0 +1,259 @@
+"""Attacks on the approval gate through the real `codeloop exec` (tests/exec_support.attack):
+real git repositories with hostile configs, real bubblewrap, the real approval policy.
+
+Each test plays a hostile model (or repository, or provider) and asserts what must hold. Under
+`codeloop exec` nobody can approve, so "it asks" shows as the call being declined (its output
+is the headless decline) and its effect absent.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.exec_support import Outcome, attack, patch, shell
+from tests.fakeopenai import FakeOpenAI
+from tests.gate_support import credential_store, hostile_bare_repo, hostile_repo, repo_with_history
+from tui.tools.base import HEADLESS_DECLINE
+
+UNTRUSTED = ("-a", "untrusted", "-s", "workspace-write")
+ON_REQUEST = ("-a", "on-request", "-s", "workspace-write")
+NEVER = ("-a", "never", "-s", "workspace-write")
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    path = tmp_path / "ws"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """codeloop's own home (CODELOOP_HOME) for the run."""
+    return tmp_path / "codeloop-home"
+
+
+def declined(outcome: Outcome, call_id: str) -> bool:
+    return outcome.output(call_id) == HEADLESS_DECLINE
+
+
+# --- git: repository-configured programs never run from a "known-safe" git ---------------------
+
+
+def test_known_safe_git_diff_on_a_shipped_bare_repo_runs_no_diff_external(
+    fake_openai: FakeOpenAI, ws: Path, home: Path, tmp_path: Path
+) -> None:
+    """Issue 11.3: `git -C tests/fixture.git diff HEAD~1 HEAD` (and the same from inside it) on a
+    bare repository whose config sets `diff.external`: the program never runs unasked."""
+    marker = tmp_path / "pwned"
+    hostile_bare_repo(ws / "tests" / "fixture.git", marker, "diff.external={marker}")
+    out = attack(fake_openai, ws, home, [
+        shell("c1", ["git", "-C", "tests/fixture.git", "diff", "HEAD~1", "HEAD"]),
+        shell("c2", ["git", "diff", "HEAD~1", "HEAD"], workdir="tests/fixture.git"),
+        shell("c3", "cd tests/fixture.git && git diff HEAD~1 HEAD"),
+    ], *UNTRUSTED)  # fmt: skip
+    assert out.proc.returncode == 0, out.proc.stderr
+    assert not marker.exists()
+    assert declined(out, "c1") and declined(out, "c3")
+
+
+@pytest.mark.parametrize(
+    ("setting", "command"),
+    [
+        ("core.fsmonitor={marker}", ["git", "status"]),
+        ("diff.external={marker}", ["git", "diff"]),
+        ("diff.evil.command={marker}", ["git", "diff"]),
+        ("diff.evil.textconv={marker}", ["git", "show", "HEAD"]),
+        ("diff.evil.textconv={marker}", ["git", "log", "-p", "-1"]),
+        ("filter.evil.clean={marker}", ["git", "status"]),
+        ("filter.evil.clean={marker}", ["git", "diff"]),
+        ("filter.evil.process={marker}", ["git", "status"]),
+        ("core.pager={marker}", ["git", "log", "-1"]),
+        ("pager.log={marker}", ["git", "log", "-1"]),
+        ("gpg.program={marker}", ["git", "log", "--show-signature", "-1"]),
+        ("log.showSignature=true", ["git", "log", "-1"]),
+        ("core.hooksPath=hooks", ["git", "status"]),
+    ],
+)
+def test_known_safe_git_runs_no_program_the_repository_configures(
+    fake_openai: FakeOpenAI, ws: Path, home: Path, tmp_path: Path, setting: str, command: list[str]
+) -> None:
+    """A work tree whose `.git/config` names a program under each executing key, and a
+    known-safe git read that would trigger it: under `untrusted` the program never runs (the
+    command runs hardened, or asks when only a flag could switch the program off)."""
+    marker = tmp_path / "pwned"
+    hostile_repo(ws, marker, setting, "gpg.program={marker}" if "showSignature" in setting else "x.y=z")
+    out = attack(fake_openai, ws, home, [shell("c1", command)], *UNTRUSTED)
+    assert out.proc.returncode == 0, out.proc.stderr
+    assert not marker.exists(), out.output("c1")
+
+
+def test_known_safe_git_config_pulled_in_by_include_path_is_judged_too(
+    fake_openai: FakeOpenAI, ws: Path, home: Path, tmp_path: Path
+) -> None:
+    """`include.path` pulls `diff.external` from a file in the workspace: the gate sees it."""
+    marker = tmp_path / "pwned"
+    repo_with_history(ws)
+    (ws / "extra.cfg").write_text(f'[diff]\n\texternal = "touch {marker}; false"\n')
+    (ws / ".git" / "config").open("a").write("[include]\n\tpath = ../extra.cfg\n")
+    out = attack(fake_openai, ws, home, [shell("c1", ["git", "diff"])], *UNTRUSTED)
+    assert not marker.exists()
+    assert declined(out, "c1")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["git", "-c", "core.pager=touch x", "log"],
+        ["git", "--config-env=core.pager=EVIL", "log"],
+        ["git", "--git-dir=elsewhere/.git", "log"],
+        ["git", "--work-tree=/", "status"],
+        ["git", "--exec-path=.", "status"],
+        ["git", "-p", "log"],
+        ["git", "diff", "--ext-diff"],
+        ["git", "diff", "--ext"],
+        ["git", "show", "--textconv", "HEAD"],
+        ["git", "log", "--output=written.txt"],
+        ["git", "log", "--out=written.txt"],
+        ["bash", "-lc", "git log --output=written.txt"],
+        ["git", "alias-that-runs"],
+    ],
+)
+def test_git_options_that_run_or_write_are_not_known_safe(
+    fake_openai: FakeOpenAI, ws: Path, home: Path, command: list[str]
+) -> None:
+    """Global and subcommand options that let git run a program or write a file (and their
+    abbreviations git accepts): each asks under `untrusted`, so nothing is written."""
+    repo_with_history(ws)
+    out = attack(fake_openai, ws, home, [shell("c1", command)], *UNTRUSTED)
+    assert declined(out, "c1")
+    assert not (ws / "written.txt").exists()
+
+
+def test_git_environment_from_outside_does_not_redirect_a_known_safe_git(
+    fake_openai: FakeOpenAI, ws: Path, home: Path, tmp_path: Path
+) -> None:
+    """GIT_DIR / GIT_EXTERNAL_DIFF in codeloop's environment (say, inherited from a script) do not
+    reach a known-safe git: it reads the workspace's repository and runs no external diff."""
+    marker = tmp_path / "pwned"
+    repo_with_history(ws)
+    other = repo_with_history(tmp_path / "other")
+    env = {"GIT_DIR": str(other / ".git"), "GIT_EXTERNAL_DIFF": f"touch {marker}; false"}
+    out = attack(fake_openai, ws, home, [shell("c1", ["git", "diff"])], *UNTRUSTED, env=env)
+    assert not marker.exists()
+    assert "three" in out.output("c1")
+
+
+# --- credential stores -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["cat", "{home}/.ssh/id_rsa"],
+        ["bash", "-lc", "cat ~/.ssh/id_rsa"],
+        ["bash", "-lc", "head -c 4000 ~/.aws/credentials"],
+        ["bash", "-lc", "tail ~/.netrc"],
+        ["bash", "-lc", "cat ~/.ss*/id_*"],
+        ["bash", "-lc", "cat {home}/.s?h/*"],
+        ["bash", "-lc", "cd ~/.ssh && cat id_rsa"],
+        ["bash", "-lc", "cd ~ && cat .ssh/id_rsa"],
+        ["grep", "-r", "PRIVATE", "{home}"],
+        ["rg", "SECRET", "{home}"],
+        ["sed", "-n", "1,5p", "{home}/.aws/credentials"],
+        ["nl", "{home}/.netrc"],
+        ["cat", "../../../../../../../../..{home}/.ssh/id_rsa"],
+        ["cat", "keylink"],
+        ["cat", "linkdir/id_rsa"],
+        ["git", "diff", "--no-index", "/dev/null", "{home}/.ssh/id_rsa"],
+        ["grep", "--file={home}/.ssh/id_rsa", "x", "a.txt"],
+    ],
+)
+def test_a_known_safe_reader_of_a_credential_store_asks(
+    fake_openai: FakeOpenAI, ws: Path, home: Path, tmp_path: Path, command: list[str]
+) -> None:
+    """Issue 12.1: reading ~/.ssh, ~/.aws, ~/.netrc — by path, `~`, glob, `cd`, `..`, recursion
+    over home, option value, or a symlink in the workspace pointing there — is not known-safe:
+    under `untrusted` it asks, and no secret reaches the provider."""
+    user_home = tmp_path / "user-home"
+    key = credential_store(user_home)
+    (ws / "a.txt").write_text("x\n")
+    (ws / "keylink").symlink_to(key)
+    (ws / "linkdir").symlink_to(key.parent)
+    argv = [word.replace("{home}", str(user_home)) for word in command]
+    out = attack(fake_openai, ws, home, [shell("c1", argv)], *UNTRUSTED, env={"HOME": str(user_home)})
+    assert declined(out, "c1"), out.output("c1")
+    sent = json.dumps(out.bodies)
+    assert "SECRETKEYMATERIAL" not in sent and "AWSSECRETMATERIAL" not in sent and "NETRCSECRET" not in sent
+
+
+def test_a_known_safe_read_inside_the_workspace_still_runs_unasked(
+    fake_openai: FakeOpenAI, ws: Path, home: Path, tmp_path: Path
+) -> None:
+    """The credential check is no blanket refusal: `cat a.txt` and `grep -r x .` still run."""
+    credential_store(tmp_path / "user-home")
+    (ws / "a.txt").write_text("plain text\n")
+    out = attack(fake_openai, ws, home, [
+        shell("c1", ["cat", "a.txt"]), shell("c2", "grep -rn plain ."),
+    ], *UNTRUSTED, env={"HOME": str(tmp_path / "user-home")})  # fmt: skip
+    assert "plain text" in out.output("c1") and "plain text" in out.output("c2")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["rev", ".env"], ["base64", ".env"], ["bash", "-lc", "cat .env | rev"], ["bash", "-lc", "cat .env | tr a-z n-za-m"],
+     ["xxd", ".env"], ["od", "-c", ".env"], ["hexdump", "-C", ".env"], ["basenc", "--base32", ".env"], ["gzip", "-c", ".env"]],
+)  # fmt: skip
+def test_encoders_that_hide_a_secret_from_redaction_ask(
+    fake_openai: FakeOpenAI, ws: Path, home: Path, command: list[str]
+) -> None:
+    """Issue 12.1: `rev .env`, `base64 .env` and other encoders would carry a secret past the
+    redactor in a form it cannot recognise: they are not known-safe, so under `untrusted` they ask."""
+    (ws / ".env").write_text("API_TOKEN=supersecretvalue123\n")
+    out = attack(fake_openai, ws, home, [shell("c1", command)], *UNTRUSTED)
+    assert declined(out, "c1")
+
+
+# --- codeloop's own git calls run nothing the repository configures ----------------------------
+
+
+HOSTILE_OWN_GIT_SETTINGS = (
+    "core.fsmonitor={marker}",
+    "diff.external={marker}",
+    "diff.evil.textconv={marker}",
+    "diff.evil.command={marker}",
+    "filter.evil.clean={marker}",
+    "filter.evil.smudge={marker}",
+    "core.pager={marker}",
+    "core.hooksPath=hooks",
+)
+
+
+def test_codeloop_own_git_calls_run_nothing_a_hostile_repository_configures(tmp_path: Path) -> None:
+    """`/diff`, the `@` file index, the status-line branch and /undo's snapshot and restore run
+    unsandboxed in the user's repository: with fsmonitor, diff.external, textconv, a diff
+    command, clean/smudge filters, a pager and hooks all configured, none of them runs."""
+    from tui.app.file_index import list_files
+    from tui.app.gitdiff import working_tree_diff
+    from tui.app.startup import git_branch
+    from tui.engine.undo import restore_snapshot, take_snapshot
+
+    marker = tmp_path / "pwned"
+    repo = hostile_repo(tmp_path / "repo", marker, *HOSTILE_OWN_GIT_SETTINGS)
+    hooks = repo / "hooks"
+    hooks.mkdir()
+    for name in ("pre-commit", "post-checkout", "post-index-change", "reference-transaction"):
+        (hooks / name).write_text(f"#!/bin/sh\ntouch {marker}\n")
+        (hooks / name).chmod(0o755)
+    assert "+three" in (working_tree_diff(repo) or "")
+    assert "a.txt" in list_files(repo).paths
+    assert git_branch(repo) == "main"
+    snap = take_snapshot(repo, session_id="s", seq=1)
+    assert snap is not None
+    (repo / "a.txt").write_text("four\n")
+    assert restore_snapshot(snap) == ["a.txt"]
+    assert (repo / "a.txt").read_text() == "three\n"
+    assert not marker.exists()
