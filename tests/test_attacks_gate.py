@@ -257,3 +257,129 @@ def test_codeloop_own_git_calls_run_nothing_a_hostile_repository_configures(tmp_
     assert restore_snapshot(snap) == ["a.txt"]
     assert (repo / "a.txt").read_text() == "three\n"
     assert not marker.exists()
+
+
+# --- apply_patch: its area is the sandbox's --------------------------------------------------
+
+FSMONITOR_PATCH = '*** Update File: .git/config\n@@\n [core]\n+\tfsmonitor = "touch {marker}; false"\n'
+
+
+def _git_config_untouched(ws: Path) -> bool:
+    return "fsmonitor" not in (ws / ".git" / "config").read_text()
+
+
+@pytest.mark.parametrize("flags", [ON_REQUEST, NEVER, UNTRUSTED, ("-a", "on-request", "-s", "read-only")])
+def test_apply_patch_into_git_config_is_never_applied_unasked(
+    fake_openai: FakeOpenAI, ws: Path, home: Path, tmp_path: Path, flags: tuple[str, ...]
+) -> None:
+    """Issue 11.2: `*** Update File: .git/config` adding an fsmonitor, and `*** Add File:
+    .git/hooks/pre-commit`: under on-request, untrusted and read-only they ask (headless:
+    declined), under never they are refused saying why; `.git` is unchanged either way."""
+    repo_with_history(ws)
+    out = attack(fake_openai, ws, home, [
+        patch("p1", FSMONITOR_PATCH.format(marker=tmp_path / "pwned")),
+        patch("p2", "*** Add File: .git/hooks/pre-commit\n+#!/bin/sh\n+touch /tmp/pwned\n"),
+    ], *flags)  # fmt: skip
+    assert _git_config_untouched(ws)
+    assert not (ws / ".git" / "hooks" / "pre-commit").exists()
+    for call in ("p1", "p2"):
+        if flags == NEVER:
+            assert "inside .git" in out.output(call) and "`never`" in out.output(call), out.output(call)
+        else:
+            assert declined(out, call), out.output(call)
+
+
+def test_apply_patch_under_full_access_writes_git_config_as_a_command_could(
+    fake_openai: FakeOpenAI, ws: Path, home: Path, tmp_path: Path
+) -> None:
+    """`danger-full-access` has no read-only `.git` (as in Codex: every path is writable, and a
+    command could write it unasked anyway): the patch applies. Documented in SECURITY.md."""
+    repo_with_history(ws)
+    out = attack(fake_openai, ws, home, [
+        patch("p1", "*** Add File: .git/info/note\n+hello\n"),
+    ], "-a", "on-request", "-s", "danger-full-access")  # fmt: skip
+    assert "Success" in out.output("p1") or (ws / ".git" / "info" / "note").exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "*** Add File: .GIT/hooks/pre-commit\n+x\n",
+        "*** Add File: .Git./config\n+x\n",
+        "*** Add File: .g\u200cit/config\n+x\n",
+        "*** Add File: sub/.git/config\n+[core]\n+\tfsmonitor = touch x\n",
+        "*** Add File: gitlink/hooks/post-checkout\n+x\n",
+        "*** Delete File: .git/HEAD\n",
+        "*** Update File: a.txt\n*** Move to: .git/config\n@@\n-three\n+[core]\n",
+        "*** Update File: .git/description\n*** Move to: stolen.txt\n",
+        "*** Add File: ok.txt\n+fine\n*** Add File: .git/hooks/pre-push\n+x\n",
+    ],
+)
+def test_apply_patch_variants_reaching_a_git_dir_ask(
+    fake_openai: FakeOpenAI, ws: Path, home: Path, body: str
+) -> None:
+    """Case variants, a trailing dot, an ignorable code point, a nested `.git` not yet there, a
+    symlink to `.git`, a delete, a move onto `.git/config`, a move out of `.git`, and a patch
+    mixing a fine file with a hook: each asks (headless: declined) and nothing is written."""
+    repo_with_history(ws)
+    (ws / "gitlink").symlink_to(ws / ".git")
+    watched = [ws, ws / ".git", ws / ".git" / "hooks", ws / ".git" / "info"]
+    before = [sorted(p.name for p in d.iterdir()) for d in watched]
+    files = {name: (ws / ".git" / name).read_text() for name in ("HEAD", "config", "description")}
+    out = attack(fake_openai, ws, home, [patch("p1", body)], *ON_REQUEST)
+    assert declined(out, "p1"), out.output("p1")
+    # (the undo snapshot adds objects and refs under .git; the files a patch could name stay)
+    assert [sorted(p.name for p in d.iterdir()) for d in watched] == before
+    assert {name: (ws / ".git" / name).read_text() for name in files} == files
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "*** Add File: ../outside.txt\n+x\n",
+        "*** Add File: /tmp/abs-outside.txt\n+x\n",
+        "*** Add File: outlink/escaped.txt\n+x\n",
+        "*** Update File: bashrc-link\n@@\n-# rc\n+touch pwned\n",
+        "*** Add File: a\x00b.txt\n+x\n",
+    ],
+)
+def test_apply_patch_outside_the_workspace_is_refused_under_every_policy(
+    fake_openai: FakeOpenAI, ws: Path, home: Path, tmp_path: Path, body: str
+) -> None:
+    """`../`, an absolute path, a symlinked directory or file in the workspace pointing out of
+    it, a NUL in the name: refused before any approval (nothing written outside, even with
+    on-request and a sandbox allowing /tmp)."""
+    # Not under /tmp, which the sandbox (and so the patch tool) may write.
+    outside = Path.home() / f"outside-{tmp_path.name}"
+    outside.mkdir()
+    (outside / "rc").write_text("# rc\n")
+    (ws / "outlink").symlink_to(outside)
+    (ws / "bashrc-link").symlink_to(outside / "rc")
+    out = attack(fake_openai, ws, home, [patch("p1", body)], *ON_REQUEST)
+    assert "nothing was changed" in out.output("p1") or declined(out, "p1"), out.output("p1")
+    assert (outside / "rc").read_text() == "# rc\n"
+    assert sorted(p.name for p in outside.iterdir()) == ["rc"]
+    assert not (tmp_path / "outside.txt").exists() and not Path("/tmp/abs-outside.txt").exists()
+
+
+def test_a_huge_patch_into_git_is_judged_without_crashing(
+    fake_openai: FakeOpenAI, ws: Path, home: Path
+) -> None:
+    """A 4 MB patch adding a hook: the gate still asks (no crash, no timeout), nothing written."""
+    repo_with_history(ws)
+    body = "*** Add File: .git/hooks/pre-commit\n" + "+# padding padding padding padding\n" * 120_000
+    out = attack(fake_openai, ws, home, [patch("p1", body)], *ON_REQUEST)
+    assert declined(out, "p1")
+    assert not (ws / ".git" / "hooks" / "pre-commit").exists()
+
+
+def test_apply_patch_in_the_workspace_still_applies_unasked_under_on_request(
+    fake_openai: FakeOpenAI, ws: Path, home: Path
+) -> None:
+    """The gate is no blanket refusal: an ordinary file (also one named `.github/x` or
+    `my.git.txt`) applies without asking under on-request."""
+    repo_with_history(ws)
+    out = attack(fake_openai, ws, home, [
+        patch("p1", "*** Add File: .github/workflows/ci.yml\n+on: push\n*** Add File: my.git.txt\n+x\n"),
+    ], *ON_REQUEST)  # fmt: skip
+    assert (ws / ".github" / "workflows" / "ci.yml").exists() and (ws / "my.git.txt").exists(), out.output("p1")

@@ -116,40 +116,33 @@ def assess_sandbox_denial(*, policy: ApprovalPolicy, argv: Sequence[str], store:
     return Assessment(Action.ASK, False, "the sandbox refused the command; run it again without the sandbox?")
 
 
-def paths_inside(paths: Iterable[Path], roots: Sequence[Path]) -> bool:
-    resolved_roots = [r.resolve() for r in roots]
-    for p in paths:
-        rp = p.resolve()
-        if not any(rp == r or r in rp.parents for r in resolved_roots):
-            return False
-    return True
-
-
 def assess_patch(
     *,
     policy: ApprovalPolicy,
-    sandbox_mode: str,
     paths: Sequence[Path],
-    writable_roots: Sequence[Path],
     store: ApprovalStore,
+    unwritable: str | None,
 ) -> Assessment:
-    """Decide whether a patch touching `paths` may be applied."""
-    inside = sandbox_mode == "danger-full-access" or paths_inside(paths, writable_roots)
+    """Decide whether a patch touching `paths` may be applied. `unwritable` says why a sandboxed
+    command could not write one of them (`writes inside .git`, `writes outside the writable
+    roots`), None when it could write them all: the patch tool's area is exactly the sandbox's,
+    so a patch cannot plant what a command could not (a hook, an fsmonitor in .git/config)."""
     if policy == "never":
-        if inside:
+        if unwritable is None:
             return Assessment(Action.RUN, False, "inside the writable roots")
         return Assessment(
             Action.REJECT,
             False,
-            "the patch writes outside the writable roots and the approval policy is `never`",
+            f"the patch {unwritable}, which needs the user's approval, and the approval policy is "
+            "`never`",
         )
     if store.paths_approved(paths):
         return Assessment(Action.RUN, False, "these files were approved for this session")
+    if unwritable is not None:
+        return Assessment(Action.ASK, False, f"the patch {unwritable}")
     if policy == "untrusted":
         return Assessment(Action.ASK, False, "approval policy `untrusted` asks for every patch")
-    if inside:
-        return Assessment(Action.RUN, False, "inside the writable roots")
-    return Assessment(Action.ASK, False, "the patch writes outside the writable roots")
+    return Assessment(Action.RUN, False, "inside the writable roots")
 
 
 def assess_mcp(*, policy: ApprovalPolicy, sandbox_mode: str, server: str, tool: str, store: ApprovalStore) -> Assessment:
