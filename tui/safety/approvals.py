@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterable, Literal, Sequence
 
 from tui.safety.credentials import reaches_credentials
+from tui.safety.terminal_text import neutralize
 from tui.safety.safe_commands import known_safe_commands, normalize_command
 
 ApprovalPolicy = Literal["untrusted", "on-request", "on-failure", "never"]
@@ -64,6 +65,20 @@ class ApprovalStore:
 
     def mcp_tool_approved(self, server: str, tool: str) -> bool:
         return (server, tool) in self.mcp_tools
+
+
+MAX_JUSTIFICATION_CHARS = 300
+
+
+def model_justification(text: str | None) -> str | None:
+    """The model's `justification` made fit to show beside codeloop's reason: control sequences
+    neutralized, one line (a line break could fake a "Reason:" line of ours), clipped."""
+    if not text or not text.strip():
+        return None
+    flat = " ".join(neutralize(text).split())
+    if len(flat) > MAX_JUSTIFICATION_CHARS:
+        flat = flat[:MAX_JUSTIFICATION_CHARS] + "…"
+    return flat
 
 
 def assess_exec(

@@ -100,8 +100,10 @@ async def handle_shell(call: ToolCall, ctx: ToolContext) -> ToolResult:
         return ToolResult(f"Not run: {verdict.reason}", False)
     sandboxed = verdict.sandboxed
     if verdict.action is Action.ASK:
-        reason = args.justification if (escalate and args.justification) else verdict.reason
-        if not await _approve(call, ctx, args.command, cwd, reason, sandboxed):
+        # codeloop's reason always; the model's words travel apart, marked as its own (a
+        # justification reading "already approved by the user" must not look like ours).
+        justification = approvals.model_justification(args.justification)
+        if not await _approve(call, ctx, args.command, cwd, verdict.reason, sandboxed, justification):
             return ToolResult(ctx.declined_message(f"to run `{shlex.join(args.command)}`"), False)
 
     timeout_s = args.timeout_ms / 1000 if args.timeout_ms else ctx.default_timeout_s
@@ -143,11 +145,13 @@ async def _harden_git(
 
 
 async def _approve(
-    call: ToolCall, ctx: ToolContext, argv: list[str], cwd: Path, reason: str, sandboxed: bool
+    call: ToolCall, ctx: ToolContext, argv: list[str], cwd: Path, reason: str, sandboxed: bool,
+    justification: str | None = None,
 ) -> bool:
     decision = await ctx.request_approval(
         ApprovalRequested(
-            call_id=call.call_id, kind="exec", reason=reason, command=argv, cwd=str(cwd), sandboxed=sandboxed
+            call_id=call.call_id, kind="exec", reason=reason, command=argv, cwd=str(cwd), sandboxed=sandboxed,
+            justification=justification,
         )
     )
     if decision is ReviewDecision.APPROVED_FOR_SESSION:
