@@ -552,3 +552,34 @@ def test_mcp_tool_call_follows_the_approval_policy(
     assert ("MCP-RAN" in out.output("m1")) is runs, out.output("m1")
     if flags == NEVER:
         assert "`never`" in out.output("m1")
+
+
+# --- instruction files ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["credentials", "outside", "override"])
+def test_agents_md_symlinked_out_of_the_repository_is_not_sent(
+    fake_openai: FakeOpenAI, ws: Path, home: Path, tmp_path: Path, target: str
+) -> None:
+    """Issue 12.1: a repository whose `AGENTS.md` (or `AGENTS.override.md`) is a symlink to
+    `~/.aws/credentials`, or to any file outside the repository: the first request carries none
+    of it, and the user is told the file was skipped. A real AGENTS.md beside it still counts."""
+    user_home = tmp_path / "user-home"
+    credential_store(user_home)
+    outside = tmp_path / "outside-notes.md"
+    outside.write_text("OUTSIDE-SECRET-NOTES\n")
+    repo_with_history(ws)
+    name = "AGENTS.override.md" if target == "override" else "AGENTS.md"
+    (ws / name).symlink_to(outside if target == "outside" else user_home / ".aws" / "credentials")
+    sub = ws / "pkg"
+    sub.mkdir()
+    (sub / "AGENTS.md").write_text("GENUINE-PACKAGE-NOTES\n")
+    fake_openai.queue_response(fe.turn(fe.message_item("done")))
+    from tests.exec_support import run_exec
+
+    proc = run_exec(fake_openai, sub, home, "hi", env={"HOME": str(user_home)})
+    assert proc.returncode == 0, proc.stderr
+    sent = json.dumps(fake_openai.responses_bodies()[0])
+    assert "AWSSECRETMATERIAL" not in sent and "OUTSIDE-SECRET-NOTES" not in sent
+    assert "GENUINE-PACKAGE-NOTES" in sent
+    assert f"{name} was not read" in proc.stderr
