@@ -583,3 +583,129 @@ def test_agents_md_symlinked_out_of_the_repository_is_not_sent(
     assert "AWSSECRETMATERIAL" not in sent and "OUTSIDE-SECRET-NOTES" not in sent
     assert "GENUINE-PACKAGE-NOTES" in sent
     assert f"{name} was not read" in proc.stderr
+
+
+# --- bad data from the provider ------------------------------------------------------------
+
+
+def _internal_errors(events: list[object]) -> list[str]:
+    from tui.engine import events as ev
+
+    return [e.message for e in events if isinstance(e, ev.Error) and e.message.startswith("internal error")]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"output": "invalid compact payload shape"},
+        {"output": None},
+        {"output": {"type": "compaction"}},
+        {"output": [1, "two", None, ["x"]]},
+        {"output": [{"type": "compaction", "encrypted_content": 42}]},
+        {"output": [{"type": "message", "role": "user", "content": "not a list"}]},
+        {"output": [{"type": "unknown_kind", "x": 1}]},
+        {"nothing": "here"},
+        ["a", "list"],
+        "a bare string",
+    ],
+)
+async def test_malformed_compaction_answer_falls_back_to_a_local_summary(
+    fake_openai: FakeOpenAI, tmp_path: Path, answer: object
+) -> None:
+    """A /responses/compact answer of the wrong shape (output a string, null, an object, items
+    that are not objects, a compaction without a string blob, an unknown item, no output, not an
+    object at all): the documented local-summary fallback, with a warning, never a crash."""
+    from tests.engine_support import collect, make_session, of_type, run_turn
+    from tui.engine import events as ev
+
+    fake_openai.queue_response(fe.turn(fe.message_item("answer")))
+    fake_openai.queue_compact(answer)
+    fake_openai.queue_response(fe.turn(fe.message_item("LOCAL SUMMARY")))
+    sess = make_session(fake_openai, tmp_path)
+    await run_turn(sess, "task")
+    await sess.submit(ev.Compact())
+    events = await collect(sess)
+    assert not _internal_errors(events)
+    (done,) = of_type(events, ev.CompactionDone)
+    assert done.method == "local"
+    assert any("Remote compaction failed" in w.message for w in of_type(events, ev.WarningIssued))
+    assert "LOCAL SUMMARY" in json.dumps(sess.history)
+
+
+@pytest.mark.parametrize("raw", ['{"output": [', "<html>502 Bad Gateway</html>", ""])
+async def test_compaction_answer_that_is_not_json_falls_back(fake_openai: FakeOpenAI, tmp_path: Path, raw: str) -> None:
+    """Truncated JSON, a proxy's HTML page, an empty body as the compaction answer: local fallback."""
+    from tests.engine_support import collect, make_session, of_type, run_turn
+    from tui.engine import events as ev
+
+    fake_openai.queue_response(fe.turn(fe.message_item("answer")))
+    fake_openai.queue_compact_raw(raw)
+    fake_openai.queue_response(fe.turn(fe.message_item("LOCAL SUMMARY")))
+    sess = make_session(fake_openai, tmp_path, client=None)
+    await run_turn(sess, "task")
+    await sess.submit(ev.Compact())
+    events = await collect(sess)
+    assert not _internal_errors(events)
+    assert [d.method for d in of_type(events, ev.CompactionDone)] == ["local"]
+
+
+def _bad_streams() -> dict[str, list[dict[str, object]]]:
+    good = fe.turn(fe.message_item("fine"))
+    created, progress, *items, done = good
+    call = fe.function_call_item("dup", "shell", json.dumps({"command": ["true"]}))
+    call_done = call[-1]
+    return {
+        "completed_without_response": [created, progress, *items, {"type": "response.completed"}],
+        "completed_with_string_response": [created, progress, *items, {"type": "response.completed", "response": "x"}],
+        "item_done_not_an_object": [created, progress, {"type": "response.output_item.done", "item": "x"}, done],
+        "delta_not_a_string": [created, progress, {"type": "response.output_text.delta", "delta": 5}, done],
+        "usage_garbage": [created, progress, *items, {**done, "response": {**done["response"], "usage": {
+            "input_tokens": -5, "output_tokens": "12", "total_tokens": 10**40,
+            "input_tokens_details": "x", "output_tokens_details": None}}}],
+        "unknown_items_and_events": [created, progress, {"type": "response.brand_new", "x": 1},
+                                     {"type": "response.output_item.done", "item": {"type": "hologram"}}, *items, done],
+        "call_without_call_id": [created, progress, {"type": "response.output_item.done",
+                                                     "item": {"type": "function_call", "name": "shell", "arguments": "{}"}}, done],
+        "arguments_not_a_string": [created, progress, {"type": "response.output_item.done", "item": {
+            **call_done["item"], "call_id": "a1", "arguments": {"command": ["touch", "pwned"]}}}, done],
+        "call_id_reused": [created, progress, call_done, {**call_done, "output_index": 1}, done],
+        "items_after_completed": [created, progress, done, *items],
+        "completed_first": [done, *items],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(_bad_streams()))
+async def test_malformed_stream_is_a_clear_error_or_ignored_never_a_crash(
+    fake_openai: FakeOpenAI, tmp_path: Path, case: str
+) -> None:
+    """SSE answers with a field of the wrong type, a missing `response`, absurd usage, unknown
+    events and items, a call without call_id or with non-string arguments, a call_id used twice,
+    events out of order: the turn ends normally or with a clear error, never an internal error,
+    and no tool call of a malformed item runs."""
+    from tests.engine_support import make_session, run_turn
+
+    for _ in range(3):  # the first try and the retries of a malformed (retryable) stream
+        fake_openai.queue_response(_bad_streams()[case])
+    fake_openai.queue_response(fe.turn(fe.message_item("done")))
+    sess = make_session(fake_openai, tmp_path, policy="untrusted", sandbox="workspace-write", stream_max_retries=2)
+    events = await run_turn(sess, "go", lambda req: pytest.fail(f"asked: {req}"))
+    assert not _internal_errors(events)
+    assert not (tmp_path / "pwned").exists()
+    if sess.last_usage is not None:
+        assert 0 <= sess.last_usage.total_tokens <= 1 << 32
+
+
+async def test_a_call_id_used_twice_runs_neither_call(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    """Two calls under one call_id in a response (or one reusing an id from the history) are a
+    malformed answer: neither runs, the stream is retried, the turn ends with a clear error."""
+    from tests.engine_support import make_session, of_type, run_turn
+    from tui.engine import events as ev
+
+    call = fe.function_call_item("dup", "shell", json.dumps({"command": ["touch", "pwned"]}))
+    for _ in range(2):
+        fake_openai.queue_response(fe.turn(call, call))
+    sess = make_session(fake_openai, tmp_path, policy="never", sandbox="danger-full-access", stream_max_retries=1)
+    events = await run_turn(sess, "go")
+    assert not (tmp_path / "pwned").exists()
+    assert not of_type(events, ev.ExecCommandBegan)
+    assert any("already used" in e.message for e in of_type(events, ev.Error))
