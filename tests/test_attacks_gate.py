@@ -299,7 +299,7 @@ def test_apply_patch_under_full_access_writes_git_config_as_a_command_could(
     out = attack(fake_openai, ws, home, [
         patch("p1", "*** Add File: .git/info/note\n+hello\n"),
     ], "-a", "on-request", "-s", "danger-full-access")  # fmt: skip
-    assert "Success" in out.output("p1") or (ws / ".git" / "info" / "note").exists()
+    assert (ws / ".git" / "info" / "note").read_text() == "hello\n", out.output("p1")
 
 
 @pytest.mark.parametrize(
