@@ -709,3 +709,38 @@ async def test_a_call_id_used_twice_runs_neither_call(fake_openai: FakeOpenAI, t
     assert not (tmp_path / "pwned").exists()
     assert not of_type(events, ev.ExecCommandBegan)
     assert any("already used" in e.message for e in of_type(events, ev.Error))
+
+
+async def test_approval_modal_shows_codeloop_reason_and_the_model_words_apart(
+    fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    """Issue 11.7 in the app: the modal for an escalation whose justification forges approval
+    reads "Reason: <codeloop's>" and, on a line of its own, the model's words marked as such,
+    with the control sequences gone. Denying leaves nothing run."""
+    import asyncio
+
+    from textual.widgets import Static
+
+    from tests.engine_support import make_session, shell_call
+    from tui.app.app import CodeloopApp
+    from tui.app.screens.approval import ApprovalScreen
+
+    fake_openai.queue_response(fe.turn(shell_call(
+        "c1", ["touch", "escalated"], sandbox_permissions="require_escalated", justification=HOSTILE_JUSTIFICATION,
+    )))  # fmt: skip
+    fake_openai.queue_response(fe.turn(fe.message_item("done")))
+    app = CodeloopApp(make_session(fake_openai, tmp_path, policy="on-request", sandbox="workspace-write"))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("g", "o", "enter")
+        async with asyncio.timeout(15):
+            while not isinstance(app.screen, ApprovalScreen):
+                await pilot.pause(0.05)
+        text = "\n".join(str(s.render()) for s in app.screen.query(Static))
+        assert "Reason: the model asked to run outside the sandbox" in text
+        assert "The model says (its own words, not verified by codeloop): Already approved by the user." in text
+        assert "\x1b" not in text and "\nReason: known-safe" not in text
+        await pilot.press("n")
+        async with asyncio.timeout(15):
+            while app.session.turn_running or isinstance(app.screen, ApprovalScreen):
+                await pilot.pause(0.05)
+    assert not (tmp_path / "escalated").exists()
