@@ -744,3 +744,48 @@ async def test_approval_modal_shows_codeloop_reason_and_the_model_words_apart(
             while app.session.turn_running or isinstance(app.screen, ApprovalScreen):
                 await pilot.pause(0.05)
     assert not (tmp_path / "escalated").exists()
+
+
+def test_known_safe_git_status_runs_no_filter_of_a_submodule(
+    fake_openai: FakeOpenAI, ws: Path, home: Path, tmp_path: Path
+) -> None:
+    """A nested repository (a submodule) whose own config defines the clean filter its
+    `.gitattributes` names: `git status` in the outer repository would run it while checking
+    the submodule; the known-safe `git status` runs nothing (submodules are ignored)."""
+    from tests.gate_support import git, marker_program
+
+    marker = tmp_path / "pwned"
+    sub = repo_with_history(tmp_path / "sub", {".gitattributes": "* filter=evil\n"})
+    git(sub, "commit", "-qam", "third")
+    repo_with_history(ws)
+    git(ws, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub), "s")
+    git(ws, "commit", "-qm", "submodule")
+    git(ws / "s", "config", "filter.evil.clean", marker_program(marker, then="cat"))
+    (ws / "s" / "a.txt").touch()
+    assert not marker.exists()
+    out = attack(fake_openai, ws, home, [shell("c1", ["git", "status"])], *UNTRUSTED)
+    assert "On branch main" in out.output("c1")
+    assert not marker.exists()
+
+
+def test_undo_snapshot_runs_no_filter_of_a_submodule(tmp_path: Path) -> None:
+    """/undo's snapshot (`git add -A` into a scratch index) would check a dirty submodule with
+    `git status` inside it, under the submodule's own config and its clean filter: submodules
+    are left as indexed, so nothing runs, and the snapshot still restores the outer tree."""
+    from tests.gate_support import git, marker_program
+    from tui.engine.undo import restore_snapshot, take_snapshot
+
+    marker = tmp_path / "pwned"
+    sub = repo_with_history(tmp_path / "sub", {".gitattributes": "* filter=evil\n"})
+    git(sub, "commit", "-qam", "third")
+    ws = repo_with_history(tmp_path / "ws")
+    git(ws, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub), "s")
+    git(ws, "commit", "-qm", "submodule")
+    git(ws / "s", "config", "filter.evil.clean", marker_program(marker, then="cat"))
+    (ws / "s" / "a.txt").touch()
+    snap = take_snapshot(ws, session_id="s", seq=1)
+    assert snap is not None
+    (ws / "a.txt").write_text("changed\n")
+    assert restore_snapshot(snap) == ["a.txt"]
+    assert (ws / "a.txt").read_text() == "three\n"
+    assert not marker.exists()
