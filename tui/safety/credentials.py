@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import glob
 import os
+import pwd
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,8 +47,19 @@ _RECURSIVE_FLAGS = frozenset({"-r", "-R", "--recursive", "--dereference-recursiv
 
 
 def credential_stores(home: Path | None = None) -> list[Path]:
-    base = home if home is not None else Path.home()
-    return [base / rel for rel in CREDENTIAL_STORES]
+    """The stores under `home`, or (by default) under both $HOME and the account's home from
+    the password database: a HOME pointed elsewhere must not unguard the real one."""
+    bases = [home] if home is not None else _homes()
+    return [base / rel for base in bases for rel in CREDENTIAL_STORES]
+
+
+def _homes() -> list[Path]:
+    homes = [Path.home()]
+    try:
+        account = Path(pwd.getpwuid(os.getuid()).pw_dir)
+    except (KeyError, OSError):
+        return homes
+    return homes if account in homes else [*homes, account]
 
 
 def is_credential_path(path: Path, home: Path | None = None) -> bool:
