@@ -74,3 +74,19 @@ def credential_store(home: Path) -> Path:
     (aws / "credentials").write_text("[default]\naws_secret_access_key = AWSSECRETMATERIAL\n")
     (home / ".netrc").write_text("machine example.com login me password NETRCSECRET\n")
     return key
+
+
+def lazy_fetching_clone(tmp: Path, dest: Path, url: str, *settings: str) -> Path:
+    """A partial clone (`--filter=blob:none`, no checkout) at `dest` whose blobs are all missing,
+    so reading one makes git fetch it lazily from `url` with `settings` (`key=value`) applied."""
+    source = tmp / "lazy-src"
+    repo_with_history(source)
+    git(source, "config", "uploadpack.allowFilter", "true")
+    subprocess.run(
+        ["git", "clone", "-q", "--filter=blob:none", "--no-checkout", f"file://{source}", str(dest)], check=True
+    )
+    git(dest, "config", "remote.origin.url", url)
+    for setting in settings:
+        key, _, value = setting.partition("=")
+        git(dest, "config", key, value)
+    return dest

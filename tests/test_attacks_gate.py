@@ -16,7 +16,7 @@ import pytest
 from tests.exec_support import Outcome, attack, patch, shell
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.gate_support import credential_store, hostile_bare_repo, hostile_repo, repo_with_history
+from tests.gate_support import credential_store, hostile_bare_repo, hostile_repo, lazy_fetching_clone, repo_with_history
 from tui.tools.base import HEADLESS_DECLINE
 
 UNTRUSTED = ("-a", "untrusted", "-s", "workspace-write")
@@ -789,3 +789,25 @@ def test_undo_snapshot_runs_no_filter_of_a_submodule(tmp_path: Path) -> None:
     assert restore_snapshot(snap) == ["a.txt"]
     assert (ws / "a.txt").read_text() == "three\n"
     assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "settings"),
+    [
+        ("ext::sh -c touch% {marker}", ("protocol.ext.allow=always",)),
+        ("ssh://example.invalid/repo", ("core.sshCommand=touch {marker}; false",)),
+    ],
+)
+def test_known_safe_git_show_in_a_partial_clone_runs_no_transport(
+    fake_openai: FakeOpenAI, ws: Path, home: Path, tmp_path: Path, url: str, settings: tuple[str, ...]
+) -> None:
+    """A partial clone whose blobs are missing: a known-safe `git show HEAD:a.txt` makes git
+    fetch lazily from the promisor remote, running an `ext::` command or `core.sshCommand` from
+    the repository's config (both checked to run with plain git). Every transport is refused."""
+    marker = tmp_path / "pwned"
+    lazy_fetching_clone(
+        tmp_path, ws / "clone", url.format(marker=marker), *(s.format(marker=marker) for s in settings)
+    )
+    out = attack(fake_openai, ws, home, [shell("c1", ["git", "show", "HEAD:a.txt"], workdir="clone")], *UNTRUSTED)
+    assert out.proc.returncode == 0, out.proc.stderr
+    assert not marker.exists(), out.output("c1")
