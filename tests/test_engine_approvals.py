@@ -70,7 +70,12 @@ async def test_approval_matrix(fake_openai: FakeOpenAI, tmp_path: Path, policy: 
         assert "declined" in out
         assert asked[0].kind == ("patch" if tool == "patch" else "exec")
         if tool == "shell_escalated":
-            assert asked[0].sandboxed is False and asked[0].reason == "Print it?"
+            # codeloop's reason, never the model's words in its place (issue 11.7)
+            assert asked[0].sandboxed is False and asked[0].justification == "Print it?"
+            assert asked[0].reason in (
+                "the model asked to run outside the sandbox",
+                "approval policy `untrusted` asks for every command that is not known to be read-only",
+            )
         if tool == "patch":
             assert asked[0].changes and asked[0].changes[0].path == "new.txt"
     else:

@@ -201,6 +201,10 @@ class _Progress:
             self.line(f"  patch failed: {event.output}")
         elif isinstance(event, ev.ApprovalDecided) and event.by == "policy":
             self.line(f"  declined {event.call_id}: needs approval, and exec has nobody to ask")
+            if event.reason:
+                self.line(f"    reason: {neutralize(event.reason)}")
+            if event.justification:
+                self.line(f"    the model's justification (its own words, not verified): {event.justification}")
         elif isinstance(event, ev.PlanUpdated):
             marks = {"completed": "[x]", "in_progress": "[>]", "pending": "[ ]"}
             self.line("plan:" + "".join(f"\n  {marks.get(s.status, '[ ]')} {s.step}" for s in event.plan))

@@ -41,7 +41,9 @@ def _git_files(cwd: Path) -> list[str] | None:
     """git's view of the files under `cwd`, or None when `cwd` is not in a work tree."""
     import git  # here, in the listing thread: gitpython costs ~40 ms, not for the first frame
 
-    runner = git.Git(cwd)
+    from tui.safety.git_hardening import hardened_git
+
+    runner = hardened_git(cwd)
     # --no-optional-locks: this runs while the agent may be committing (see gitdiff.py).
     runner.set_persistent_git_options(no_optional_locks=True)
     try:

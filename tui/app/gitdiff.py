@@ -2,7 +2,8 @@
 
 `working_tree_diff` blocks on git and the file system, so the app calls it from a thread worker;
 for that reason this module never imports Textual. It runs a fixed number of git processes
-(four, five on an unborn branch) whatever the size of the repository: one `git diff` for every
+(four, five on an unborn branch, plus one `git config --list` that switches the repository's
+programs off, see tui/safety/git_hardening.py) whatever the size of the repository: one `git diff` for every
 tracked path and one `git ls-files` for the untracked ones, whose contents are then read here.
 
 What the diff shows, in order:
@@ -27,6 +28,8 @@ import subprocess
 from pathlib import Path
 
 import git
+
+from tui.safety.git_hardening import hardened_git
 
 # git's own heuristic (`buffer_is_binary` in xdiff-interface.c): a NUL byte among the first
 # 8000 bytes makes a file binary. Using the same figure keeps an untracked file and the same file
@@ -126,7 +129,9 @@ def diff_summary(text: str) -> list[tuple[str, int, int]]:
 
 
 def _git(directory: Path) -> git.Git:
-    command = git.Git(directory)
+    # Hardened: the repository's fsmonitor, filters, hooks and pagers run nothing (see
+    # tui/safety/git_hardening.py); --no-ext-diff --no-textconv above cover the diff programs.
+    command: git.Git = hardened_git(directory)
     # --no-optional-locks: this runs in the background while the agent may be committing, and
     # the index refresh `git diff` does by default would take `index.lock` from under it.
     # core.quotePath=false: non-ASCII names stay readable instead of becoming octal escapes.

@@ -7,6 +7,8 @@ import gc
 import subprocess
 from pathlib import Path
 
+from tui.safety.git_hardening import run_git
+
 
 _startup_frozen = False
 
@@ -41,7 +43,7 @@ def warm_renderers() -> None:
 def git_branch(cwd: Path) -> str:
     """Called before the app starts, so the event loop never waits on git."""
     try:
-        out = subprocess.run(["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=2)
+        out = run_git(["rev-parse", "--abbrev-ref", "HEAD"], cwd, timeout=2)
     except (OSError, subprocess.SubprocessError):
         return ""
     return out.stdout.strip() if out.returncode == 0 else ""

@@ -123,15 +123,16 @@ def sandbox_policy(rc: ResolvedConfig) -> SandboxPolicy:
     return sandbox
 
 
-def _session_options(rc: ResolvedConfig, provider: ProviderSettings) -> dict[str, Any]:
-    """What a new and a resumed session take alike from the current configuration."""
+def _session_options(rc: ResolvedConfig, provider: ProviderSettings, notices: list[str]) -> dict[str, Any]:
+    """What a new and a resumed session take alike from the current configuration; what the
+    user should be told about it is appended to `notices`."""
     from tui.engine.context import collect_agents_docs
     from tui.tools.mcp import McpManager
 
     cfg = rc.config
     return dict(
         developer_instructions=cfg.developer_instructions,
-        agents_text=collect_agents_docs(rc.cwd, cfg.project_doc_max_bytes, rc.home),
+        agents_text=collect_agents_docs(rc.cwd, cfg.project_doc_max_bytes, rc.home, notices),
         reasoning=reasoning_param(rc),
         parallel_tool_calls=cfg.parallel_tool_calls,
         tool_output_token_limit=cfg.tool_output_token_limit,
@@ -194,6 +195,7 @@ def build_session(
     rollout = (
         RolloutWriter(rollout_path(rc.home, session_id, _dt.datetime.now()), home=rc.home) if write_rollout else None
     )
+    notices: list[str] = []
     session = Session(
         client=client or make_client(provider, session_id),
         settings=TurnSettings(cfg.model, cfg.approval_policy, sandbox, rc.cwd),
@@ -203,8 +205,10 @@ def build_session(
         rollout=rollout,
         session_id=session_id,
         meta={"cli_version": __version__, "model_provider": provider.id, "wire_api": provider.wire_api},
-        **_session_options(rc, provider),
+        **_session_options(rc, provider, notices),
     )
+    for notice in notices:
+        session.emit(WarningIssued(notice))
     if web_search_warning:
         session.emit(WarningIssued(web_search_warning))
     return session
@@ -250,6 +254,7 @@ def resume_session(
     rollout = RolloutWriter(path, home=rc.home)
     for item in resumed.repaired:
         rollout.write("response_item", item)
+    notices: list[str] = []
     session = Session(
         client=client or make_client(provider, session_id),
         settings=TurnSettings(cfg.model, cfg.approval_policy, sandbox, rc.cwd),
@@ -261,8 +266,10 @@ def resume_session(
         history=resumed.history,
         reference=reference_settings(resumed.reference, sandbox),
         recorded_mcp_tools=resumed.mcp_tools,
-        **_session_options(rc, provider),
+        **_session_options(rc, provider, notices),
     )
+    for notice in notices:
+        session.emit(WarningIssued(notice))
     if web_search_warning:
         session.emit(WarningIssued(web_search_warning))
     if tools_changed:

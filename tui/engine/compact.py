@@ -42,14 +42,24 @@ def is_real_user_message(item: dict[str, Any]) -> bool:
 
 
 def _text(item: dict[str, Any]) -> str:
-    return "".join(p.get("text", "") for p in item.get("content") or [] if isinstance(p, dict))
+    content = item.get("content")
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return ""
+    return "".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
 
 
-def _clean_remote_item(item: dict[str, Any]) -> dict[str, Any] | None:
-    """Keep what the endpoint returns for the model (messages, compaction), without ids."""
+def _clean_remote_item(item: Any) -> dict[str, Any] | None:
+    """Keep what the endpoint returns for the model (messages, compaction), without ids.
+    Anything of the wrong shape (not an object, a compaction without a text blob, an unknown
+    type) is dropped: the provider's answer is untrusted input."""
+    if not isinstance(item, dict):
+        return None
     kind = item.get("type")
     if kind in ("compaction", "compaction_summary"):
-        return {"type": "compaction", "encrypted_content": item.get("encrypted_content", "")}
+        blob = item.get("encrypted_content")
+        return {"type": "compaction", "encrypted_content": blob} if isinstance(blob, str) and blob else None
     if kind == "message" and item.get("role") in ("user", "assistant"):
         if item.get("role") == "user" and not is_real_user_message(item):
             return None
@@ -63,6 +73,8 @@ async def compact_remote(sess: Session, initial: list[dict[str, Any]]) -> Compac
     if compactor is None:
         raise ModelError("this provider has no remote compaction", retryable=False)
     output = await compactor(sess.build_prompt())
+    if not isinstance(output, list):
+        raise ModelError("the compaction endpoint returned no list of items", retryable=False)
     kept = [c for c in (_clean_remote_item(i) for i in output) if c is not None]
     if not any(i["type"] == "compaction" for i in kept):
         raise ModelError("the compaction endpoint returned no compaction item", retryable=False)

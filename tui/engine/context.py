@@ -105,25 +105,31 @@ def find_git_root(cwd: Path) -> Path | None:
     return None
 
 
-def collect_agents_docs(cwd: Path, max_bytes: int, home: Path | None = None) -> str | None:
-    """AGENTS.md files from the git root down to cwd (one per folder, the override winning)."""
+def collect_agents_docs(
+    cwd: Path, max_bytes: int, home: Path | None = None, skipped: list[str] | None = None
+) -> str | None:
+    """AGENTS.md files from the git root down to cwd (one per folder, the override winning).
+
+    The repository is untrusted and its instructions go to the provider in the first request,
+    before the user typed anything: a file is read only when it resolves inside the repository
+    (codeloop's home for the home one) and is no credential store, so an `AGENTS.md` symlinked
+    to `~/.aws/credentials` is skipped. Each skip is described in `skipped`."""
     if max_bytes <= 0:
         return None
     root = find_git_root(cwd) or cwd
     folders = [cwd, *cwd.parents]
     folders = folders[: folders.index(root) + 1] if root in folders else [cwd]
     texts: list[str] = []
-    if home is not None:
-        for name in AGENTS_FILENAMES:
-            p = home / name
-            if p.is_file():
-                texts.append(_read(p))
-                break
-    for folder in reversed(folders):
+    places = ([(home, home)] if home is not None else []) + [(folder, root) for folder in reversed(folders)]
+    for folder, confine in places:
         for name in AGENTS_FILENAMES:
             p = folder / name
             if p.is_file():
-                texts.append(_read(p))
+                why = _outside_reason(p, confine)
+                if why is None:
+                    texts.append(_read(p))
+                elif skipped is not None:
+                    skipped.append(f"{p} was not read: {why}.")
                 break
     texts = [t for t in texts if t.strip()]
     if not texts:
@@ -132,6 +138,21 @@ def collect_agents_docs(cwd: Path, max_bytes: int, home: Path | None = None) -> 
     if len(joined) > max_bytes:
         joined = joined[:max_bytes]
     return joined.decode("utf-8", errors="ignore")
+
+
+def _outside_reason(path: Path, confine: Path) -> str | None:
+    from tui.safety.credentials import is_credential_path
+
+    try:
+        real = path.resolve()
+        base = confine.resolve()
+    except (OSError, RuntimeError) as e:
+        return f"it cannot be resolved ({e})"
+    if is_credential_path(real):
+        return f"it resolves to {real}, a credential store"
+    if not real.is_relative_to(base):
+        return f"it resolves to {real}, outside {base}"
+    return None
 
 
 def _read(p: Path) -> str:

@@ -311,6 +311,9 @@ class ApprovalRequested(Event):
     server: str | None = None  # kind "mcp": the server, its own name of the tool, the JSON arguments
     tool: str | None = None
     arguments: str | None = None
+    justification: str | None = None
+    """The model's own words for why it asks (an escalation's `justification`), already
+    neutralized and clipped. Untrusted: shown apart from `reason`, marked as the model's."""
     future: asyncio.Future[ReviewDecision] | None = field(
         default=None, repr=False, compare=False, metadata={"json": False}
     )
@@ -326,6 +329,10 @@ class ApprovalDecided(Event):
     call_id: str
     decision: ReviewDecision
     by: str  # "user" | "policy" | "session"
+    reason: str | None = None
+    """by "policy": codeloop's reason the call needed approval (exec prints it)."""
+    justification: str | None = None
+    """by "policy": the model's words, as in the ApprovalRequested it would have shown."""
 
 
 @dataclass

@@ -145,6 +145,10 @@ async def sample(sess: Session) -> SampledResponse:
                     if event.item.get("type") in ("function_call", "custom_tool_call"):
                         raise malformed("a tool call without a call_id")
                     continue
+                if item["type"] in ("function_call", "custom_tool_call") and _call_id_taken(sess, response, item["call_id"]):
+                    # Two outputs under one id: the API refuses the next request, and an approval
+                    # or an output could be matched to the wrong call.
+                    raise malformed(f"the call_id {item['call_id']!r} was already used")
                 response.items.append(item)
                 _announce(sess, item)
             elif isinstance(event, Completed):
@@ -152,6 +156,11 @@ async def sample(sess: Session) -> SampledResponse:
                 response.response_id = event.response_id
                 return response
     raise ModelError("stream closed before response.completed", retryable=True, kind="stream")
+
+
+def _call_id_taken(sess: Session, response: SampledResponse, call_id: str) -> bool:
+    calls = ("function_call", "custom_tool_call")
+    return any(i.get("type") in calls and i.get("call_id") == call_id for i in (*sess.history, *response.items))
 
 
 def _announce(sess: Session, item: dict) -> None:

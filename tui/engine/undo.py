@@ -57,6 +57,8 @@ from typing import Any
 
 import git
 
+from tui.safety.git_hardening import hardened_git
+
 DEFAULT_MAX_UNTRACKED_BYTES = 10 << 20
 SNAPSHOT_REFS = "refs/codeloop/snapshots"
 SNAPSHOT_MESSAGE = "codeloop snapshot"
@@ -194,7 +196,7 @@ class _Repo:
     def __init__(self, top: Path, index: Path) -> None:
         self.top = top
         self.index = index  # the user's index file, which only `realign_index` ever writes
-        self.git = git.Git(top)
+        self.git = hardened_git(top)
         # --no-optional-locks: reading the user's index must not refresh and rewrite it.
         # core.safecrlf=false: `add` must not die on an irreversible line-ending conversion.
         self.git.set_persistent_git_options(
@@ -207,7 +209,7 @@ class _Repo:
         if not cwd.is_dir():
             return None
         try:
-            out = git.Git(cwd).rev_parse("--show-toplevel", "--git-path", "index", **_BYTES)
+            out = hardened_git(cwd).rev_parse("--show-toplevel", "--git-path", "index", **_BYTES)
         except git.GitCommandError:
             return None  # not a repository, a bare one, or the inside of .git
         top_raw, index_raw = out.rstrip(b"\n").split(b"\n")
@@ -241,14 +243,22 @@ class _Repo:
     ) -> tuple[str, list[str]]:
         """Bring the scratch index up to the work tree; its tree, and the big files left out."""
         # One listing of tracked and untracked files, tagged: `?` untracked, lowercase for
-        # entries marked assume-unchanged, whose edits `add` would not look for.
+        # entries marked assume-unchanged, whose edits `add` would not look for. Tracked ones
+        # come as `TAG MODE OID STAGE\tPATH` (-s), which names the submodules.
         listed = self.run(
-            "ls-files", "-v", "-z", "--cached", "--others", "--exclude-standard", env=env
+            "ls-files", "-v", "-s", "-z", "--cached", "--others", "--exclude-standard", env=env
         )
         big: list[bytes] = []
         assumed: list[bytes] = []
+        gitlinks: list[bytes] = []
         for entry in listed.split(b"\0"):
             tag, raw = entry[:1], entry[2:]
+            if tag != b"?" and b"\t" in raw:
+                info, _, raw = raw.partition(b"\t")
+                if info.startswith(_GITLINK):
+                    # `add` would run `git status` inside it, with the submodule's own config
+                    # (its clean filters, which git_hardening cannot name): left as indexed.
+                    gitlinks.append(raw)
             if tag.islower():
                 assumed.append(raw)
             elif tag == b"?":
@@ -265,9 +275,9 @@ class _Repo:
                 self.run(
                     "update-index", "--no-assume-unchanged", "-z", "--stdin", env=env, istream=stdin
                 )
-        if big:
+        if big or gitlinks:
             spec = scratch / "pathspec"
-            spec.write_bytes(b".\0" + b"".join(b":(exclude,literal)" + raw + b"\0" for raw in big))
+            spec.write_bytes(b".\0" + b"".join(b":(exclude,literal)" + raw + b"\0" for raw in big + gitlinks))
             self.run("add", "-A", f"--pathspec-from-file={spec}", "--pathspec-file-nul", env=env)
         else:
             self.run("add", "-A", env=env)

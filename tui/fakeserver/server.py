@@ -60,6 +60,8 @@ class _Json:
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+    content_type: str | None = None
+    """Sent as is when given; else a str body is HTML (a proxy's error page), others JSON."""
 
 
 @dataclass
@@ -210,9 +212,13 @@ class FakeOpenAI:
     def queue_chat_raw(self, text: str) -> None:
         self.queue_sse_raw(text, endpoint="chat")
 
-    def queue_compact(self, body: dict[str, Any]) -> None:
-        """The JSON answer to POST /v1/responses/compact."""
-        self._push("compact", _Json(200, body))
+    def queue_compact(self, body: Any) -> None:
+        """The JSON answer to POST /v1/responses/compact (any JSON value, to test bad answers)."""
+        self._push("compact", _Json(200, json.dumps(body), content_type="application/json"))
+
+    def queue_compact_raw(self, text: str, content_type: str = "application/json") -> None:
+        """Exact bytes as the compaction answer (truncated JSON, HTML from a proxy, …)."""
+        self._push("compact", _Json(200, text, content_type=content_type))
 
     def queue_handler(self, fn: Callable[[Any], Any], endpoint: Endpoint = "responses") -> None:
         """A dynamic entry: `fn(request_body)` returns the events (responses), the chunks (chat)
@@ -343,9 +349,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _send_json(self, answer: _Json) -> None:
         if isinstance(answer.body, str):
-            payload, ctype = answer.body.encode(), "text/html; charset=utf-8"
+            payload, ctype = answer.body.encode(), answer.content_type or "text/html; charset=utf-8"
         else:
-            payload, ctype = json.dumps(answer.body).encode(), "application/json"
+            payload, ctype = json.dumps(answer.body).encode(), answer.content_type or "application/json"
         self.send_response(answer.status)
         self.send_header("content-type", ctype)
         self.send_header("content-length", str(len(payload)))

@@ -76,21 +76,24 @@ class ResponsesClient:
 
     async def compact(self, prompt: Prompt) -> list[dict[str, Any]]:
         """`POST /responses/compact`: the history in, its compacted replacement out."""
+        body: dict[str, Any] = {
+            "model": prompt.model, "input": prompt.input, "instructions": prompt.instructions,
+            "prompt_cache_key": prompt.prompt_cache_key,
+            # Same tools and settings as /responses, as Codex sends them: the prefix the
+            # server may have cached for this conversation stays the same.
+            "tools": prompt.tools, "parallel_tool_calls": prompt.parallel_tool_calls,
+            **({"reasoning": prompt.reasoning} if prompt.reasoning is not None else {}),
+        }  # fmt: skip
         try:
-            result = await self._compact_client.responses.compact(
-                model=prompt.model,
-                input=prompt.input,  # type: ignore[arg-type]
-                instructions=prompt.instructions,
-                prompt_cache_key=prompt.prompt_cache_key,
-                # Same tools and settings as /responses, as Codex sends them: the prefix the
-                # server may have cached for this conversation stays the same.
-                extra_body={"tools": prompt.tools, "parallel_tool_calls": prompt.parallel_tool_calls,
-                            **({"reasoning": prompt.reasoning} if prompt.reasoning is not None else {})},
-            )
+            # The answer as the JSON it arrived as, not the SDK's model of it: a provider's
+            # `{"output": "text"}` made the typed path crash (`'str' object has no attribute
+            # 'to_dict'`) instead of falling back to a local summary.
+            result = await self._compact_client.post("/responses/compact", body=body, cast_to=object)
         except openai.OpenAIError as e:
             raise sdk_error(e) from e
-        # warnings=False: the SDK types user messages in this output as assistant ones.
-        return [item.to_dict(warnings=False) for item in result.output]
+        except ValueError as e:  # the SDK parses a JSON content type; truncated JSON lands here
+            raise ModelError(f"malformed compaction answer: not JSON ({e})", retryable=False) from e
+        return compact_output(result)
 
     async def stream(self, prompt: Prompt) -> AsyncGenerator[ModelEvent, None]:
         body = request_body(prompt)
@@ -118,6 +121,19 @@ class ResponsesClient:
             raise stream_error(e, idle_timeout_s=self._idle_timeout_s) from e
         # The SDK ends iteration silently when the connection closes early.
         raise ModelError("stream closed before response.completed", retryable=True, kind="stream")
+
+
+def compact_output(answer: Any) -> list[dict[str, Any]]:
+    """The `output` list of a /responses/compact answer, each item an object; anything else is a
+    clear, non-retryable error (the caller then summarises locally)."""
+    if not isinstance(answer, dict):
+        raise ModelError(f"malformed compaction answer: a {type(answer).__name__}, not an object", retryable=False)
+    output = answer.get("output")
+    if not isinstance(output, list):
+        raise ModelError(
+            f"malformed compaction answer: `output` is a {type(output).__name__}, not a list", retryable=False
+        )
+    return [clean(item) for item in output if isinstance(item, dict)]
 
 
 def _text_of(d: dict[str, Any], key: str) -> str:

@@ -48,9 +48,16 @@ class Usage:
         )
 
 
+# No model's context comes near this; a larger "count" is garbage, and taken at its word it
+# would trigger compaction after every turn.
+MAX_TOKEN_COUNT = 1 << 32
+
+
 def _count(value: Any) -> int:
-    """A token count from the wire; anything that is not a non-negative integer counts as 0."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+    """A token count from the wire; anything that is not an integer in 0..MAX_TOKEN_COUNT
+    (a string, a float, a negative or absurd number, a bool) counts as 0."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TOKEN_COUNT
+    return value if ok else 0
 
 
 @dataclass(frozen=True)

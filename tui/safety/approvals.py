@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Literal, Sequence
 
-from tui.safety.safe_commands import is_known_safe, normalize_command
+from tui.safety.credentials import reaches_credentials
+from tui.safety.terminal_text import neutralize
+from tui.safety.safe_commands import known_safe_commands, normalize_command
 
 ApprovalPolicy = Literal["untrusted", "on-request", "on-failure", "never"]
 
@@ -29,6 +31,8 @@ class Assessment:
     action: Action
     sandboxed: bool
     reason: str
+    known_safe: bool = False
+    """It runs unasked because it only reads: the caller runs git in it hardened."""
 
 
 @dataclass
@@ -63,6 +67,20 @@ class ApprovalStore:
         return (server, tool) in self.mcp_tools
 
 
+MAX_JUSTIFICATION_CHARS = 300
+
+
+def model_justification(text: str | None) -> str | None:
+    """The model's `justification` made fit to show beside codeloop's reason: control sequences
+    neutralized, one line (a line break could fake a "Reason:" line of ours), clipped."""
+    if not text or not text.strip():
+        return None
+    flat = " ".join(neutralize(text).split())
+    if len(flat) > MAX_JUSTIFICATION_CHARS:
+        flat = flat[:MAX_JUSTIFICATION_CHARS] + "…"
+    return flat
+
+
 def assess_exec(
     *,
     policy: ApprovalPolicy,
@@ -70,8 +88,10 @@ def assess_exec(
     argv: Sequence[str],
     escalate: bool,
     store: ApprovalStore,
+    cwd: Path | None = None,
 ) -> Assessment:
-    """Decide the first attempt of a shell call."""
+    """Decide the first attempt of a shell call run in `cwd` (None: not judged against the
+    file system, so a known-safe read of a credential store is not caught)."""
     no_sandbox = sandbox_mode == "danger-full-access"
     sandboxed = not no_sandbox and not escalate
     if escalate and not no_sandbox:
@@ -87,10 +107,16 @@ def assess_exec(
             return Assessment(Action.RUN, False, "approved for this session")
         return Assessment(Action.ASK, False, "the model asked to run outside the sandbox")
     if policy == "untrusted":
-        if is_known_safe(argv):
-            return Assessment(Action.RUN, sandboxed, "known-safe read-only command")
+        commands = known_safe_commands(argv)
+        reached = reaches_credentials(commands, cwd) if commands is not None and cwd is not None else None
+        if commands is not None and reached is None:
+            return Assessment(Action.RUN, sandboxed, "known-safe read-only command", known_safe=True)
         if store.command_approved(argv, sandboxed=sandboxed):
             return Assessment(Action.RUN, sandboxed, "approved for this session")
+        if reached is not None:
+            return Assessment(
+                Action.ASK, sandboxed, f"it may read `{reached}`, which holds or may hold credentials (keys, tokens)"
+            )
         return Assessment(Action.ASK, sandboxed, "approval policy `untrusted` asks for every command that is not known to be read-only")
     # on-request, on-failure, never: the sandbox (or the user's choice of full access) is the gate.
     return Assessment(Action.RUN, sandboxed, f"approval policy `{policy}`")
@@ -105,40 +131,33 @@ def assess_sandbox_denial(*, policy: ApprovalPolicy, argv: Sequence[str], store:
     return Assessment(Action.ASK, False, "the sandbox refused the command; run it again without the sandbox?")
 
 
-def paths_inside(paths: Iterable[Path], roots: Sequence[Path]) -> bool:
-    resolved_roots = [r.resolve() for r in roots]
-    for p in paths:
-        rp = p.resolve()
-        if not any(rp == r or r in rp.parents for r in resolved_roots):
-            return False
-    return True
-
-
 def assess_patch(
     *,
     policy: ApprovalPolicy,
-    sandbox_mode: str,
     paths: Sequence[Path],
-    writable_roots: Sequence[Path],
     store: ApprovalStore,
+    unwritable: str | None,
 ) -> Assessment:
-    """Decide whether a patch touching `paths` may be applied."""
-    inside = sandbox_mode == "danger-full-access" or paths_inside(paths, writable_roots)
+    """Decide whether a patch touching `paths` may be applied. `unwritable` says why a sandboxed
+    command could not write one of them (`writes inside .git`, `writes outside the writable
+    roots`), None when it could write them all: the patch tool's area is exactly the sandbox's,
+    so a patch cannot plant what a command could not (a hook, an fsmonitor in .git/config)."""
     if policy == "never":
-        if inside:
+        if unwritable is None:
             return Assessment(Action.RUN, False, "inside the writable roots")
         return Assessment(
             Action.REJECT,
             False,
-            "the patch writes outside the writable roots and the approval policy is `never`",
+            f"the patch {unwritable}, which needs the user's approval, and the approval policy is "
+            "`never`",
         )
     if store.paths_approved(paths):
         return Assessment(Action.RUN, False, "these files were approved for this session")
+    if unwritable is not None:
+        return Assessment(Action.ASK, False, f"the patch {unwritable}")
     if policy == "untrusted":
         return Assessment(Action.ASK, False, "approval policy `untrusted` asks for every patch")
-    if inside:
-        return Assessment(Action.RUN, False, "inside the writable roots")
-    return Assessment(Action.ASK, False, "the patch writes outside the writable roots")
+    return Assessment(Action.RUN, False, "inside the writable roots")
 
 
 def assess_mcp(*, policy: ApprovalPolicy, sandbox_mode: str, server: str, tool: str, store: ApprovalStore) -> Assessment:

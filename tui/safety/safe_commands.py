@@ -15,12 +15,15 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from tui.safety.shell_script import Word, split_script, squeeze_blanks
 
 _ALWAYS_SAFE = frozenset(
-    "cat cd cut echo expr false grep head id ls nl paste pwd rev seq stat tail tr true "
+    "cat cd cut echo expr false grep head id ls nl paste pwd seq stat tail true "
     "uname wc which whoami numfmt tac".split()
 )
+# Not here on purpose: encoders (`rev`, `tr`, `base64`, `xxd`, `od`, `hexdump`, `basenc`,
+# `gzip -c`) print a file in a form redaction cannot recognise, so a secret would leave unseen.
 
 # Programs whose every option is harmless, so a glob that expands into an
 # option-looking file name (`-delete`, `--pre=x`) cannot make them write or
@@ -41,8 +44,13 @@ _UNSAFE_RG_FLAGS_WITH_VALUE = ("--pre", "--hostname-bin")
 _UNSAFE_RG_FLAGS = frozenset({"--search-zip", "-z"})
 
 _GIT_READ_SUBCOMMANDS = frozenset({"status", "log", "diff", "show", "branch"})
-# `--output` makes log/diff/show write a file; `--ext-diff` runs a configured program.
-_UNSAFE_GIT_DIFF_FLAGS = ("--output", "--ext-diff")
+# `--output` makes log/diff/show write a file; `--ext-diff` and `--textconv` run programs the
+# repository configures. git accepts any unambiguous prefix of a long option (`--ext`,
+# `--out=f`), so a prefix of one of these counts as it.
+_UNSAFE_GIT_LONG_OPTIONS = ("output", "output-directory", "ext-diff", "textconv", "exec-path", "paginate")
+# Global options that only change how git prints, never where it looks or what it runs.
+# (`-C`, `--git-dir`, `--work-tree` would point it at a repository whose config we never judged.)
+_SAFE_GIT_GLOBAL_OPTIONS = frozenset({"--no-pager", "-P", "--no-optional-locks"})
 _GIT_BRANCH_LIST_FLAGS = frozenset(
     {
         "-a", "--all", "-r", "--remotes", "-l", "--list", "-v", "-vv", "--verbose",
@@ -68,10 +76,26 @@ def is_known_safe(argv: Sequence[str]) -> bool:
     script = _shell_script(argv)
     if script is None:
         return False
-    commands = _split_script(script)
+    commands = split_script(script)
     if not commands:
         return False
+    programs = {_program_name(command[0].text) for command in commands}
+    # After a `cd` git would find a repository other than the one the gate judged.
+    if "git" in programs and programs & {"cd", "pushd"}:
+        return False
     return all(_is_safe_scripted(command) for command in commands)
+
+
+def known_safe_commands(argv: Sequence[str]) -> list[list[str]] | None:
+    """The plain commands `argv` runs (one, or each of a `bash -lc` script's, words after quote
+    removal), or None when it is not known-safe. For checks that need the file system."""
+    if not is_known_safe(argv):
+        return None
+    if _is_safe_exec(argv):
+        return [list(argv)]
+    script = _shell_script(argv)
+    commands = split_script(script) if script is not None else None
+    return [[word.text for word in command] for command in commands or []]
 
 
 def normalize_command(argv: Sequence[str]) -> str:
@@ -92,7 +116,7 @@ def normalize_command(argv: Sequence[str]) -> str:
     """
     script = _shell_script(argv)
     if script is not None:
-        return _squeeze_blanks(script)
+        return squeeze_blanks(script)
     return shlex.join(argv)
 
 
@@ -123,11 +147,6 @@ def _is_safe_exec(argv: Sequence[str]) -> bool:
         return True
     if name == "uniq":
         return _is_safe_uniq(args)
-    if name == "base64":
-        return not any(
-            arg in ("-o", "--output") or arg.startswith("--output=") or arg.startswith("-o")
-            for arg in args
-        )
     if name == "find":
         return not any(arg in _UNSAFE_FIND_ACTIONS for arg in args)
     if name == "rg":
@@ -166,26 +185,41 @@ def _is_unsafe_rg_arg(arg: str) -> bool:
     return arg.startswith("-") and not arg.startswith("--") and "z" in arg
 
 
+def is_git(argv: Sequence[str]) -> bool:
+    return bool(argv) and _program_name(argv[0]) == "git"
+
+
 def _is_safe_git(args: list[str]) -> bool:
     if any(arg == "-c" or arg.startswith("--config-env") for arg in args):
         return False
     index = 0
-    # The only global options accepted: they change where git looks, not what it does.
     while index < len(args) and args[index].startswith("-"):
-        if args[index] == "-C" and index + 1 < len(args):
-            index += 2
-        elif args[index] in ("--no-pager", "-P"):
-            index += 1
-        else:
+        if args[index] not in _SAFE_GIT_GLOBAL_OPTIONS:
             return False
+        index += 1
     if index >= len(args) or args[index] not in _GIT_READ_SUBCOMMANDS:
         return False
     subcommand, rest = args[index], args[index + 1 :]
+    if any(_is_unsafe_git_option(arg) for arg in rest):
+        return False
     if subcommand == "branch":
         return _is_git_branch_listing(rest)
-    return not any(
-        arg == flag or arg.startswith(flag + "=") for arg in rest for flag in _UNSAFE_GIT_DIFF_FLAGS
-    )
+    return True
+
+
+def _is_unsafe_git_option(arg: str) -> bool:
+    if not arg.startswith("--") or arg == "--":
+        return False
+    name = arg[2:].partition("=")[0]
+    if name in _GIT_OPTIONS_SHARING_A_PREFIX:
+        return False
+    # Any prefix git could take for a dangerous option is refused (two letters are always
+    # ambiguous among git's options, so git itself refuses those).
+    return len(name) >= 3 and any(option.startswith(name) for option in _UNSAFE_GIT_LONG_OPTIONS)
+
+
+# Real options, spelled in full, that are also prefixes of a dangerous one.
+_GIT_OPTIONS_SHARING_A_PREFIX = frozenset({"text"})
 
 
 def _is_git_branch_listing(args: list[str]) -> bool:
@@ -213,196 +247,10 @@ def _is_git_branch_listing(args: list[str]) -> bool:
     return positional == 0 or listing
 
 
-# ---------------------------------------------------------------------------
-# A deliberately small shell-script reader. It understands words, quotes,
-# backslashes, comments and the four joining operators; everything else
-# (redirections, substitutions, expansions, subshells, background jobs) makes
-# the script unsupported, which means "not known-safe".
-
-
-@dataclass
-class _Word:
-    text: str
-    """The word after quote removal."""
-    pattern: bool
-    """Contains an unquoted glob or brace character, so the shell may turn it into other words."""
-
-
-class _Unsupported(Exception):
-    pass
-
-
-def _is_safe_scripted(command: list[_Word]) -> bool:
+def _is_safe_scripted(command: list[Word]) -> bool:
     if command[0].pattern:
         return False
     name = _program_name(command[0].text)
     if any(word.pattern for word in command) and name not in _GLOB_TOLERANT:
         return False
     return _is_safe_exec([word.text for word in command])
-
-
-def _split_script(script: str) -> list[list[_Word]] | None:
-    """The plain commands of `script`, or None when it uses anything else."""
-    try:
-        return _Splitter(script).split()
-    except _Unsupported:
-        return None
-
-
-class _Splitter:
-    def __init__(self, script: str) -> None:
-        self.script = script
-        self.pos = 0
-        self.commands: list[list[_Word]] = []
-        self.current: list[_Word] = []
-        self.chars: list[str] = []
-        self.in_word = False
-        self.pattern = False
-        # An operator that still needs a command after it (`ls &&` alone is incomplete).
-        self.dangling = False
-
-    def split(self) -> list[list[_Word]]:
-        script = self.script
-        while self.pos < len(script):
-            char = script[self.pos]
-            if char in " \t":
-                self._end_word()
-            elif char == "\n":
-                self._end_word()
-                self._end_command(operator=None)
-            elif char == "#" and not self.in_word:
-                newline = script.find("\n", self.pos)
-                self.pos = len(script) if newline < 0 else newline
-                continue
-            elif char == "'":
-                close = script.find("'", self.pos + 1)
-                if close < 0:
-                    raise _Unsupported
-                self._take(script[self.pos + 1 : close])
-                self.pos = close
-            elif char == '"':
-                self._double_quoted()
-            elif char == "\\":
-                following = script[self.pos + 1 : self.pos + 2]
-                if not following:
-                    raise _Unsupported
-                if following != "\n":  # backslash-newline joins lines
-                    self._take(following)
-                self.pos += 1
-            elif char in "$`<>()":
-                raise _Unsupported
-            elif char in "&|;":
-                self._operator(char)
-                continue
-            else:
-                if char in "*?[{":
-                    self.pattern = True
-                self._take(char)
-            self.pos += 1
-        self._end_word()
-        if self.dangling and not self.current:
-            raise _Unsupported
-        self._end_command(operator=None)
-        return self.commands
-
-    def _double_quoted(self) -> None:
-        script = self.script
-        index = self.pos + 1
-        while index < len(script) and script[index] != '"':
-            char = script[index]
-            if char in "$`":
-                raise _Unsupported
-            if char == "\\" and index + 1 < len(script) and script[index + 1] in '$`"\\\n':
-                if script[index + 1] != "\n":
-                    self._take(script[index + 1])
-                index += 2
-                continue
-            self._take(char)
-            index += 1
-        if index >= len(script):
-            raise _Unsupported
-        self._take("")  # `""` is still a word
-        self.pos = index
-
-    def _operator(self, char: str) -> None:
-        pair = self.script[self.pos : self.pos + 2]
-        if pair in ("&&", "||"):
-            operator, width = pair, 2
-        elif char == "|" and pair != "|&":
-            operator, width = "|", 1
-        elif char == ";" and pair != ";;":
-            operator, width = ";", 1
-        else:  # `&` (background), `|&`, `;;`
-            raise _Unsupported
-        self._end_word()
-        self._end_command(operator=operator)
-        self.pos += width
-
-    def _take(self, text: str) -> None:
-        self.chars.append(text)
-        self.in_word = True
-
-    def _end_word(self) -> None:
-        if self.in_word:
-            self.current.append(_Word("".join(self.chars), self.pattern))
-        self.chars, self.in_word, self.pattern = [], False, False
-
-    def _end_command(self, operator: str | None) -> None:
-        if not self.current:
-            # Blank lines are fine (also after `&&`, where bash keeps reading);
-            # an operator with no command before it is not.
-            if operator is not None:
-                raise _Unsupported
-            return
-        self.commands.append(self.current)
-        self.current = []
-        self.dangling = operator in ("&&", "||", "|")
-
-
-def _squeeze_blanks(script: str) -> str:
-    """Collapse unquoted runs of spaces and tabs; quoted text stays as written.
-
-    Newlines separate commands, so they are kept (blank lines dropped). After a
-    `<<` the rest is left untouched because heredoc bodies keep their spacing.
-    """
-    out: list[str] = []
-    pending_space = False
-    index = 0
-    while index < len(script):
-        char = script[index]
-        if char in " \t":
-            pending_space = bool(out) and out[-1] != "\n"
-            index += 1
-            continue
-        if char == "\n":
-            pending_space = False
-            if out and out[-1] != "\n":
-                out.append("\n")
-            index += 1
-            continue
-        if pending_space:
-            out.append(" ")
-            pending_space = False
-        if script.startswith("<<", index):
-            out.append(script[index:])
-            break
-        end = _quoted_span_end(script, index)
-        out.append(script[index:end])
-        index = end
-    return "".join(out).strip()
-
-
-def _quoted_span_end(script: str, index: int) -> int:
-    """End of the verbatim span starting at `index`: a quote, an escape or one char."""
-    char = script[index]
-    if char == "\\":
-        return min(index + 2, len(script))
-    if char == "'":
-        close = script.find("'", index + 1)
-        return len(script) if close < 0 else close + 1
-    if char == '"':
-        cursor = index + 1
-        while cursor < len(script) and script[cursor] != '"':
-            cursor += 2 if script[cursor] == "\\" else 1
-        return min(cursor + 1, len(script))
-    return index + 1

@@ -87,7 +87,12 @@ class ToolContext:
     async def request_approval(self, request: ApprovalRequested) -> ReviewDecision:
         """Emit the request and await the user's decision; headless sessions decline."""
         if not self.interactive:
-            self.emit(ApprovalDecided(request.call_id, ReviewDecision.DENIED, "policy"))
+            self.emit(
+                ApprovalDecided(
+                    request.call_id, ReviewDecision.DENIED, "policy",
+                    reason=request.reason, justification=request.justification,
+                )
+            )  # fmt: skip
             return ReviewDecision.DENIED
         request.future = asyncio.get_running_loop().create_future()
         self.emit(request)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import unicodedata
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
@@ -15,13 +18,50 @@ from tui.engine.events import (
 )
 from tui.safety import approvals
 from tui.safety.approvals import Action
+from tui.safety.sandbox import SandboxPolicy
 from tui.tools.apply_patch import FileChange, PatchError, apply_changes, diff_stats, plan_patch, unified_diff
 from tui.tools.base import ToolCall, ToolContext, ToolResult, parse_arguments, valid_text
+
+# Code points some file systems ignore in names (HFS+), so `.g\u200cit` is `.git` there.
+_IGNORABLE = dict.fromkeys(
+    [*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2065), 0xFEFF, 0xAD]
+)
 
 
 class ApplyPatchArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     input: str
+
+
+def unwritable_reason(sandbox: SandboxPolicy, cwd: Path, touched: list[Path], written: list[str]) -> str | None:
+    """Why a sandboxed command could not write one of `touched` (resolved paths, every add,
+    update, delete, move source and destination), or None. `written` are the same paths as the
+    patch spelled them: a component that is `.git` on a case-insensitive or
+    ignorable-code-point file system (`.GIT`, `.Git.`, `.g\u200cit`) counts as `.git` too."""
+    protected = sandbox.protected_paths(cwd)
+    for path in touched:
+        if sandbox.allows_write(path, cwd):
+            continue
+        inside = next((p for p in protected if path == p or p in path.parents), None)
+        if inside is not None:
+            return f"writes inside {inside.name} (`{path}`), which the sandbox keeps read-only"
+        return f"writes outside the writable roots (`{path}`)"
+    if sandbox.mode == "danger-full-access":
+        return None
+    # Also a `.git` that does not exist yet (a patch must not make a folder a repository with
+    # its own config), or one reached through a symlink: judged by the resolved path too.
+    base = cwd.resolve()
+    spelled = [re.split(r"[\\/]", rel) for rel in written]
+    spelled += [list(p.relative_to(base).parts) if p.is_relative_to(base) else list(p.parts) for p in touched]
+    for parts in spelled:
+        if any(_looks_like_git_dir(part) for part in parts):
+            return f"writes inside .git (`{'/'.join(parts)}`), which the sandbox keeps read-only"
+    return None
+
+
+def _looks_like_git_dir(name: str) -> bool:
+    folded = unicodedata.normalize("NFC", name.translate(_IGNORABLE)).casefold().rstrip(". ")
+    return folded in (".git", "git~1")
 
 
 def summarize(changes: list[FileChange]) -> list[FileChangeSummary]:
@@ -62,12 +102,12 @@ async def apply_patch_text(call: ToolCall, text: str, ctx: ToolContext) -> ToolR
     except PatchError as e:
         return ToolResult(f"apply_patch failed, nothing was changed: {e}", False)
     touched = [c.path for c in changes] + [c.move_to for c in changes if c.move_to is not None]
+    written = [c.rel for c in changes] + [c.move_rel for c in changes if c.move_rel is not None]
     verdict = approvals.assess_patch(
         policy=ctx.approval_policy,
-        sandbox_mode=ctx.sandbox.mode,
         paths=touched,
-        writable_roots=roots,
         store=ctx.approvals,
+        unwritable=unwritable_reason(ctx.sandbox, ctx.cwd, touched, written),
     )
     summary = await asyncio.to_thread(summarize, changes)
     if verdict.action is Action.REJECT:

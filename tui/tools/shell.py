@@ -14,7 +14,8 @@ from tui.engine.events import ApprovalRequested, ExecCommandBegan, ExecCommandEn
 from tui.safety import approvals
 from tui.safety.approvals import Action
 from tui.safety.redact import default_redactor
-from tui.safety.safe_commands import is_known_safe
+from tui.safety.git_hardening import hardened_env, repository_config
+from tui.safety.safe_commands import is_git, is_known_safe, known_safe_commands
 from tui.safety.sandbox import SandboxUnavailable, is_sandbox_denial, wrap
 from tui.tools.base import ToolCall, ToolContext, ToolResult, parse_arguments
 from tui.tools.live_output import LiveOutput
@@ -91,17 +92,23 @@ async def handle_shell(call: ToolCall, ctx: ToolContext) -> ToolResult:
         argv=args.command,
         escalate=escalate,
         store=ctx.approvals,
+        cwd=cwd,
     )
+    git_env: dict[str, str] | None = None
+    if verdict.known_safe and any(is_git(c) for c in known_safe_commands(args.command) or []):
+        verdict, git_env = await _harden_git(verdict, args.command, cwd, ctx)
     if verdict.action is Action.REJECT:
         return ToolResult(f"Not run: {verdict.reason}", False)
     sandboxed = verdict.sandboxed
     if verdict.action is Action.ASK:
-        reason = args.justification if (escalate and args.justification) else verdict.reason
-        if not await _approve(call, ctx, args.command, cwd, reason, sandboxed):
+        # codeloop's reason always; the model's words travel apart, marked as its own (a
+        # justification reading "already approved by the user" must not look like ours).
+        justification = approvals.model_justification(args.justification)
+        if not await _approve(call, ctx, args.command, cwd, verdict.reason, sandboxed, justification):
             return ToolResult(ctx.declined_message(f"to run `{shlex.join(args.command)}`"), False)
 
     timeout_s = args.timeout_ms / 1000 if args.timeout_ms else ctx.default_timeout_s
-    result = await _run(call, ctx, args.command, cwd, sandboxed, timeout_s)
+    result = await _run(call, ctx, args.command, cwd, sandboxed, timeout_s, git_env)
     if isinstance(result, str):
         return ToolResult(result, False)
 
@@ -121,12 +128,31 @@ async def handle_shell(call: ToolCall, ctx: ToolContext) -> ToolResult:
     return ToolResult(text, result.exit_code == 0 and not result.timed_out)
 
 
+async def _harden_git(
+    verdict: approvals.Assessment, argv: list[str], cwd: Path, ctx: ToolContext
+) -> tuple[approvals.Assessment, dict[str, str]]:
+    """A known-safe git runs with the repository's programs switched off (git_hardening.py);
+    one the environment cannot switch off (`diff.external`, a diff driver's command or
+    textconv) makes it ask instead, naming the key."""
+    base = shell_environment(policy=ctx.shell_environment_policy)
+    config = await asyncio.to_thread(repository_config, cwd, base)
+    env = hardened_env(base, [(key, "") for key in config.filters])
+    if config.diff_programs and not ctx.approvals.command_approved(argv, sandboxed=verdict.sandboxed):
+        keys = ", ".join(f"`{key}`" for key in config.diff_programs)
+        verdict = approvals.Assessment(
+            Action.ASK, verdict.sandboxed, f"the repository's git config sets {keys}: git would run that program"
+        )
+    return verdict, env
+
+
 async def _approve(
-    call: ToolCall, ctx: ToolContext, argv: list[str], cwd: Path, reason: str, sandboxed: bool
+    call: ToolCall, ctx: ToolContext, argv: list[str], cwd: Path, reason: str, sandboxed: bool,
+    justification: str | None = None,
 ) -> bool:
     decision = await ctx.request_approval(
         ApprovalRequested(
-            call_id=call.call_id, kind="exec", reason=reason, command=argv, cwd=str(cwd), sandboxed=sandboxed
+            call_id=call.call_id, kind="exec", reason=reason, command=argv, cwd=str(cwd), sandboxed=sandboxed,
+            justification=justification,
         )
     )
     if decision is ReviewDecision.APPROVED_FOR_SESSION:
@@ -135,9 +161,10 @@ async def _approve(
 
 
 async def _run(
-    call: ToolCall, ctx: ToolContext, argv: list[str], cwd: Path, sandboxed: bool, timeout_s: float
+    call: ToolCall, ctx: ToolContext, argv: list[str], cwd: Path, sandboxed: bool, timeout_s: float,
+    env: dict[str, str] | None = None,
 ) -> ExecResult | str:
-    return await run_command(call.call_id, ctx, argv, cwd, sandboxed, timeout_s)
+    return await run_command(call.call_id, ctx, argv, cwd, sandboxed, timeout_s, env=env)
 
 
 async def run_command(
@@ -149,12 +176,15 @@ async def run_command(
     timeout_s: float | None,
     *,
     display: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> ExecResult | str:
-    """Run `argv` (in the sandbox when `sandboxed`), announced by ExecCommandBegan, its output
-    streamed by ExecCommandOutputDelta, ended by ExecCommandEnded; a str says why it could not
-    run. Approval is the caller's business. Cancelling kills it; the text the model should read
-    for the interrupted call is then left in `ctx.interrupted_outputs`."""
-    env = shell_environment(policy=ctx.shell_environment_policy)
+    """Run `argv` (in the sandbox when `sandboxed`) with `env` (default: the session's shell
+    environment), announced by ExecCommandBegan, its output streamed by ExecCommandOutputDelta,
+    ended by ExecCommandEnded; a str says why it could not run. Approval is the caller's
+    business. Cancelling kills it; the text the model should read for the interrupted call is
+    then left in `ctx.interrupted_outputs`."""
+    if env is None:
+        env = shell_environment(policy=ctx.shell_environment_policy)
     try:
         # What runs: the model's argv, or its `bash -lc` with the profile's effect replayed.
         run_argv, pass_fds = await _replay_profile(argv, ctx, cwd, sandboxed, env)

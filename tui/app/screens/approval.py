@@ -74,6 +74,9 @@ class ApprovalScreen(ModalScreen[ReviewDecision]):
                 body.append(f"\nin {req.cwd}", style="dim")
                 body.append("\nsandboxed" if req.sandboxed else "\nWITHOUT the sandbox", style="dim" if req.sandboxed else "bold red")
                 body.append(f"\n\nReason: {req.reason}")
+                if req.justification:
+                    body.append("\nThe model says (its own words, not verified by codeloop): ", style="dim")
+                    body.append(req.justification, style="italic")
             elif req.kind == "mcp":
                 yield Label("Call this MCP tool?", id="title")
                 body = Text()
