@@ -16,30 +16,28 @@ import pwd
 from collections.abc import Sequence
 from pathlib import Path
 
-# Relative to the user's home directory.
+# Relative to a home folder: reads of these ask (the gate), and the sandbox hides them unless
+# config exposes one (`sandbox_exposed_paths`).
 CREDENTIAL_STORES: tuple[str, ...] = (
-    ".ssh",
-    ".aws",
-    ".azure",
-    ".config/gcloud",
-    ".kube",
-    ".docker/config.json",
-    ".netrc",
-    ".git-credentials",
-    ".config/git/credentials",
-    ".config/gh",
-    ".gnupg",
-    ".password-store",
-    ".local/share/keyrings",
-    ".npmrc",
-    ".pypirc",
-    ".cargo/credentials",
-    ".cargo/credentials.toml",
-    ".terraform.d/credentials.tfrc.json",
-    ".vault-token",
-    ".pgpass",
-    ".my.cnf",
-)
+    ".ssh", ".gnupg", ".aws", ".azure", ".config/gcloud", ".kube", ".docker/config.json",
+    ".netrc", ".git-credentials", ".config/git/credentials", ".npmrc", ".yarnrc.yml", ".pypirc",
+    ".cargo/credentials", ".cargo/credentials.toml", ".password-store", ".local/share/keyrings",
+    ".config/gh", ".config/hub", ".terraform.d/credentials.tfrc.json", ".terraformrc",
+    ".config/op", ".vault-token", ".config/doctl", ".config/helm", ".oci", ".m2/settings.xml",
+    ".gradle/gradle.properties", ".gem/credentials", ".config/rclone", ".s3cfg", ".boto",
+    ".pgpass", ".my.cnf", ".mozilla", ".config/google-chrome", ".config/chromium",
+    ".codex", ".config/openai", ".config/anthropic", ".config/glab-cli", ".databrickscfg",
+    ".local/share/atuin", ".bash_history", ".zsh_history", ".python_history", ".psql_history",
+    ".mysql_history", ".lesshst", ".viminfo",
+)  # fmt: skip
+
+# Absolute paths hidden the same way: root runs the sandbox without capabilities but still owns
+# these files, so their owner-only mode would not keep it out.
+HOST_SECRETS: tuple[str, ...] = (
+    "/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/ssh/ssh_host_rsa_key",
+    "/etc/ssh/ssh_host_ecdsa_key", "/etc/ssh/ssh_host_ed25519_key", "/etc/ssh/ssh_host_dsa_key",
+)  # fmt: skip
+
 
 _GLOB_CHARS = frozenset("*?[")
 # Readers that descend into a directory named on their command line (or the working directory).
@@ -49,17 +47,25 @@ _RECURSIVE_FLAGS = frozenset({"-r", "-R", "--recursive", "--dereference-recursiv
 def credential_stores(home: Path | None = None) -> list[Path]:
     """The stores under `home`, or (by default) under both $HOME and the account's home from
     the password database: a HOME pointed elsewhere must not unguard the real one."""
-    bases = [home] if home is not None else _homes()
+    bases = [home] if home is not None else home_folders()
     return [base / rel for base in bases for rel in CREDENTIAL_STORES]
 
 
-def _homes() -> list[Path]:
-    homes = [Path.home()]
+def home_folders() -> list[Path]:
+    """$HOME and the account's home from the password database (they differ under sudo, in CI and
+    in our tests); resolved, without duplicates."""
+    folders: list[Path] = []
+    candidates = [os.environ.get("HOME", "")]
     try:
-        account = Path(pwd.getpwuid(os.getuid()).pw_dir)
-    except (KeyError, OSError):
-        return homes
-    return homes if account in homes else [*homes, account]
+        candidates.append(pwd.getpwuid(os.getuid()).pw_dir)
+    except KeyError:
+        pass
+    for value in candidates:
+        if value and os.path.isabs(value):
+            resolved = Path(value).resolve()
+            if resolved not in folders:
+                folders.append(resolved)
+    return folders
 
 
 def is_credential_path(path: Path, home: Path | None = None) -> bool:

@@ -35,12 +35,13 @@ calls run with repository-configured programs switched off either way).
 from __future__ import annotations
 
 import os
-import pwd
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tui.safety.credentials import CREDENTIAL_STORES, HOST_SECRETS, home_folders
 
 WALK_ENTRY_BUDGET = 200_000
 WALK_TIME_BUDGET_S = 3.0
@@ -57,50 +58,11 @@ STARTUP_FILES: tuple[str, ...] = (
     ".npmrc", ".yarnrc", ".curlrc", ".wgetrc", ".tmux.conf", ".config/tmux",
 )  # fmt: skip
 
-# Relative to a home folder: hidden from sandboxed commands unless exposed by config.
-CREDENTIAL_STORES: tuple[str, ...] = (
-    ".ssh", ".gnupg", ".aws", ".azure", ".config/gcloud", ".kube", ".docker/config.json",
-    ".netrc", ".git-credentials", ".config/git/credentials", ".npmrc", ".yarnrc.yml", ".pypirc",
-    ".cargo/credentials", ".cargo/credentials.toml", ".password-store", ".local/share/keyrings",
-    ".config/gh", ".config/hub", ".terraform.d/credentials.tfrc.json", ".terraformrc",
-    ".config/op", ".vault-token", ".config/doctl", ".config/helm", ".oci", ".m2/settings.xml",
-    ".gradle/gradle.properties", ".gem/credentials", ".config/rclone", ".s3cfg", ".boto",
-    ".pgpass", ".my.cnf", ".mozilla", ".config/google-chrome", ".config/chromium",
-    ".codex", ".config/openai", ".config/anthropic", ".config/glab-cli", ".databrickscfg",
-    ".local/share/atuin", ".bash_history", ".zsh_history", ".python_history", ".psql_history",
-    ".mysql_history", ".lesshst", ".viminfo",
-)  # fmt: skip
-
-# Absolute paths hidden the same way: root runs the sandbox without capabilities but still owns
-# these files, so their owner-only mode would not keep it out.
-HOST_SECRETS: tuple[str, ...] = (
-    "/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/ssh/ssh_host_rsa_key",
-    "/etc/ssh/ssh_host_ecdsa_key", "/etc/ssh/ssh_host_ed25519_key", "/etc/ssh/ssh_host_dsa_key",
-)  # fmt: skip
-
-
 def is_within(path: Path, ancestor: Path) -> bool:
     # On strings: `ancestor in path.parents` builds a Path per level, and this runs thousands of
     # times per command (every protected path against every root).
     p, a = str(path), str(ancestor)
     return p == a or p.startswith(a if a.endswith("/") else a + "/")
-
-
-def home_folders() -> list[Path]:
-    """$HOME and the account's home from the password database (they differ under sudo, in CI and
-    in our tests); resolved, without duplicates."""
-    folders: list[Path] = []
-    candidates = [os.environ.get("HOME", "")]
-    try:
-        candidates.append(pwd.getpwuid(os.getuid()).pw_dir)
-    except KeyError:
-        pass
-    for value in candidates:
-        if value and os.path.isabs(value):
-            resolved = Path(value).resolve()
-            if resolved not in folders:
-                folders.append(resolved)
-    return folders
 
 
 def default_codeloop_home() -> Path:
