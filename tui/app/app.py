@@ -313,7 +313,9 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
             self._early.append(text)
         elif text.startswith("/"):
             await self.run_slash(text)
-        elif self.session.turn_running:
+        elif self.session.turn_running or self.queued:
+            # Behind the queue even when the turn just ended: its TurnCompleted, still on its way
+            # to this app, sends the queue's head next; sending now would overtake it.
             self.queued.append(text)
             await self.query_one(Conversation).add_user(text, queued=True)
         else:
