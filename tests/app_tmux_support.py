@@ -193,3 +193,25 @@ def live_app(tmp_path: Path, fake: FakeOpenAI, *flags: str, **kwargs: Any) -> It
         yield app
     finally:
         app.close()
+
+
+def touch_on_request(fake: FakeOpenAI, prefix: str = "go ", delay: Callable[[int], float] = lambda n: 0.0) -> None:
+    """Script the fake for any number of turns: a user message `<prefix>N` gets a shell call
+    that touches `ran-N` (paced by `delay(N)` seconds a frame); anything else gets a short answer.
+    A file `ran-N` in the workspace is then proof that call N was approved."""
+    import json as _json
+
+    from tests.fakeopenai import events as fe
+    from tui.fakeserver.server import Paced
+
+    def answer(body: dict[str, Any]) -> Any:
+        last = body["input"][-1]
+        texts = user_texts({"input": [last]})
+        if texts and texts[0].startswith(prefix):
+            n = int(texts[0][len(prefix):].split()[0])
+            call = fe.function_call_item(f"c{n}", "shell", _json.dumps({"command": ["touch", f"ran-{n}"]}))
+            return Paced(fe.turn(call), delay=delay(n))
+        return fe.turn(fe.message_item(f"noted {len(user_texts(body))}"))
+
+    for _ in range(200):
+        fake.queue_handler(answer)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.app_support import until_approval_ready
 from tests.engine_support import make_session
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.test_app_pilot import _idle, _type, _until
+from tests.app_support import idle as _idle
+from tests.app_support import type_text as _type
+from tests.app_support import until as _until
 from tui.app.app import CodeloopApp
 from tui.app.screens.help import HelpScreen
 from tui.app.widgets.composer import Composer
@@ -156,7 +159,6 @@ async def test_composer_keys_are_bindings_that_can_be_remapped(fake_openai: Fake
 
 async def test_approval_modal_works_with_arrows_and_enter(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
     from tests.engine_support import outputs_by_call, shell_call
-    from tui.app.screens.approval import ApprovalScreen
 
     fake_openai.queue_response(fe.turn(shell_call("c1", ["python3", "-c", "print('ran')"])))
     fake_openai.queue_response(fe.turn(fe.message_item("ok")))
@@ -164,7 +166,7 @@ async def test_approval_modal_works_with_arrows_and_enter(fake_openai: FakeOpenA
     async with app.run_test(size=(140, 40)) as pilot:
         await _type(pilot, "go")
         await pilot.press("enter")
-        await _until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        await until_approval_ready(pilot, app)
         await pilot.press("down", "down", "enter")  # the third choice: deny
         await _until(pilot, lambda: _idle(app))
     assert "declined" in outputs_by_call(fake_openai.responses_bodies()[1])["c1"]

@@ -7,13 +7,16 @@ from pathlib import Path
 
 from textual import events
 
+from tests.app_support import until_approval_ready
 from tests.engine_support import make_session, shell_call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.test_app_pilot import SIZE, _idle, _type, _until
+from tests.app_support import SIZE
+from tests.app_support import idle as _idle
+from tests.app_support import type_text as _type
+from tests.app_support import until as _until
 from tui.app.app import CodeloopApp
 from tui.app.notify import MAX_CHARS, osc9
-from tui.app.screens.approval import ApprovalScreen
 from tui.config import TuiSettings
 
 
@@ -80,7 +83,7 @@ async def test_waiting_approval_notifies_when_not_focused(fake_openai: FakeOpenA
         await _until(pilot, lambda: app.session.turn_running)
         await _blur(pilot, app)
         release.set()
-        await _until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        await until_approval_ready(pilot, app)
         assert _notifications(written) == ["\x1b]9;codeloop: approval needed to run python3 -c 'print(1)'\x07"]
         await pilot.press("n")
         await _until(pilot, lambda: _idle(app))

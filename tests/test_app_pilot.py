@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
+from tests.app_support import RUN_PY, SIZE, until_approval_ready
+from tests.app_support import idle as _idle
+from tests.app_support import type_text as _type
+from tests.app_support import until as _until
 from tests.engine_support import make_session, outputs_by_call, shell_call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
 from tui.app.app import CodeloopApp
-from tui.app.screens.approval import ApprovalScreen
 from tui.app.widgets.conversation import AnswerCell, NoticeCell, ToolCell, UserCell
 
-SIZE = (140, 40)
-RUN_PY = ["python3", "-c", "print('ran')"]
 
 
-async def _until(pilot, predicate, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await pilot.pause(0.05)
 
-
-async def _type(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
-    await pilot.press(*[c if c != " " else "space" for c in text])
-
-
-def _idle(app: CodeloopApp) -> bool:
-    return not app.session.turn_running and app.session.history != []
 
 
 async def test_enter_sends_and_the_answer_streams_in(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
@@ -52,7 +41,7 @@ async def test_shell_approval_modal_y_runs_the_command(fake_openai: FakeOpenAI, 
     async with app.run_test(size=SIZE) as pilot:
         await _type(pilot, "go")
         await pilot.press("enter")
-        await _until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        await until_approval_ready(pilot, app)
         await pilot.press("y")
         await _until(pilot, lambda: _idle(app))
         await pilot.pause(0.1)
@@ -68,7 +57,7 @@ async def test_n_denies_and_the_model_is_told(fake_openai: FakeOpenAI, tmp_path:
     async with app.run_test(size=SIZE) as pilot:
         await _type(pilot, "go")
         await pilot.press("enter")
-        await _until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        await until_approval_ready(pilot, app)
         await pilot.press("n")
         await _until(pilot, lambda: _idle(app))
         assert not app.query(ToolCell)
@@ -81,7 +70,7 @@ async def test_escape_in_the_modal_aborts_the_turn(fake_openai: FakeOpenAI, tmp_
     async with app.run_test(size=SIZE) as pilot:
         await _type(pilot, "go")
         await pilot.press("enter")
-        await _until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        await until_approval_ready(pilot, app)
         await pilot.press("escape")
         await _until(pilot, lambda: _idle(app))
         await pilot.pause(0.1)

@@ -8,7 +8,9 @@ from pathlib import Path
 from tests.engine_support import make_session
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.test_app_pilot import SIZE, _type, _until
+from tests.app_support import SIZE
+from tests.app_support import type_text as _type
+from tests.app_support import until as _until
 from tui.app.app import CodeloopApp
 from tui.app.widgets.conversation import ToolCell, UserCell
 

@@ -9,7 +9,9 @@ import pytest
 
 from tests.engine_support import make_session
 from tests.fakeopenai import FakeOpenAI
-from tests.test_app_pilot import SIZE, _type, _until
+from tests.app_support import SIZE
+from tests.app_support import type_text as _type
+from tests.app_support import until as _until
 from tui.app.app import CodeloopApp
 from tui.app.file_index import SKIPPED_DIRS, list_files, rank
 from tui.app.widgets.composer import Composer

@@ -21,10 +21,14 @@ from typing import Any
 
 import pytest
 
+from tests.app_support import until_approval_ready
 from tests.engine_support import make_session, outputs_by_call, process_gone, shell_call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.test_app_pilot import RUN_PY, SIZE, _type, _until
+from tests.app_support import RUN_PY
+from tests.app_support import SIZE
+from tests.app_support import type_text as _type
+from tests.app_support import until as _until
 from tests.exec_support import run_exec
 from tui.app.app import CodeloopApp
 from tui.app.screens.approval import ApprovalScreen
@@ -268,7 +272,7 @@ async def test_key_at_a_pending_approval_aborts_and_answers_every_call(
     async with app.run_test(size=SIZE) as pilot:
         await _type(pilot, "go")
         await pilot.press("enter")
-        await _until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        await until_approval_ready(pilot, app)
         request = app.screen.request
         await pilot.press(key)
         await _until(pilot, lambda: not app.session.turn_running, timeout=5)

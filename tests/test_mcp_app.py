@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.app_support import until_approval_ready
 from tests.engine_support import echo_server, make_session, outputs_by_call
 from tests.engine_support import mcp_call as call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.test_app_pilot import _type, _until
+from tests.app_support import type_text as _type
+from tests.app_support import until as _until
 from tui.app.app import CodeloopApp
-from tui.app.screens.approval import ApprovalScreen
 from tui.app.widgets.conversation import McpCallCell, NoticeCell
 from tui.config import McpServerConfig
 from tui.engine import events as ev
@@ -79,7 +80,7 @@ async def test_mcp_approval_modal_shows_server_tool_and_arguments_and_y_runs_it(
     app = _app(fake_openai, tmp_path, {"echo": echo_server()}, policy="untrusted")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("g", "o", "enter")
-        await _until(pilot, lambda: isinstance(app.screen, ApprovalScreen), WAIT_S)
+        await until_approval_ready(pilot, app, WAIT_S)
         modal = app.screen
         text = " ".join(str(w.render()) for w in modal.query("Label, Static"))
         assert "Call this MCP tool?" in text

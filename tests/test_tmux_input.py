@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app_tmux_support import LiveApp, live_app, poll
+from tests.app_tmux_support import LiveApp, live_app, poll, touch_on_request
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
 from tui.fakeserver.server import Paced
@@ -93,3 +93,84 @@ def test_bracketed_paste_then_enter_sends_the_paste(app: LiveApp) -> None:
         app.tmux.press("Enter")
         assert app.wait_sent(n)[-1] == text
         app.tmux.wait_for_text(f"answer {n}", timeout_s=30)
+
+
+RUN_ASK = "Run this command?"
+APPROVE_OPTION = "Yes, once (y)"
+
+
+@pytest.fixture
+def asking(tmp_path: Path, fake_openai: FakeOpenAI) -> Iterator[LiveApp]:
+    """The app asking before every command; `go N` makes the model ask to `touch ran-N`."""
+    touch_on_request(fake_openai, delay=lambda n: 0.01 * (n % 5))
+    yield from live_app(tmp_path, fake_openai, "-a", "untrusted", "-s", "workspace-write")
+
+
+def _ready(app: LiveApp) -> str:
+    return app.tmux.wait_for("the approval's choices", lambda s: RUN_ASK in s and APPROVE_OPTION in s, timeout_s=30)
+
+
+def _deny_and_settle(app: LiveApp, expected: list[str]) -> None:
+    app.tmux.press("n")
+    assert app.wait_sent(len(expected)) [: len(expected)] == expected
+    app.tmux.wait_for("the turn over", lambda s: "esc to interrupt" not in s and RUN_ASK not in s, timeout_s=30)
+
+
+def test_typing_on_while_an_approval_opens_never_decides_it(asking: LiveApp) -> None:
+    """Eight times: `go N` and Enter, then at a typist's pace (30 ms a key) a message full of
+    y's and its Enter, through the moment the modal opens. The modal decides nothing, the message
+    reaches the model whole (queued behind the turn), and no command ran."""
+    app, sent = asking, []
+    for n in range(1, 9):
+        typed = f"yes yyy typed ahead {n}"
+        app.tmux.type_text(f"go {n}\r")
+        for ch in typed + "\r":
+            app.tmux.type_text(ch)
+            time.sleep(0.03)  # a typist's pace is the condition under test
+        _ready(app)
+        assert not (app.workspace / f"ran-{n}").exists(), "type-ahead approved the command"
+        sent += [f"go {n}", typed]
+        _deny_and_settle(app, sent)
+        assert not (app.workspace / f"ran-{n}").exists()
+    poll("the rollout to hold every message", lambda: len(app.recorded_messages()) >= len(sent))
+    assert app.recorded_messages() == sent
+
+
+def test_a_held_key_across_the_opening_goes_to_the_composer(asking: LiveApp) -> None:
+    """Five times: `y` auto-repeating every 30 ms from before the modal opens until well after
+    it painted; every y lands in the composer and the command does not run."""
+    app = asking
+    for n in range(1, 6):
+        app.tmux.type_text(f"go {n}\r")
+        repeats = 0
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            app.tmux.type_text("y")
+            repeats += 1
+            time.sleep(0.03)
+        _ready(app)
+        assert not (app.workspace / f"ran-{n}").exists(), "a held key approved the command"
+        assert app.composer() == "y" * repeats
+        app.tmux.press("n")
+        app.tmux.wait_for("the turn over", lambda s: "esc to interrupt" not in s and RUN_ASK not in s, timeout_s=30)
+        app.tmux.press("C-u")
+        app.tmux.wait_for("an empty composer", lambda s: "Ask codeloop" in s, timeout_s=30)
+
+
+def test_y_in_the_burst_of_the_first_paint_does_not_decide(asking: LiveApp) -> None:
+    """Eight times: `y` sent the moment the dialog's title shows (10 ms polls); then `y` once the
+    choices show approves, as it should."""
+    app = asking
+    for n in range(1, 9):
+        app.tmux.type_text(f"go {n}\r")
+        app.tmux.wait_for("the dialog's first paint", lambda s: RUN_ASK in s, timeout_s=30, poll_s=0.01)
+        app.tmux.type_text("y")
+        _ready(app)
+        assert not (app.workspace / f"ran-{n}").exists(), "y in the first paint's burst approved the command"
+        app.tmux.press("C-u")  # nothing: the modal has the keys; the y waits in the composer
+        app.tmux.press("y")
+        poll(f"ran-{n} (approved once the choices showed)", lambda: (app.workspace / f"ran-{n}").exists())
+        app.tmux.wait_for("the turn over", lambda s: "esc to interrupt" not in s and RUN_ASK not in s, timeout_s=30)
+        assert app.composer() == "y"
+        app.tmux.press("C-u")
+        app.tmux.wait_for("an empty composer", lambda s: "Ask codeloop" in s, timeout_s=30)

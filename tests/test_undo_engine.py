@@ -8,7 +8,9 @@ from pathlib import Path
 from tests.engine_support import collect, make_session, of_type, run_turn
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.test_app_pilot import _idle, _type, _until
+from tests.app_support import idle as _idle
+from tests.app_support import type_text as _type
+from tests.app_support import until as _until
 from tui.app.app import CodeloopApp
 from tui.app.screens.confirm import ConfirmScreen
 from tui.engine import events as ev

@@ -92,6 +92,9 @@ class Composer(TextArea):
                 return popup
         return None
 
+    def has_open_popup(self) -> bool:
+        return self._open_popup() is not None
+
     def _popup_key(self, key: str) -> bool:
         """Keys an open completion popup takes: Up/Down choose, Tab completes, Esc closes."""
         popup = self._open_popup()
