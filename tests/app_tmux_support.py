@@ -29,6 +29,10 @@ START_S = 60  # cold start on a loaded 2-core machine
 STEP_S = 30
 
 
+# An ignored signal stays ignored across exec: the program below inherits it.
+IGNORE_HUP_THEN_EXEC = "import os, signal, sys; signal.signal(signal.SIGHUP, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])"
+
+
 def codeloop_exe() -> Path:
     exe = Path(sys.executable).parent / "codeloop"
     assert exe.exists(), f"the console script {exe} is missing; install the project (`pip install -e .`)"
@@ -59,8 +63,10 @@ class LiveApp:
     @classmethod
     def start(
         cls, tmp_path: Path, fake: FakeOpenAI, *flags: str, width: int = 120, height: int = 36,
-        env: dict[str, str] | None = None,
+        env: dict[str, str] | None = None, ignore_hangup: bool = False,
     ) -> LiveApp:
+        """`ignore_hangup`: codeloop starts with SIGHUP ignored (as under nohup, or a parent that
+        set it so), so only the terminal's end of input can tell it the terminal is gone."""
         home = tmp_path / "codeloop-home"
         workspace = tmp_path / "workspace"
         home.mkdir(exist_ok=True)
@@ -75,7 +81,10 @@ class LiveApp:
             **(env or {}),
         }
         app = cls(tmux, fake, home, workspace, extra_env=full_env)
-        tmux.start([str(codeloop_exe()), *flags], env=full_env, cwd=str(workspace))
+        argv = [str(codeloop_exe()), *flags]
+        if ignore_hangup:
+            argv = [sys.executable, "-c", IGNORE_HUP_THEN_EXEC, *argv]
+        tmux.start(argv, env=full_env, cwd=str(workspace))
         screen = tmux.wait_for(
             "the first frame (the composer's placeholder)",
             lambda s: PLACEHOLDER in bottom_box(s) or "EXITED rc=" in s,

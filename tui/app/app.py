@@ -22,6 +22,7 @@ from textual.widgets import Footer, Tab, Tabs
 
 from tui.app.commands import SlashCommandProvider
 from tui.app.engine_view import EngineView
+from tui.app.hangup import HANGUP_EXIT_CODE, TerminalWatch
 from tui.app.screens.approval import ApprovalScreen
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.help import PANE_HELP, HelpScreen
@@ -137,6 +138,7 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
         self.queued: list[str] = []
         self._files_listed_at: float | None = None  # monotonic time of the last file listing
         self._ctrl_c_armed = False
+        self._terminal_watch: TerminalWatch | None = None
         self.startup_notes: list[str] = []
         self._setup_themes()
 
@@ -200,6 +202,10 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
             composer.text = self.initial_text
             composer.move_cursor(composer.document.end)
         composer.focus()
+        loop = asyncio.get_running_loop()
+        self._terminal_watch = TerminalWatch(lambda: loop.call_soon_threadsafe(self._terminal_gone))
+        if not self.is_headless:
+            self._terminal_watch.start()
         self._apply_keymap()
         self._set_narrow(self.size.width)
         if self.demo:
@@ -380,6 +386,14 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
             self.screen.minimize()
         else:
             self.screen.maximize(widget, container=False)
+
+    def _terminal_gone(self) -> None:
+        """The terminal hung up (tui/app/hangup.py killed the commands already): end."""
+        self.exit(return_code=HANGUP_EXIT_CODE)
+
+    def on_unmount(self) -> None:
+        if self._terminal_watch is not None:
+            self._terminal_watch.stop()
 
     async def action_quit(self) -> None:
         if self.session is not None:

@@ -124,6 +124,7 @@ async def run_process(
         )
 
     pgid = transport.get_pid()  # start_new_session made the child a group leader
+    _LIVE_GROUPS.add(pgid)
     timed_out = False
     try:
         if not await _settled(collector.exited, timeout_s):
@@ -139,6 +140,7 @@ async def run_process(
         await _settled(collector.exited, _REAP_TIMEOUT_S)
         raise
     finally:
+        _LIVE_GROUPS.discard(pgid)
         transport.close()
 
     returncode = transport.get_returncode()
@@ -181,6 +183,18 @@ async def _settled(future: asyncio.Future[None], timeout_s: float | None) -> boo
     """Wait up to `timeout_s` for `future` without cancelling it; True if it finished."""
     done, _ = await asyncio.wait({future}, timeout=timeout_s)
     return bool(done)
+
+
+# Process groups of the commands running now. Each is its own session (so Ctrl+C in the
+# terminal does not reach it), so nothing kills it when codeloop dies: whoever ends the process
+# early (its terminal gone) calls kill_live_groups.
+_LIVE_GROUPS: set[int] = set()
+
+
+def kill_live_groups() -> None:
+    """SIGKILL every command still running; safe from any thread or a signal handler."""
+    for pgid in list(_LIVE_GROUPS):
+        kill_group(pgid)
 
 
 def kill_group(pgid: int) -> None:
