@@ -16,6 +16,7 @@ import pytest
 
 from tests.app_tmux_support import LiveApp, live_app, poll, touch_on_request
 from tests.fakeopenai import FakeOpenAI
+from tests.tmux_driver import panel
 from tests.fakeopenai import events as fe
 from tui.fakeserver.server import Paced
 
@@ -174,3 +175,29 @@ def test_y_in_the_burst_of_the_first_paint_does_not_decide(asking: LiveApp) -> N
         assert app.composer() == "y"
         app.tmux.press("C-u")
         app.tmux.wait_for("an empty composer", lambda s: "Ask codeloop" in s, timeout_s=30)
+
+
+def test_theme_and_model_with_their_argument_run_on_the_first_enter(app: LiveApp) -> None:
+    """Each typed in one burst with its Enter, three times each: no Enter only completes."""
+    app.fake.queue_response(fe.turn(fe.message_item("answer 1")))
+    for n, theme in enumerate(["codeloop-light", "codeloop-dark", "codeloop-high-contrast"], 1):
+        app.tmux.type_text(f"/theme {theme}\r")
+        app.tmux.wait_for_text(f"theme set to {theme}.", timeout_s=30)
+        app.tmux.type_text(f"/model gpt-test-{n}\r")
+        app.tmux.wait_for_text(f"model set to gpt-test-{n};", timeout_s=30)
+        assert "Ask codeloop" in app.composer()
+    app.tmux.type_text("which model?\r")
+    app.tmux.wait_for_text("answer 1", timeout_s=30)
+    assert app.fake.responses_bodies()[-1]["model"] == "gpt-test-3"
+
+
+def test_a_message_queued_during_a_turn_appears_once(app: LiveApp) -> None:
+    app.fake.queue_handler(lambda body: Paced(fe.turn(fe.message_item("slow " * 300)), delay=0.01))
+    app.fake.queue_response(fe.turn(fe.message_item("second answer")))
+    app.tmux.type_text("first message\r")
+    app.tmux.wait_for_text("slow slow", timeout_s=30)
+    app.tmux.type_text("queued message\r")
+    app.tmux.wait_for_text("second answer", timeout_s=60)
+    assert app.wait_sent(2) == ["first message", "queued message"]
+    conversation = panel(app.tmux.screen(), "Conversation") or ""
+    assert conversation.count("queued message") == 1, conversation

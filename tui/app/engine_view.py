@@ -120,6 +120,7 @@ class EngineView(_Base):
             if isinstance(event, ev.TurnAborted):
                 await conv.add_notice(red(f"Turn aborted ({event.reason})."), "warning")
             if self.queued:
+                await conv.take_queued()
                 await self.send(self.queued.pop(0))
 
     def ask(self, request: ev.ApprovalRequested) -> None:

@@ -199,6 +199,7 @@ class SlashActions(_Base):
             await conv.add_notice(f"No theme {name!r}. /theme lists them.", "warning")
         else:
             self.theme = name
+            await conv.add_notice(f"theme set to {name}.")
 
     @work(thread=True, exclusive=True, group="git-diff")
     def show_git_diff(self) -> None:

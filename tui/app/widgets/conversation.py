@@ -133,15 +133,27 @@ class Conversation(VerticalScroll):
         self._answer: AnswerCell | None = None
         self._attempt: list[Widget] = []  # model output shown since the current request began
         self._tools: dict[str, ToolCell] = {}
+        self._queued: list[UserCell] = []  # messages waiting for the running turn, oldest first
 
     def on_mount(self) -> None:
         self.anchor()
 
     async def add_user(self, text: str, *, queued: bool = False) -> None:
         label = Text(text)
+        cell = UserCell(label)
         if queued:
             label.append("  (queued)", style="dim italic")
-        await self.mount(UserCell(label))
+            self._queued.append(cell)
+        await self.mount(cell)
+
+    async def take_queued(self) -> None:
+        """The oldest queued message is sent now and shown again where it is sent (after the
+        answer it waited for): its queued copy goes, so it appears once."""
+        while self._queued:
+            cell = self._queued.pop(0)
+            if cell.is_attached:  # cells of a conversation cleared since (/new) are gone already
+                await cell.remove()
+                return
 
     async def append_answer(self, delta: str) -> None:
         if self._answer is None:
