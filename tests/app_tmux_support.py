@@ -103,6 +103,10 @@ class LiveApp:
     def composer(self) -> str:
         return bottom_box(self.tmux.screen())
 
+    @staticmethod
+    def composer_of(screen: str) -> str:
+        return bottom_box(screen)
+
     def sent_messages(self) -> list[str]:
         """Every user message the model was sent, in order (the last request holds them all)."""
         bodies = self.fake.responses_bodies()

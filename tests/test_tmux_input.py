@@ -201,3 +201,47 @@ def test_a_message_queued_during_a_turn_appears_once(app: LiveApp) -> None:
     assert app.wait_sent(2) == ["first message", "queued message"]
     conversation = panel(app.tmux.screen(), "Conversation") or ""
     assert conversation.count("queued message") == 1, conversation
+
+
+FOCUS_KEYS = ["F2", "F3", "F4", "F5"]
+
+
+def _all_panes(screen: str) -> bool:
+    return all(panel(screen, title) is not None for title in ("Conversation", "Plan", "Diff preview", "Token budget"))
+
+
+def _typed_lands_in_composer(app: LiveApp, text: str) -> None:
+    app.tmux.type_text(text)
+    app.tmux.wait_for(f"{text!r} in the composer", lambda s: app.composer_of(s) == text, timeout_s=30)
+    app.tmux.press("C-u")
+    app.tmux.wait_for("an empty composer", lambda s: "Ask codeloop" in app.composer_of(s), timeout_s=30)
+
+
+@pytest.mark.parametrize("key", FOCUS_KEYS)
+def test_after_maximize_and_restore_typing_goes_to_the_composer(app: LiveApp, key: str) -> None:
+    """Each pane: F-key twice then typing (diff navigation letters included); F-key, Esc, typing;
+    F-key then typing (the layout comes back and the letters land in the composer)."""
+    for _ in range(2):
+        app.tmux.press(key, key)
+        _typed_lands_in_composer(app, "jkgG np hello")
+        app.tmux.press(key, "Escape")
+        # Typed only once the layout is back: an Esc (or an F-key, also an escape sequence)
+        # followed within a few milliseconds by letters lost them in Textual's input parser;
+        # a typist is never that fast, but this is a known gap (see the report of issue 13).
+        app.tmux.wait_for("the layout restored", _all_panes, timeout_s=30)
+        _typed_lands_in_composer(app, "after escape")
+        app.tmux.press(key)
+        # Typed once the pane fills the screen (see the Esc note above: the terminal's parser).
+        app.tmux.wait_for("the pane maximized", lambda s: not _all_panes(s), timeout_s=30)
+        _typed_lands_in_composer(app, "xyz while maximized")
+
+
+def test_f1_shows_help_for_the_maximized_pane(app: LiveApp) -> None:
+    app.tmux.press("F4")
+    app.tmux.wait_for("the diff pane maximized", lambda s: panel(s, "Diff preview") is not None and panel(s, "Plan") is None, timeout_s=30)
+    app.tmux.press("F1")
+    app.tmux.wait_for_text("] or n: next file", timeout_s=30)
+    app.tmux.press("Escape")
+    app.tmux.wait_for("help closed", lambda s: "] or n: next file" not in s, timeout_s=30)
+    app.tmux.press("F4")
+    _typed_lands_in_composer(app, "back to typing")

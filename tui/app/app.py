@@ -11,21 +11,21 @@ import asyncio
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.events import Resize
 from textual.widgets import Footer, Tab, Tabs
 
 from tui.app.commands import SlashCommandProvider
 from tui.app.engine_view import EngineView
 from tui.app.hangup import HANGUP_EXIT_CODE, TerminalWatch
+from tui.app.pane_keys import PaneKeys
 from tui.app.screens.approval import ApprovalScreen
 from tui.app.screens.confirm import ConfirmScreen
-from tui.app.screens.help import PANE_HELP, HelpScreen
+from tui.app.screens.help import HelpScreen
 from tui.app.slash_actions import SlashActions
 from tui.app.startup import settle_startup_garbage, warm_renderers
 from tui.app.themes import DEFAULT_THEME, app_variable_defaults, load_themes
@@ -71,7 +71,7 @@ class SessionPreview:
     start: Callable[[], Session]
 
 
-class CodeloopApp(EngineView, SlashActions, App[None]):
+class CodeloopApp(PaneKeys, EngineView, SlashActions, App[None]):
     TITLE = "codeloop"
     COMMANDS = App.COMMANDS | {SlashCommandProvider}
     CSS = """
@@ -202,6 +202,7 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
             composer.text = self.initial_text
             composer.move_cursor(composer.document.end)
         composer.focus()
+        self.watch(self.screen, "maximized", self._maximized_changed, init=False)
         loop = asyncio.get_running_loop()
         self._terminal_watch = TerminalWatch(lambda: loop.call_soon_threadsafe(self._terminal_gone))
         if not self.is_headless:
@@ -292,7 +293,7 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
 
     # ------------------------------------------------------------------ layout
 
-    def on_resize(self, event: Resize) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         self._set_narrow(event.size.width)
 
     def _set_narrow(self, width: int) -> None:
@@ -356,6 +357,8 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
     # ------------------------------------------------------------------ keys
 
     async def action_interrupt(self) -> None:
+        """Esc: interrupt the turn, and bring the keys back to the composer from any pane."""
+        self._focus_composer()
         if self.session is not None and self.session.turn_running:
             await self.session.submit(ev.Interrupt())
 
@@ -372,20 +375,6 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
 
     def _disarm(self) -> None:
         self._ctrl_c_armed = False
-
-    def action_pane_help(self) -> None:
-        node: Any = self.focused
-        while node is not None and getattr(node, "id", None) not in PANE_HELP:
-            node = node.parent
-        pane = getattr(node, "id", None) or "composer"
-        self.push_screen(HelpScreen(pane))
-
-    def action_maximize(self, pane: str) -> None:
-        widget = self.query_one(f"#{pane}")
-        if self.screen.maximized is widget:
-            self.screen.minimize()
-        else:
-            self.screen.maximize(widget, container=False)
 
     def _terminal_gone(self) -> None:
         """The terminal hung up (tui/app/hangup.py killed the commands already): end."""
