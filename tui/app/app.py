@@ -363,6 +363,9 @@ class CodeloopApp(PaneKeys, EngineView, SlashActions, App[None]):
             await self.session.submit(ev.Interrupt())
 
     async def action_interrupt_or_quit(self) -> None:
+        """Ctrl+C: copy the selection if there is one; else interrupt the turn; else arm quit."""
+        if self._copy_selection():
+            return
         if self.session is not None and self.session.turn_running:
             self._ctrl_c_armed = False
             await self.session.submit(ev.Interrupt())

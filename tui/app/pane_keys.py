@@ -1,5 +1,5 @@
-"""Panes and keys: F1 help for the visible pane, F2-F5 maximize/restore, and where keys go when
-a pane has the focus. A part of CodeloopApp kept in its own file (as engine_view.py is).
+"""Panes and keys: F1 help for the visible pane, F2-F5 maximize/restore, where keys go when a
+pane has the focus, and Ctrl+C's copy of a selection. A part of CodeloopApp kept in its own file (as engine_view.py is).
 
 The rule: text always ends up in the composer. A maximized pane takes the keys while it fills
 the screen (its own keys act); restoring it gives them back to the composer; a printable key no
@@ -25,6 +25,9 @@ else:
 
 class PaneKeys(_Base):
     """Mixed into CodeloopApp: every method here runs with the app as `self`."""
+
+    if TYPE_CHECKING:  # what CodeloopApp provides
+        _ctrl_c_armed: bool
 
     def action_pane_help(self) -> None:
         # The maximized pane is the visible one, whatever holds the focus.
@@ -81,3 +84,19 @@ class PaneKeys(_Base):
             copy.bubble = False  # type: ignore[misc]
             composer.post_message(copy)
 
+    def _copy_selection(self) -> bool:
+        """Text selected with the mouse (Textual's selection, not the terminal's, so no borders
+        or side panes), or in the composer, goes to the clipboard via OSC 52: True if any."""
+        selected = self.screen.get_selected_text()
+        focused = self.focused
+        if not selected and isinstance(focused, Composer):
+            selected = focused.selected_text
+            if selected:  # copied once: the next Ctrl+C is the usual one
+                focused.move_cursor(focused.selection.end)
+        if not selected:
+            return False
+        self.copy_to_clipboard(selected)
+        self.screen.clear_selection()
+        self._ctrl_c_armed = False
+        self.notify(f"Copied {len(selected):,} characters.", timeout=2)
+        return True

@@ -82,6 +82,8 @@ class SlashActions(_Base):
             await conv.add_notice(redact(mcp_text(self.session.mcp)))
         elif name == "/theme":
             await self._switch_theme(arg)
+        elif name == "/copy":
+            await self._copy_last_answer()
         elif name == "/diff":
             self.show_git_diff()
         elif name == "/compact":
@@ -190,6 +192,18 @@ class SlashActions(_Base):
         self.query_one(StatusLine).set(model=s.model, approval=s.approval_policy, sandbox=s.sandbox.mode)
         self.query_one(BudgetView).set_prices(self._prices(s.model))
         await conv.add_notice(f"{name[1:]} set to {arg}; the model is told with your next message.")
+
+    async def _copy_last_answer(self) -> None:
+        conv = self.query_one(Conversation)
+        for item in reversed(self.session.history):
+            if item.get("type") == "message" and item.get("role") == "assistant":
+                text = "".join(p.get("text", "") for p in item.get("content", []) if p.get("type") == "output_text")
+                if text:
+                    # As shown on screen: redacted, so /copy never puts a secret on the clipboard.
+                    self.copy_to_clipboard(redact(text))
+                    await conv.add_notice(f"Copied the last answer ({len(text):,} characters).")
+                    return
+        await conv.add_notice("/copy: there is no answer to copy yet.", "warning")
 
     async def _switch_theme(self, name: str) -> None:
         conv = self.query_one(Conversation)

@@ -35,7 +35,16 @@ class ToolCell(Static, can_focus=True):
     ToolCell.-failed { border-left: thick $error; }
     ToolCell:focus { background: $boost; }
     """
-    BINDINGS = [Binding("enter", "toggle", "Expand", id="conversation.toggle_output", show=False)]
+    BINDINGS = [
+        Binding("enter", "toggle", "Expand", id="conversation.toggle_output", show=False),
+        Binding("c", "copy_command", "Copy command", id="conversation.copy_command", show=False),
+    ]
+
+    def action_copy_command(self) -> None:
+        """c: the command line to the terminal's clipboard (OSC 52), as shown."""
+        line = self.typed if self.typed is not None else shlex.join(self.command)
+        self.app.copy_to_clipboard(line)
+        self.notify(f"Copied: {line[:60]}", timeout=2)
 
     def __init__(self, command: list[str], cwd: str, sandboxed: bool, typed: str | None = None) -> None:
         """`typed`: the command line as the user typed it (a `!` command), shown instead of the argv."""
