@@ -172,6 +172,14 @@ def alive(pid: int) -> bool:
         return False
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except FileNotFoundError:
+        return ""
+
+
 def wait_gone(pids: list[int], timeout_s: float) -> float:
     """Seconds until every pid is gone; fails with the survivors after `timeout_s`."""
     start = time.monotonic()
@@ -180,12 +188,13 @@ def wait_gone(pids: list[int], timeout_s: float) -> float:
         if not left:
             return time.monotonic() - start
         if time.monotonic() - start > timeout_s:
+            named = [f"{p} {_cmdline(p)!r}" for p in left]
             for p in left:  # leave nothing behind for the next test
                 try:
                     os.kill(p, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-            raise AssertionError(f"still running after {timeout_s}s: {left}")
+            raise AssertionError(f"still running after {timeout_s}s: {named}")
         time.sleep(0.02)
 
 

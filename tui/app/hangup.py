@@ -20,8 +20,8 @@ from collections.abc import Callable
 
 from tui.tools.process import kill_live_groups
 
-WATCH_S = 0.25
-EXIT_GRACE_S = 1.0
+WATCH_S = 0.1
+EXIT_GRACE_S = 0.5
 HANGUP_EXIT_CODE = 128 + signal.SIGHUP
 
 
@@ -67,12 +67,17 @@ class TerminalWatch:
                 self.terminal_gone()
                 return
 
+    @staticmethod
+    def _end_now() -> None:
+        kill_live_groups()  # again: a command whose spawn was under way is registered by now
+        os._exit(HANGUP_EXIT_CODE)
+
     def terminal_gone(self) -> None:
         if self._gone.is_set():
             return
         self._gone.set()
         kill_live_groups()
-        last_resort = threading.Timer(EXIT_GRACE_S, lambda: os._exit(HANGUP_EXIT_CODE))
+        last_resort = threading.Timer(EXIT_GRACE_S, self._end_now)
         last_resort.daemon = True  # a clean exit before it fires is not held up
         last_resort.start()
         try:

@@ -12,6 +12,7 @@ import asyncio
 import fnmatch
 import os
 import signal
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -125,6 +126,8 @@ async def run_process(
 
     pgid = transport.get_pid()  # start_new_session made the child a group leader
     _LIVE_GROUPS.add(pgid)
+    if _closing.is_set():  # the process is ending: spawned while kill_live_groups ran
+        kill_group(pgid)
     timed_out = False
     try:
         if not await _settled(collector.exited, timeout_s):
@@ -189,10 +192,13 @@ async def _settled(future: asyncio.Future[None], timeout_s: float | None) -> boo
 # terminal does not reach it), so nothing kills it when codeloop dies: whoever ends the process
 # early (its terminal gone) calls kill_live_groups.
 _LIVE_GROUPS: set[int] = set()
+_closing = threading.Event()
 
 
 def kill_live_groups() -> None:
-    """SIGKILL every command still running; safe from any thread or a signal handler."""
+    """SIGKILL every command still running, and any started from now on (one being spawned
+    right now registers after this); safe from any thread or a signal handler."""
+    _closing.set()
     for pgid in list(_LIVE_GROUPS):
         kill_group(pgid)
 
