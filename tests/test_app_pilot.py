@@ -26,7 +26,6 @@ async def test_enter_sends_and_the_answer_streams_in(fake_openai: FakeOpenAI, tm
         await _type(pilot, "hi there")
         await pilot.press("enter")
         await _until(pilot, lambda: _idle(app) and [a for a in app.query(AnswerCell) if a.done])
-        await pilot.pause(0.1)
         assert [str(c.render()) for c in app.query(UserCell)] == ["hi there"]
         [answer] = app.query(AnswerCell)
         assert answer.done and answer.text == "**Hello** from the model"
@@ -43,8 +42,8 @@ async def test_shell_approval_modal_y_runs_the_command(fake_openai: FakeOpenAI, 
         await pilot.press("enter")
         await until_approval_ready(pilot, app)
         await pilot.press("y")
-        await _until(pilot, lambda: _idle(app))
-        await pilot.pause(0.1)
+        # The cell shows the result when its event arrives, which may be after the turn is idle.
+        await _until(pilot, lambda: _idle(app) and app.query(ToolCell) and app.query(ToolCell).first().result is not None)
         cell = app.query(ToolCell).first()
         assert cell.result is not None and "exit 0" in cell.result
     assert outputs_by_call(fake_openai.responses_bodies()[1])["c1"].startswith("Exit code: 0")
@@ -72,9 +71,7 @@ async def test_escape_in_the_modal_aborts_the_turn(fake_openai: FakeOpenAI, tmp_
         await pilot.press("enter")
         await until_approval_ready(pilot, app)
         await pilot.press("escape")
-        await _until(pilot, lambda: _idle(app))
-        await pilot.pause(0.1)
-        assert any("aborted" in str(n.render()) for n in app.query(NoticeCell))
+        await _until(pilot, lambda: _idle(app) and any("aborted" in str(n.render()) for n in app.query(NoticeCell)))
     assert app.session.history[-1]["content"][0]["text"].startswith("<turn_aborted>")
 
 
@@ -122,7 +119,7 @@ async def test_slash_commands_change_settings_or_say_what_is_missing(fake_openai
         for line in ("/approvals on-request", "/bogus"):
             await _type(pilot, line)
             await pilot.press("enter")
-        await pilot.pause(0.1)
+        await _until(pilot, lambda: any("Unknown command '/bogus'" in str(n.render()) for n in app.query(NoticeCell)))
         notices = [str(n.render()) for n in app.query(NoticeCell)]
         assert app.session.settings.approval_policy == "on-request"
         assert any("Unknown command '/bogus'" in n for n in notices)

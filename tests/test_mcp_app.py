@@ -87,8 +87,11 @@ async def test_mcp_approval_modal_shows_server_tool_and_arguments_and_y_runs_it(
         assert "server echo" in text and "tool echo" in text
         assert '"text": "shown in the modal"' in text and "outside the sandbox" in text
         await pilot.press("y")
-        await _until(pilot, lambda: not app.session.turn_running and bool(app.query(McpCallCell)), WAIT_S)
-        await pilot.pause(0.1)
+        await _until(
+            pilot,
+            lambda: not app.session.turn_running and bool(app.query(McpCallCell)) and app.query_one(McpCallCell).result is not None,
+            WAIT_S,
+        )
         cell = app.query_one(McpCallCell)
         rendered = str(cell.render())
         assert "echo › echo" in rendered and cell.result is not None and "done" in cell.result
