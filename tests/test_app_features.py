@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.app_support import idle, type_text, until, until_approval_ready
 from tests.engine_support import make_session
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.pilot_support import idle, type_text, until
 from tui.app.app import CodeloopApp
 from tui.app.screens.help import HelpScreen
 from tui.app.widgets.composer import Composer
@@ -156,7 +156,6 @@ async def test_composer_keys_are_bindings_that_can_be_remapped(fake_openai: Fake
 
 async def test_approval_modal_works_with_arrows_and_enter(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
     from tests.engine_support import outputs_by_call, shell_call
-    from tui.app.screens.approval import ApprovalScreen
 
     fake_openai.queue_response(fe.turn(shell_call("c1", ["python3", "-c", "print('ran')"])))
     fake_openai.queue_response(fe.turn(fe.message_item("ok")))
@@ -164,7 +163,7 @@ async def test_approval_modal_works_with_arrows_and_enter(fake_openai: FakeOpenA
     async with app.run_test(size=(140, 40)) as pilot:
         await type_text(pilot, "go")
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        await until_approval_ready(pilot, app)
         await pilot.press("down", "down", "enter")  # the third choice: deny
         await until(pilot, lambda: idle(app))
     assert "declined" in outputs_by_call(fake_openai.responses_bodies()[1])["c1"]

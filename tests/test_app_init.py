@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.app_support import SIZE, idle, type_text, until, until_approval_ready
 from tests.engine_support import make_session
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.pilot_support import SIZE, idle, type_text, until
 from tui.app.app import CodeloopApp
-from tui.app.screens.approval import ApprovalScreen
 from tui.app.widgets.conversation import NoticeCell, UserCell
 from tui.app.widgets.diff_view import DiffView
 from tui.tools.specs import prompt_text
@@ -24,7 +23,7 @@ async def test_init_sends_our_prompt_and_the_write_waits_for_approval(fake_opena
     async with app.run_test(size=SIZE) as pilot:
         await type_text(pilot, "/init")
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        await until_approval_ready(pilot, app)
         assert not (tmp_path / "AGENTS.md").exists()  # nothing written before the user says yes
         view = app.query_one(DiffView)
         assert view.label == "pending approval" and [f.title for f in view.files] == ["AGENTS.md"]

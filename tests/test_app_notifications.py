@@ -7,13 +7,12 @@ from pathlib import Path
 
 from textual import events
 
+from tests.app_support import SIZE, idle, type_text, until, until_approval_ready
 from tests.engine_support import make_session, shell_call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.pilot_support import SIZE, idle, type_text, until
 from tui.app.app import CodeloopApp
 from tui.app.notify import MAX_CHARS, osc9
-from tui.app.screens.approval import ApprovalScreen
 from tui.config import TuiSettings
 
 
@@ -80,7 +79,7 @@ async def test_waiting_approval_notifies_when_not_focused(fake_openai: FakeOpenA
         await until(pilot, lambda: app.session.turn_running)
         await _blur(pilot, app)
         release.set()
-        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        await until_approval_ready(pilot, app)
         assert _notifications(written) == ["\x1b]9;codeloop: approval needed to run python3 -c 'print(1)'\x07"]
         await pilot.press("n")
         await until(pilot, lambda: idle(app))

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.app_support import RUN_PY, SIZE, idle, type_text, until, until_approval_ready
 from tests.engine_support import make_session, outputs_by_call, shell_call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.pilot_support import RUN_PY, SIZE, idle, type_text, until
 from tui.app.app import CodeloopApp
-from tui.app.screens.approval import ApprovalScreen
 from tui.app.widgets.conversation import AnswerCell, NoticeCell, ToolCell, UserCell
 
 
@@ -20,7 +19,6 @@ async def test_enter_sends_and_the_answer_streams_in(fake_openai: FakeOpenAI, tm
         await type_text(pilot, "hi there")
         await pilot.press("enter")
         await until(pilot, lambda: idle(app) and [a for a in app.query(AnswerCell) if a.done])
-        await pilot.pause(0.1)
         assert [str(c.render()) for c in app.query(UserCell)] == ["hi there"]
         [answer] = app.query(AnswerCell)
         assert answer.done and answer.text == "**Hello** from the model"
@@ -35,10 +33,10 @@ async def test_shell_approval_modal_y_runs_the_command(fake_openai: FakeOpenAI, 
     async with app.run_test(size=SIZE) as pilot:
         await type_text(pilot, "go")
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        await until_approval_ready(pilot, app)
         await pilot.press("y")
-        await until(pilot, lambda: idle(app))
-        await pilot.pause(0.1)
+        # The cell shows the result when its event arrives, which may be after the turn is idle.
+        await until(pilot, lambda: idle(app) and app.query(ToolCell) and app.query(ToolCell).first().result is not None)
         cell = app.query(ToolCell).first()
         assert cell.result is not None and "exit 0" in cell.result
     assert outputs_by_call(fake_openai.responses_bodies()[1])["c1"].startswith("Exit code: 0")
@@ -51,7 +49,7 @@ async def test_n_denies_and_the_model_is_told(fake_openai: FakeOpenAI, tmp_path:
     async with app.run_test(size=SIZE) as pilot:
         await type_text(pilot, "go")
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        await until_approval_ready(pilot, app)
         await pilot.press("n")
         await until(pilot, lambda: idle(app))
         assert not app.query(ToolCell)
@@ -64,11 +62,9 @@ async def test_escape_in_the_modal_aborts_the_turn(fake_openai: FakeOpenAI, tmp_
     async with app.run_test(size=SIZE) as pilot:
         await type_text(pilot, "go")
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        await until_approval_ready(pilot, app)
         await pilot.press("escape")
-        await until(pilot, lambda: idle(app))
-        await pilot.pause(0.1)
-        assert any("aborted" in str(n.render()) for n in app.query(NoticeCell))
+        await until(pilot, lambda: idle(app) and any("aborted" in str(n.render()) for n in app.query(NoticeCell)))
     assert app.session.history[-1]["content"][0]["text"].startswith("<turn_aborted>")
 
 
@@ -117,7 +113,7 @@ async def test_slash_commands_change_settings_or_say_what_is_missing(fake_openai
         for line in ("/approvals on-request", "/bogus"):
             await type_text(pilot, line)
             await pilot.press("enter")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: any("Unknown command '/bogus'" in str(n.render()) for n in app.query(NoticeCell)))
         notices = [str(n.render()) for n in app.query(NoticeCell)]
         assert app.session.settings.approval_policy == "on-request"
         assert any("Unknown command '/bogus'" in n for n in notices)

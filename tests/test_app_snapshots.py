@@ -12,9 +12,11 @@ from typing import Any
 
 import pytest
 
+from tests.app_support import until
 from tests.engine_support import make_session
 from tests.fakeopenai import FakeOpenAI
 from tui.app.app import CodeloopApp
+from tui.app.screens.approval import ApprovalScreen
 from tui.app.widgets.budget import BudgetView
 from tui.app.widgets.composer import Composer
 from tui.config import TuiSettings
@@ -69,6 +71,8 @@ def _snap(snap_compare: Any, app: CodeloopApp, size: tuple[int, int], before: An
         _calm(app)
         if before is not None:
             await before(app)
+        # An approval takes a moment to show its choices (ApprovalScreen.GUARD_S): shot with them.
+        await until(pilot, lambda: not isinstance(app.screen, ApprovalScreen) or app.screen.armed)
         await pilot.pause(0.2)  # streamed text is painted on a short timer (answer.py)
 
     return bool(snap_compare(app, terminal_size=size, run_before=run_before))

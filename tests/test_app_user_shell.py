@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from tests.app_support import SIZE, type_text, until
 from tests.engine_support import make_session
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.pilot_support import SIZE, type_text, until
 from tui.app.app import CodeloopApp
 from tui.app.widgets.conversation import ToolCell, UserCell
 

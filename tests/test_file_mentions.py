@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.app_support import SIZE, type_text, until
 from tests.engine_support import make_session
 from tests.fakeopenai import FakeOpenAI
-from tests.pilot_support import SIZE, type_text, until
 from tui.app.app import CodeloopApp
 from tui.app.file_index import SKIPPED_DIRS, list_files, rank
 from tui.app.widgets.composer import Composer

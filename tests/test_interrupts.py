@@ -15,17 +15,17 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.app_support import RUN_PY, SIZE, type_text, until, until_approval_ready
 from tests.engine_support import make_session, outputs_by_call, process_gone, shell_call
+from tests.exec_support import run_exec
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.pilot_support import RUN_PY, SIZE, type_text, until
-from tests.exec_support import run_exec
 from tui.app.app import CodeloopApp
 from tui.app.screens.approval import ApprovalScreen
 from tui.engine.rollout import read_rollout
@@ -274,7 +274,7 @@ async def test_key_at_a_pending_approval_aborts_and_answers_every_call(
     async with app.run_test(size=SIZE) as pilot:
         await type_text(pilot, "go")
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        await until_approval_ready(pilot, app)
         request = app.screen.request
         await pilot.press(key)
         await until(pilot, lambda: not app.session.turn_running, timeout=5)

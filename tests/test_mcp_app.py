@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.app_support import type_text, until, until_approval_ready
 from tests.engine_support import echo_server, make_session, outputs_by_call
 from tests.engine_support import mcp_call as call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.pilot_support import type_text, until
 from tui.app.app import CodeloopApp
-from tui.app.screens.approval import ApprovalScreen
 from tui.app.widgets.conversation import McpCallCell, NoticeCell
 from tui.config import McpServerConfig
 from tui.engine import events as ev
@@ -79,15 +78,18 @@ async def test_mcp_approval_modal_shows_server_tool_and_arguments_and_y_runs_it(
     app = _app(fake_openai, tmp_path, {"echo": echo_server()}, policy="untrusted")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("g", "o", "enter")
-        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen), WAIT_S)
+        await until_approval_ready(pilot, app, WAIT_S)
         modal = app.screen
         text = " ".join(str(w.render()) for w in modal.query("Label, Static"))
         assert "Call this MCP tool?" in text
         assert "server echo" in text and "tool echo" in text
         assert '"text": "shown in the modal"' in text and "outside the sandbox" in text
         await pilot.press("y")
-        await until(pilot, lambda: not app.session.turn_running and bool(app.query(McpCallCell)), WAIT_S)
-        await pilot.pause(0.1)
+        await until(
+            pilot,
+            lambda: not app.session.turn_running and bool(app.query(McpCallCell)) and app.query_one(McpCallCell).result is not None,
+            WAIT_S,
+        )
         cell = app.query_one(McpCallCell)
         rendered = str(cell.render())
         assert "echo › echo" in rendered and cell.result is not None and "done" in cell.result

@@ -5,10 +5,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from tests.app_support import idle, type_text, until
 from tests.engine_support import collect, make_session, of_type, run_turn
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.pilot_support import idle, type_text, until
 from tui.app.app import CodeloopApp
 from tui.app.screens.confirm import ConfirmScreen
 from tui.engine import events as ev

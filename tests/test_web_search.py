@@ -199,7 +199,7 @@ def test_search_item_builder_passes_the_sdk_classes() -> None:
 
 
 async def test_the_app_shows_a_search_cell(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
-    from tests.pilot_support import SIZE, idle, type_text, until
+    from tests.app_support import SIZE, idle, type_text, until
     from tui.app.app import CodeloopApp
     from tui.app.widgets.conversation import SearchCell
 

@@ -131,6 +131,7 @@ class TmuxDriver:
         *,
         timeout_s: float,
         source: Callable[[], str] | None = None,
+        poll_s: float = POLL_S,
     ) -> str:
         """Poll the screen until `condition(screen)` is truthy; return that screen.
 
@@ -145,7 +146,7 @@ class TmuxDriver:
                 return last
             if time.monotonic() >= deadline:
                 raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}; last screen:\n{last}")
-            time.sleep(POLL_S)
+            time.sleep(poll_s)
 
     def wait_for_text(self, text: str, *, timeout_s: float) -> str:
         return self.wait_for(repr(text), lambda s: text in s, timeout_s=timeout_s)

@@ -11,20 +11,21 @@ import asyncio
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.events import Resize
 from textual.widgets import Footer, Tab, Tabs
 
 from tui.app.commands import SlashCommandProvider
 from tui.app.engine_view import EngineView
+from tui.app.hangup import HANGUP_EXIT_CODE, TerminalWatch
+from tui.app.pane_keys import PaneKeys
 from tui.app.screens.approval import ApprovalScreen
 from tui.app.screens.confirm import ConfirmScreen
-from tui.app.screens.help import PANE_HELP, HelpScreen
+from tui.app.screens.help import HelpScreen
 from tui.app.slash_actions import SlashActions
 from tui.app.startup import settle_startup_garbage, warm_renderers
 from tui.app.themes import DEFAULT_THEME, app_variable_defaults, follow_theme_in_markdown, load_themes
@@ -70,7 +71,7 @@ class SessionPreview:
     start: Callable[[], Session]
 
 
-class CodeloopApp(EngineView, SlashActions, App[None]):
+class CodeloopApp(PaneKeys, EngineView, SlashActions, App[None]):
     TITLE = "codeloop"
     COMMANDS = App.COMMANDS | {SlashCommandProvider}
     CSS = """
@@ -138,6 +139,7 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
         self.queued: list[str] = []
         self._files_listed_at: float | None = None  # monotonic time of the last file listing
         self._ctrl_c_armed = False
+        self._terminal_watch: TerminalWatch | None = None
         self.startup_notes: list[str] = []
         self._setup_themes()
 
@@ -202,6 +204,11 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
             composer.text = self.initial_text
             composer.move_cursor(composer.document.end)
         composer.focus()
+        self.watch(self.screen, "maximized", self._maximized_changed, init=False)
+        loop = asyncio.get_running_loop()
+        self._terminal_watch = TerminalWatch(lambda: loop.call_soon_threadsafe(self._terminal_gone))
+        if not self.is_headless:
+            self._terminal_watch.start()
         self._apply_keymap()
         self._set_narrow(self.size.width)
         if self.demo:
@@ -288,7 +295,7 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
 
     # ------------------------------------------------------------------ layout
 
-    def on_resize(self, event: Resize) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         self._set_narrow(event.size.width)
 
     def _set_narrow(self, width: int) -> None:
@@ -317,7 +324,9 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
             self._early.append(text)
         elif text.startswith("/"):
             await self.run_slash(text)
-        elif self.session.turn_running:
+        elif self.session.turn_running or self.queued:
+            # Behind the queue even when the turn just ended: its TurnCompleted, still on its way
+            # to this app, sends the queue's head next; sending now would overtake it.
             self.queued.append(text)
             await self.query_one(Conversation).add_user(text, queued=True)
         else:
@@ -352,10 +361,15 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
     # ------------------------------------------------------------------ keys
 
     async def action_interrupt(self) -> None:
+        """Esc: interrupt the turn, and bring the keys back to the composer from any pane."""
+        self._focus_composer()
         if self.session is not None and self.session.turn_running:
             await self.session.submit(ev.Interrupt())
 
     async def action_interrupt_or_quit(self) -> None:
+        """Ctrl+C: copy the selection if there is one; else interrupt the turn; else arm quit."""
+        if self._copy_selection():
+            return
         if self.session is not None and self.session.turn_running:
             self._ctrl_c_armed = False
             await self.session.submit(ev.Interrupt())
@@ -369,12 +383,9 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
     def _disarm(self) -> None:
         self._ctrl_c_armed = False
 
-    def action_pane_help(self) -> None:
-        node: Any = self.focused
-        while node is not None and getattr(node, "id", None) not in PANE_HELP:
-            node = node.parent
-        pane = getattr(node, "id", None) or "composer"
-        self.push_screen(HelpScreen(pane))
+    def _terminal_gone(self) -> None:
+        """The terminal hung up (tui/app/hangup.py killed the commands already): end."""
+        self.exit(return_code=HANGUP_EXIT_CODE)
 
     def action_follow_conversation(self) -> None:
         self.query_one(Conversation).follow()
@@ -385,6 +396,10 @@ class CodeloopApp(EngineView, SlashActions, App[None]):
             self.screen.minimize()
         else:
             self.screen.maximize(widget, container=False)
+
+    def on_unmount(self) -> None:
+        if self._terminal_watch is not None:
+            self._terminal_watch.stop()
 
     async def action_quit(self) -> None:
         if self.session is not None:

@@ -34,6 +34,7 @@ SLASH_COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("/mcp", "MCP servers: state and tools"),
     SlashCommand("/init", "ask the model to write an AGENTS.md for this repository"),
     SlashCommand("/theme", "switch the theme (no name: list them)", takes_argument=True),
+    SlashCommand("/copy", "copy the last answer (to the terminal's clipboard: works over SSH)"),
     SlashCommand("/undo", "restore the files to before the last turn (asks first)"),
     SlashCommand("/help", "commands and keys"),
     SlashCommand("/quit", "leave codeloop"),
@@ -56,6 +57,7 @@ def help_text() -> str:
     lines += [
         "",
         "Keys: Enter send · Ctrl+J newline · Up/Down recall · Esc interrupt · Ctrl+C interrupt, twice quit",
+        "      Copy: select with the mouse, then Ctrl+C · c on a focused command (Tab to it) · /copy the last answer",
         "      Ctrl+Q quit · F1 help for the focused pane · F2–F5 maximize a pane · Ctrl+P palette",
         "In an approval: y once · a for the session · n deny (the model is told) · Esc abort the turn",
         "!cmd runs cmd yourself, in the session's sandbox, no approval; the model sees its output next turn",

@@ -6,18 +6,19 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
-from textual import work
+from textual import events, work
 
 from tui.app.notify import osc9
 from tui.app.screens.approval import ApprovalScreen
 from tui.app.widgets.budget import BudgetView
+from tui.app.widgets.composer import Composer
 from tui.app.widgets.conversation import Conversation
 from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.plan import PlanView
 from tui.app.widgets.status import StatusLine
 from tui.engine import events as ev
 from tui.safety.redact import default_redactor
-from tui.safety.terminal_text import displayable, neutralize
+from tui.safety.terminal_text import displayable
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -41,6 +42,8 @@ class EngineView(_Base):
         def _reveal(self, pane: str) -> None: ...
 
         async def send(self, text: str) -> None: ...
+
+        async def action_interrupt(self) -> None: ...
 
     @work(exclusive=True, group="engine-events")
     async def pump_events(self) -> None:
@@ -128,6 +131,7 @@ class EngineView(_Base):
             if isinstance(event, ev.TurnAborted):
                 await conv.add_notice(red(f"Turn aborted ({event.reason})."), "warning")
             if self.queued:
+                await conv.take_queued()
                 await self.send(self.queued.pop(0))
 
     @work(thread=True, exclusive=True, group="git-diff")
@@ -160,7 +164,24 @@ class EngineView(_Base):
         if request.kind == "patch" and request.changes:
             self.query_one(DiffView).show_changes(request.changes, label="pending approval")
             self._reveal("diff")
-        self.push_screen(ApprovalScreen(request), callback=lambda decision: request.resolve(decision or ev.ReviewDecision.DENIED))
+        self.push_screen(ApprovalScreen(request, type_ahead=self.type_ahead), callback=lambda decision: request.resolve(decision or ev.ReviewDecision.DENIED))
+
+    def type_ahead(self, event: events.Key | events.Paste) -> None:
+        """A key typed into an approval before it could decide: the composer's, in order (its
+        queue is FIFO). A copy that does not bubble: unhandled, it would reach the app's
+        bindings, which look at the modal's (Esc would abort the turn)."""
+        copy: events.Key | events.Paste = (
+            events.Key(event.key, event.character) if isinstance(event, events.Key) else events.Paste(event.text)
+        )
+        copy.bubble = False  # type: ignore[misc]
+        # The main screen's composer: the active screen is the modal.
+        composer = self.screen_stack[0].query_one(Composer)
+        if isinstance(event, events.Key) and event.key == "escape" and not composer.has_open_popup():
+            # Esc from the composer interrupts the turn (the app's binding, which a copy that
+            # does not bubble never reaches): the same here, never a decision of the modal's.
+            self.run_worker(self.action_interrupt(), group="type-ahead-interrupt")
+            return
+        composer.post_message(copy)
 
     def desktop_notify(self, text: str) -> bool:
         """An OSC 9 notification, only while the terminal window is not focused; True if sent.

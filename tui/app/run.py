@@ -119,7 +119,12 @@ def run_app(args: argparse.Namespace, resume: ResumeRequest | None = None) -> in
             ),
             preview=preview,
         )
-        app.run()
+        try:
+            app.run()
+        finally:
+            from tui.tools.process import kill_live_groups
+
+            kill_live_groups()  # however the app ended, no command outlives it
         return app.return_code or 0
     finally:
         if demo is not None:

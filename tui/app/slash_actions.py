@@ -82,6 +82,8 @@ class SlashActions(_Base):
             await conv.add_notice(redact(mcp_text(self.session.mcp)))
         elif name == "/theme":
             await self._switch_theme(arg)
+        elif name == "/copy":
+            await self._copy_last_answer()
         elif name == "/diff":
             self.show_git_diff()
         elif name == "/compact":
@@ -200,6 +202,18 @@ class SlashActions(_Base):
         """Every theme `/theme NAME` accepts, as every message about themes lists them."""
         return ", ".join(sorted(self.available_themes))
 
+    async def _copy_last_answer(self) -> None:
+        conv = self.query_one(Conversation)
+        for item in reversed(self.session.history):
+            if item.get("type") == "message" and item.get("role") == "assistant":
+                text = "".join(p.get("text", "") for p in item.get("content", []) if p.get("type") == "output_text")
+                if text:
+                    # As shown on screen: redacted, so /copy never puts a secret on the clipboard.
+                    self.copy_to_clipboard(redact(text))
+                    await conv.add_notice(f"Copied the last answer ({len(text):,} characters).")
+                    return
+        await conv.add_notice("/copy: there is no answer to copy yet.", "warning")
+
     async def _switch_theme(self, name: str) -> None:
         conv = self.query_one(Conversation)
         if not name:
@@ -208,6 +222,7 @@ class SlashActions(_Base):
             await conv.add_notice(f"No theme {name!r}. Themes: {self.known_themes()}.", "warning")
         else:
             self.theme = name
+            await conv.add_notice(f"theme set to {name}.")
 
     @work(thread=True, exclusive=True, group="git-diff")
     def show_git_diff(self) -> None:

@@ -12,6 +12,7 @@ import asyncio
 import fnmatch
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -147,6 +148,9 @@ async def run_process(
         )
 
     pgid = transport.get_pid()  # start_new_session made the child a group leader
+    _LIVE_GROUPS.add(pgid)
+    if _closing.is_set():  # the process is ending: spawned while kill_live_groups ran
+        kill_group(pgid)
     timed_out = False
     try:
         if not await _settled(collector.exited, timeout_s):
@@ -170,6 +174,7 @@ async def run_process(
             )
         ) from None
     finally:
+        _LIVE_GROUPS.discard(pgid)
         transport.close()
 
     returncode = transport.get_returncode()
@@ -221,6 +226,21 @@ async def _settled(future: asyncio.Future[None], timeout_s: float | None) -> boo
     """Wait up to `timeout_s` for `future` without cancelling it; True if it finished."""
     done, _ = await asyncio.wait({future}, timeout=timeout_s)
     return bool(done)
+
+
+# Process groups of the commands running now. Each is its own session (so Ctrl+C in the
+# terminal does not reach it), so nothing kills it when codeloop dies: whoever ends the process
+# early (its terminal gone) calls kill_live_groups.
+_LIVE_GROUPS: set[int] = set()
+_closing = threading.Event()
+
+
+def kill_live_groups() -> None:
+    """SIGKILL every command still running, and any started from now on (one being spawned
+    right now registers after this); safe from any thread or a signal handler."""
+    _closing.set()
+    for pgid in list(_LIVE_GROUPS):
+        kill_group(pgid)
 
 
 def kill_group(pgid: int) -> None:

@@ -16,7 +16,10 @@ PANE_HELP = {
         "(collapsed; click or Enter to open), each command with its exit code, time and last lines "
         "of output, edits with their +/− counts, and notices (denials, retries, errors).\n"
         "It follows the newest output unless you scroll up; then \"new output below\" says when "
-        "more arrives, and Ctrl+End jumps back to it (and follows again). F2 maximizes it."
+        "more arrives, and Ctrl+End jumps back to it (and follows again). F2 maximizes it.\n"
+        "Tab to a command, then c copies its command line and Enter shows all its output. "
+        "Select text with the mouse and press Ctrl+C to copy it; /copy copies the last answer "
+        "(both through the terminal's clipboard, OSC 52, so they work over SSH)."
     ),
     "plan": "Plan\n\nThe steps the model posts with update_plan: ✔ done, ▶ in progress, ○ pending. F3 maximizes it.",
     "diff": (
@@ -30,7 +33,11 @@ PANE_HELP = {
         "session totals, a sparkline of the cache-hit rate per request, where auto-compaction fires, "
         "and the estimated cost when [tui.prices] has the model. F5 maximizes it."
     ),
-    "composer": "Composer\n\nEnter sends · Ctrl+J newline · Up/Down recall earlier messages · / opens the command list (Tab completes).",
+    "composer": (
+        "Composer\n\nEnter sends · Ctrl+J newline · Up/Down recall earlier messages · / opens the command "
+        "list (Tab completes) · Ctrl+C copies selected text. Letters typed while a pane has the focus "
+        "come here; Esc brings the focus back from any pane."
+    ),
 }
 
 

@@ -30,11 +30,13 @@ class Composer(TextArea):
     Composer:focus { border: round $primary; }
     """
 
-    # Priority, so they act before TextArea's own key handling (which would insert a newline);
-    # with ids, so `[tui.keymap]` can move them.
+    # Not priority bindings: the app runs those the moment a key arrives, while the characters
+    # typed just before it still wait in this widget's queue, so Enter read a half-typed text.
+    # `_on_key` runs them instead, in the order the keys came (TextArea's own handling would
+    # otherwise insert a newline). With ids, so `[tui.keymap]` can move them.
     BINDINGS = [
-        Binding("enter", "submit", "Send", id="composer.submit", priority=True, show=False),
-        Binding("ctrl+j,shift+enter", "newline", "Newline", id="composer.newline", priority=True, show=False),
+        Binding("enter", "submit", "Send", id="composer.submit", show=False),
+        Binding("ctrl+j,shift+enter", "newline", "Newline", id="composer.newline", show=False),
     ]
 
     @dataclass
@@ -52,14 +54,13 @@ class Composer(TextArea):
         self.popup: SlashPopup | None = None
         self.files: FilePopup | None = None
         self._dismissed: tuple[int, int] | None = None  # the `@` whose finder Esc closed
+        self._synced: tuple[str, tuple[int, int], bool] | None = None  # what the popups show
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
-        if self.popup is not None:
-            self.popup.update_for(self.text)
-        self._update_files()
+        self.sync_popups()
 
     def on_text_area_selection_changed(self, event: TextArea.SelectionChanged) -> None:
-        self._update_files()
+        self.sync_popups()
 
     def mention(self) -> tuple[int, int, str] | None:
         """(row, column of its `@`, query) of the `@path` the cursor is at the end of, or None."""
@@ -90,6 +91,9 @@ class Composer(TextArea):
             if popup is not None and popup.is_open:
                 return popup
         return None
+
+    def has_open_popup(self) -> bool:
+        return self._open_popup() is not None
 
     def _popup_key(self, key: str) -> bool:
         """Keys an open completion popup takes: Up/Down choose, Tab completes, Esc closes."""
@@ -154,11 +158,42 @@ class Composer(TextArea):
     def action_newline(self) -> None:
         self.insert("\n")
 
+    def _own_action(self, key: str) -> str | None:
+        """The composer action bound to `key`, the user's `[tui.keymap]` applied."""
+        keymap = self.app._keymap if self.is_attached else {}
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
+            keys = keymap.get(binding.id or "", binding.key)
+            if key in (k.strip() for k in keys.split(",")):
+                return binding.action
+        return None
+
+    def sync_popups(self) -> None:
+        """Bring the popups up to the text and cursor as they are now. TextArea.Changed messages
+        queue behind keys already waiting, so a key that reads a popup must sync first rather
+        than see it as it was several characters ago; a late Changed for a state already synced
+        is then a no-op (it would reset the highlighted match)."""
+        state = (self.text, self.cursor_location, self.selection.is_empty)
+        if state == self._synced:
+            return
+        self._synced = state
+        if self.popup is not None:
+            self.popup.update_for(self.text)
+        self._update_files()
+
     async def _on_key(self, event: events.Key) -> None:
         note_typing()
+        action = self._own_action(event.key)
+        if action is not None or event.key in ("up", "down", "tab", "escape"):
+            self.sync_popups()
         if self._popup_key(event.key) or (event.key in ("up", "down") and self._recall(event.key)):
             event.stop()
             event.prevent_default()
+            return
+        if action is not None:
+            event.stop()
+            event.prevent_default()
+            await self.run_action(action)
             return
         await super()._on_key(event)
 

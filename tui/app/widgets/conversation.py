@@ -43,7 +43,16 @@ class ToolCell(Static, can_focus=True):
     ToolCell.-failed { border-left: thick $error; }
     ToolCell:focus { background: $boost; }
     """
-    BINDINGS = [Binding("enter", "toggle", "Expand", id="conversation.toggle_output", show=False)]
+    BINDINGS = [
+        Binding("enter", "toggle", "Expand", id="conversation.toggle_output", show=False),
+        Binding("c", "copy_command", "Copy command", id="conversation.copy_command", show=False),
+    ]
+
+    def action_copy_command(self) -> None:
+        """c: the command line to the terminal's clipboard (OSC 52), as shown."""
+        line = self.typed if self.typed is not None else shlex.join(self.command)
+        self.app.copy_to_clipboard(line)
+        self.notify(f"Copied: {line[:60]}", timeout=2)
 
     def __init__(self, command: list[str], cwd: str, sandboxed: bool, typed: str | None = None) -> None:
         """`typed`: the command line as the user typed it (a `!` command), shown instead of the argv."""
@@ -182,6 +191,7 @@ class Conversation(VerticalScroll):
         self._attempt: list[Widget] = []  # model output shown since the current request began
         self._tools: dict[str, ToolCell] = {}
         self._retry: NoticeCell | None = None
+        self._queued: list[UserCell] = []  # messages waiting for the running turn, oldest first
         self.marker = NewOutputMarker("↓ new output below · Ctrl+End")
 
     def compose(self) -> ComposeResult:
@@ -219,11 +229,22 @@ class Conversation(VerticalScroll):
 
     async def add_user(self, text: str, *, queued: bool = False) -> None:
         label = Text(text)
+        cell = UserCell(label)
         if queued:
             label.append("  (queued)", style="dim italic")
-        await self.mount(UserCell(label))
+            self._queued.append(cell)
+        await self.mount(cell)
         if not queued:
             self.follow()  # sending always brings the conversation to the bottom
+
+    async def take_queued(self) -> None:
+        """The oldest queued message is sent now and shown again where it is sent (after the
+        answer it waited for): its queued copy goes, so it appears once."""
+        while self._queued:
+            cell = self._queued.pop(0)
+            if cell.is_attached:  # cells of a conversation cleared since (/new) are gone already
+                await cell.remove()
+                return
 
     async def append_answer(self, delta: str) -> None:
         if self._answer is None:

@@ -1,0 +1,36 @@
+"""Helpers for driving the app in-process with Textual's Pilot (the tmux ones are in
+app_tmux_support.py): wait for a state, type text, wait for an approval to take keys."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Callable
+
+from tui.app.app import CodeloopApp
+from tui.app.screens.approval import ApprovalScreen
+
+SIZE = (140, 40)
+RUN_PY = ["python3", "-c", "print('ran')"]
+
+
+async def until(pilot: Any, predicate: Callable[[], Any], timeout: float = 15.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await pilot.pause(0.05)
+
+
+async def type_text(pilot: Any, text: str) -> None:
+    await pilot.press(*[c if c != " " else "space" for c in text])
+
+
+def idle(app: CodeloopApp) -> bool:
+    return not app.session.turn_running and app.session.history != []
+
+
+def approval_ready(app: CodeloopApp) -> bool:
+    """An approval is up and takes keys (its type-ahead guard is over: ApprovalScreen.GUARD_S)."""
+    return isinstance(app.screen, ApprovalScreen) and app.screen.armed
+
+
+async def until_approval_ready(pilot: Any, app: CodeloopApp, timeout: float = 15.0) -> None:
+    await until(pilot, lambda: approval_ready(app), timeout)

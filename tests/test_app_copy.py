@@ -1,0 +1,72 @@
+"""Copying out of the app: /copy, c on a command, Ctrl+C on a selection. What is copied is sent
+to the terminal as OSC 52 (works over SSH); Pilot checks the text (`App.clipboard`), and the
+tmux test checks the payload the terminal received, byte for byte."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.app_support import SIZE, idle, type_text, until
+from tests.app_tmux_support import live_app
+from tests.engine_support import make_session, shell_call
+from tests.fakeopenai import FakeOpenAI
+from tests.fakeopenai import events as fe
+from tui.app.app import CodeloopApp
+from tui.app.widgets.composer import Composer
+from tui.app.widgets.conversation import ToolCell
+
+ANSWER = "Run `pytest -q` in ./textstats — then «ünïcode» & $HOME stay as typed."
+
+
+async def test_slash_copy_copies_the_last_answer(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.queue_response(fe.turn(fe.message_item("an older answer")))
+    fake_openai.queue_response(fe.turn(fe.message_item(ANSWER)))
+    app = CodeloopApp(make_session(fake_openai, tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        for text in ("one", "two"):
+            await type_text(pilot, text)
+            await pilot.press("enter")
+            await until(pilot, lambda: idle(app) and len(fake_openai.responses_bodies()) == (1 if text == "one" else 2))
+        await type_text(pilot, "/copy")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.clipboard == ANSWER)
+
+
+async def test_c_on_a_focused_command_copies_its_command_line(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.queue_response(fe.turn(shell_call("c1", ["echo", "two words", "x'y"])))
+    fake_openai.queue_response(fe.turn(fe.message_item("done")))
+    app = CodeloopApp(make_session(fake_openai, tmp_path, policy="never"))
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "go")
+        await pilot.press("enter")
+        await until(pilot, lambda: idle(app) and bool(app.query(ToolCell)))
+        app.screen.set_focus(app.query_one(ToolCell))
+        await pilot.press("c")
+        await until(pilot, lambda: app.clipboard == "echo 'two words' 'x'\"'\"'y'")
+        assert app.query_one(Composer).text == ""  # c was the cell's key, not text
+
+
+async def test_ctrl_c_with_a_selection_copies_and_does_not_arm_quit(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    app = CodeloopApp(make_session(fake_openai, tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "copy me please")
+        composer = app.query_one(Composer)
+        composer.select_all()
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: app.clipboard == "copy me please")
+        assert not app._ctrl_c_armed
+        await pilot.press("ctrl+c")  # nothing selected now: the usual arming
+        assert app._ctrl_c_armed and app.is_running
+
+
+def test_osc52_payload_the_terminal_receives_is_exactly_the_answer(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    """tmux with set-clipboard on stores what an OSC 52 carries in its paste buffer."""
+    fake_openai.queue_response(fe.turn(fe.message_item(ANSWER)))
+    for app in live_app(tmp_path, fake_openai):
+        app.tmux._run("set-option", "-s", "set-clipboard", "on")
+        app.tmux.type_text("hi\r")
+        app.tmux.wait_for_text("stay as typed", timeout_s=30)
+        app.tmux.type_text("/copy\r")
+        app.tmux.wait_for_text("Copied the last answer", timeout_s=30)
+        buffer = app.tmux._run("show-buffer", check=False).stdout
+        assert buffer == ANSWER
