@@ -89,7 +89,7 @@ def run_exec(args: argparse.Namespace) -> int:
         return 2
 
 
-async def _exec(rc, provider, prompt: str, *, json_mode: bool, resume: Path | None = None) -> int:  # type: ignore[no-untyped-def]
+async def _exec(rc, provider, prompt: str, *, json_mode: bool, resume: Path | None = None) -> int:
     from tui.engine.bootstrap import build_session, resume_session
 
     if resume is not None:

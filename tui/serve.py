@@ -131,7 +131,7 @@ def _make_server(command: str, sock: socket.socket, public_url: str, guard: Serv
     from aiohttp import web
     from textual_serve.server import Server
 
-    class AppServer(Server):  # type: ignore[misc]
+    class AppServer(Server):
         """textual-serve's Server on a socket bound beforehand.
 
         Bound first so that a busy port is one clear message instead of a traceback from inside
@@ -156,7 +156,7 @@ def _make_server(command: str, sock: socket.socket, public_url: str, guard: Serv
             assert task is not None
             self._connections.add(task)
             try:
-                return await super().handle_websocket(request)  # type: ignore[no-any-return]
+                return await super().handle_websocket(request)
             finally:
                 self._connections.discard(task)
 

@@ -11,7 +11,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, cast
 
 from textual import events, on, work
 from textual.app import App, ComposeResult
@@ -130,7 +130,8 @@ class CodeloopApp(PaneKeys, EngineView, SlashActions, App[None]):
         self.initial_text = initial_text
         self.transcript = transcript  # a resumed session: (role, text) of its last messages
         self.sessions = sessions  # how /new and /resume make another session; None: unavailable
-        self.session = session
+        # None only until _start_session builds it; nothing reads it before (see _attach_session).
+        self.session = cast("Session", session)
         self.demo = demo
         self.auto_compact_limit = auto_compact_limit
         self.branch = branch
@@ -206,7 +207,11 @@ class CodeloopApp(PaneKeys, EngineView, SlashActions, App[None]):
         composer.focus()
         self.watch(self.screen, "maximized", self._maximized_changed, init=False)
         loop = asyncio.get_running_loop()
-        self._terminal_watch = TerminalWatch(lambda: loop.call_soon_threadsafe(self._terminal_gone))
+
+        def terminal_gone() -> None:
+            loop.call_soon_threadsafe(self._terminal_gone)
+
+        self._terminal_watch = TerminalWatch(terminal_gone)
         if not self.is_headless:
             self._terminal_watch.start()
         self._apply_keymap()
@@ -226,9 +231,9 @@ class CodeloopApp(PaneKeys, EngineView, SlashActions, App[None]):
             # A beat after the first frame, so it reaches the terminal before the engine loads.
             self.set_timer(STARTUP_BEAT_S, self._start_session)
         else:
-            self._attach()
+            self._attach_session()
 
-    def _attach(self) -> None:
+    def _attach_session(self) -> None:
         self.pump_events()
         # After the first frame is on screen: the warm-up's imports would compete for the GIL.
         self.call_after_refresh(self.warm_up)
@@ -246,7 +251,7 @@ class CodeloopApp(PaneKeys, EngineView, SlashActions, App[None]):
         except Exception as e:  # e.g. the sessions folder cannot be written
             self.exit(return_code=2, message=f"codeloop: could not start the session: {e}")
             return
-        self._attach()
+        self._attach_session()
         early, self._early = self._early, []
         for text in early:
             await self._submitted(text)

@@ -3,6 +3,7 @@ its own file so that app.py stays about the layout and the engine's events."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -224,19 +225,19 @@ class SlashActions(_Base):
             self.theme = name
             await conv.add_notice(f"theme set to {name}.")
 
-    @work(thread=True, exclusive=True, group="git-diff")
-    def show_git_diff(self) -> None:
+    @work(exclusive=True, group="git-diff")
+    async def show_git_diff(self) -> None:
         """git runs in a thread: a big repository must not freeze the screen."""
         import git
 
         from tui.app.gitdiff import working_tree_diff
 
         try:
-            text: str | None = working_tree_diff(self.session.settings.cwd)
+            text = await asyncio.to_thread(working_tree_diff, self.session.settings.cwd)
         except (git.GitCommandError, OSError) as e:
-            self.call_from_thread(self._show_diff_text, None, f"/diff: git failed: {e}")
+            await self._show_diff_text(None, f"/diff: git failed: {e}")
             return
-        self.call_from_thread(self._show_diff_text, text)
+        await self._show_diff_text(text)
 
     async def _show_diff_text(self, text: str | None, problem: str | None = None) -> None:
         conv = self.query_one(Conversation)

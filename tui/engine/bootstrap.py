@@ -86,20 +86,21 @@ def make_client(provider: ProviderSettings, session_id: str) -> ModelClient:
 
 def _make_client(provider: ProviderSettings, session_id: str) -> ModelClient:
     info = provider.info
-    common = dict(
-        base_url=provider.base_url,
-        api_key=provider.api_key,
-        idle_timeout_s=info.stream_idle_timeout_ms / 1000,
-        request_max_retries=info.request_max_retries,
-        headers=dict(info.http_headers or {}),
-    )
+    idle_timeout_s = info.stream_idle_timeout_ms / 1000
+    headers = dict(info.http_headers or {})
     if provider.wire_api == "chat":
         from tui.model.chat import ChatClient
 
-        return ChatClient(**common)
+        return ChatClient(
+            base_url=provider.base_url, api_key=provider.api_key, idle_timeout_s=idle_timeout_s,
+            request_max_retries=info.request_max_retries, headers=headers,
+        )  # fmt: skip
     from tui.model.responses import ResponsesClient
 
-    return ResponsesClient(**common, session_id=session_id)
+    return ResponsesClient(
+        base_url=provider.base_url, api_key=provider.api_key, idle_timeout_s=idle_timeout_s,
+        request_max_retries=info.request_max_retries, headers=headers, session_id=session_id,
+    )  # fmt: skip
 
 
 def sandbox_policy(rc: ResolvedConfig) -> SandboxPolicy:

@@ -13,7 +13,7 @@ import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, cast
 
 from tui.config import ShellEnvironmentPolicy
 from tui.engine.context import TurnSettings, initial_context, message, settings_diff
@@ -42,11 +42,15 @@ from tui.engine.events import (
 from tui.engine.rollout import RolloutWriter
 from tui.model.types import ModelClient, ModelError, Prompt, Usage
 from tui.safety.approvals import ApprovalStore
+from tui.safety.sandbox import SandboxMode
 from tui.tools.base import ToolContext, TurnAbortRequested
 from tui.tools.mcp import McpManager
 from tui.tools.registry import ToolRouter, call_from_item
 from tui.tools.shell import prepare_shell_snapshot
 from tui.tools.shell_snapshot import SnapshotCache
+
+if TYPE_CHECKING:  # loaded lazily: the tokenizer is not on the start-up path
+    from tui.engine.tokens import HistoryEstimate, TokenCounter
 
 TURN_ABORTED_NOTE = (
     "<turn_aborted>\nThe user interrupted the previous turn on purpose. Commands that were "
@@ -120,8 +124,8 @@ class Session:
         self._recorded_mcp_tools = recorded_mcp_tools
         self._tools_fixed = False
         self._items_at_last_usage = 0  # history length when the last usage was reported
-        self._estimate: Any = None  # tokens.HistoryEstimate once load_tokenizer() ran
-        self._ceiling: Any = None  # tokens.HistoryEstimate over ByteCeiling, until then
+        self._estimate: HistoryEstimate | None = None  # once load_tokenizer() ran
+        self._ceiling: HistoryEstimate | None = None  # over ByteCeiling, until then
         self._rollout_failed = False
         self.snapshots: list[Any] = []  # undo.Snapshot per user turn, newest last
         self.undo_available: bool | None = None  # None until the first snapshot tells
@@ -245,7 +249,7 @@ class Session:
 
     def override(self, op: OverrideSettings) -> None:
         s = self.settings
-        sandbox = replace(s.sandbox, mode=op.sandbox_mode) if op.sandbox_mode else s.sandbox
+        sandbox = replace(s.sandbox, mode=cast(SandboxMode, op.sandbox_mode)) if op.sandbox_mode else s.sandbox
         self.settings = TurnSettings(
             model=op.model or s.model,
             approval_policy=op.approval_policy or s.approval_policy,
@@ -365,7 +369,7 @@ class Session:
             self._fixed_tokens = self._count_fixed_tokens(counter)
             self._estimate = HistoryEstimate(counter)
 
-    def _count_fixed_tokens(self, counter: Any) -> int:
+    def _count_fixed_tokens(self, counter: TokenCounter) -> int:
         return counter.count_text(self.instructions) + counter.count_text(json.dumps(self.tools.specs))
 
     def count_item(self, item: dict[str, Any]) -> int:

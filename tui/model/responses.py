@@ -7,7 +7,7 @@ never `previous_response_id`, encrypted reasoning requested so reasoning items c
 from __future__ import annotations
 
 from contextlib import aclosing
-from typing import Any, AsyncGenerator
+from typing import Any, AsyncGenerator, cast
 
 import openai
 
@@ -108,7 +108,7 @@ class ResponsesClient:
                 "/responses", body=body, cast_to=object, stream=True, stream_cls=openai.AsyncStream[object]
             )
             async with stream:
-                async with aclosing(stream.__aiter__()) as events:
+                async with aclosing(cast(AsyncGenerator[object, None], stream.__aiter__())) as events:
                     async for event in events:
                         out = _translate(event)
                         if out is None:
@@ -134,6 +134,11 @@ def compact_output(answer: Any) -> list[dict[str, Any]]:
             f"malformed compaction answer: `output` is a {type(output).__name__}, not a list", retryable=False
         )
     return [clean(item) for item in output if isinstance(item, dict)]
+
+
+def _dict_or_empty(value: object) -> dict[str, Any]:
+    """`value` when the provider sent an object there, else an empty one (fields are optional)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _text_of(d: dict[str, Any], key: str) -> str:
@@ -169,15 +174,15 @@ def _translate(event: Any) -> ModelEvent | None:
         rid = raw.get("id")
         return Completed(rid if isinstance(rid, str) else None, Usage.from_responses(raw.get("usage")))
     if kind == "response.failed":
-        raw = d.get("response") if isinstance(d.get("response"), dict) else {}
-        err = raw.get("error") if isinstance(raw.get("error"), dict) else {}
+        raw = _dict_or_empty(d.get("response"))
+        err = _dict_or_empty(raw.get("error"))
         raise classify_error(_str_or_none(err.get("code")), _str_or_none(err.get("message")) or "response failed")
     if kind == "response.incomplete":
-        raw = d.get("response") if isinstance(d.get("response"), dict) else {}
-        details = raw.get("incomplete_details") if isinstance(raw.get("incomplete_details"), dict) else {}
+        raw = _dict_or_empty(d.get("response"))
+        details = _dict_or_empty(raw.get("incomplete_details"))
         reason = _str_or_none(details.get("reason")) or "unknown"
         raise ModelError(f"incomplete response ({reason})", retryable=False, code=reason)
-    nested = d.get("error") if isinstance(d.get("error"), dict) else d
+    nested = d["error"] if isinstance(d.get("error"), dict) else d
     raise classify_error(_str_or_none(nested.get("code")), _str_or_none(nested.get("message")) or "stream error")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, AsyncGenerator, Protocol
+from typing import Any, AsyncGenerator, Protocol, overload
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,12 @@ def malformed(what: str) -> ModelError:
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
+@overload
+def clean(value: str) -> str: ...
+@overload
+def clean(value: dict[str, Any]) -> dict[str, Any]: ...
+@overload
+def clean(value: Any) -> Any: ...
 def clean(value: Any) -> Any:
     """JSON-like data with lone surrogates replaced (they would make every later request fail)."""
     if isinstance(value, str):

@@ -81,11 +81,16 @@ def sanitize_schema(schema: object) -> dict[str, Any]:
         root = {}
     for key in _TOP_LEVEL_REFUSED:
         root.pop(key, None)
-    root = _node(root)
+    root = _object_node(root)
     root["type"] = "object"
     if not isinstance(root.get("properties"), dict):
         root["properties"] = {}
     return root
+
+
+def _object_node(schema: dict[str, Any]) -> dict[str, Any]:
+    node = _node(schema)
+    return node if isinstance(node, dict) else {}
 
 
 def _node(schema: object) -> Any:

@@ -91,7 +91,7 @@ class AnswerCell(Vertical):
     def _dark(self) -> bool:
         return self.app.current_theme.dark
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self):
         yield self._live
 
     @property

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.geometry import Offset, Region, Size
 from textual.containers import VerticalScroll
-from textual.content import Content
+from textual.markup import escape
 from textual.widget import Widget
 from textual.widgets import Collapsible, Static
 
@@ -44,7 +44,7 @@ class ToolCell(Static, can_focus=True):
     ToolCell:focus { background: $boost; }
     """
     BINDINGS = [
-        Binding("enter", "toggle", "Expand", id="conversation.toggle_output", show=False),
+        Binding("enter", "toggle_output", "Expand", id="conversation.toggle_output", show=False),
         Binding("c", "copy_command", "Copy command", id="conversation.copy_command", show=False),
     ]
 
@@ -119,12 +119,12 @@ class ToolCell(Static, can_focus=True):
         self.set_class(failed, "-failed")
         self.render_cell()
 
-    def action_toggle(self) -> None:
+    def action_toggle_output(self) -> None:
         self.expanded = not self.expanded
         self.render_cell()
 
     def on_click(self) -> None:
-        self.action_toggle()
+        self.action_toggle_output()
 
 
 class McpCallCell(ToolCell):
@@ -288,9 +288,9 @@ class Conversation(VerticalScroll):
         title = summary.headline() or "Reasoning"
         # The summary is Markdown (models bold each part's title): rendered, not shown raw.
         body = Static(render_markdown(summary.text, self.app.current_theme.dark), classes="reasoning-body")
-        # Content, not a str: a str title is parsed as markup, and the model's `[link=…]` would
+        # Escaped: a title is parsed as markup, and the model's `[link=…]` would
         # become a live hyperlink (or a MarkupError that ends the event pump).
-        cell = Collapsible(body, title=Content(f"thinking: {title[:70]}"), collapsed=True, classes="reasoning")
+        cell = Collapsible(body, title=escape(f"thinking: {title[:70]}"), collapsed=True, classes="reasoning")
         self._attempt.append(cell)
         await self.mount(cell)
 
