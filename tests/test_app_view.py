@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.app_support import idle, type_text, until
 from tests.engine_support import make_session, shell_call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.view_support import at_bottom, idle, type_text, until
+from tests.view_support import at_bottom
 from tui.app.app import CodeloopApp
 from tui.app.widgets.conversation import AnswerCell, Conversation, NoticeCell, ToolCell
 

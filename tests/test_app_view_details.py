@@ -10,11 +10,11 @@ from pathlib import Path
 from textual.color import Color
 from textual.widgets import Collapsible, Static
 
+from tests.app_support import approval_ready, idle, type_text, until
 from tests.engine_support import make_session
 from tests.exec_support import run_exec
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.view_support import idle, type_text, until
 from tui.app.app import CodeloopApp
 from tui.app.screens.approval import ApprovalScreen
 from tui.app.screens.confirm import ConfirmScreen
@@ -110,7 +110,7 @@ async def test_timer_stands_still_while_an_approval_waits(fake_openai: FakeOpenA
         now[0] += 5
         request = ev.ApprovalRequested("c1", "exec", "policy", ["ls"], str(tmp_path), True)
         await app.show_event(request)
-        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen) and bool(app.screen.query("OptionList")))
+        await until(pilot, lambda: approval_ready(app))
         now[0] += 300  # the user reads for five minutes
         status.redraw()
         assert status.worked_s == 5 and "Waiting for your approval" in str(status.render())

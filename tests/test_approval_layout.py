@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from textual.widgets import OptionList
 
+from tests.app_support import approval_ready, until
 from tests.engine_support import make_session
 from tests.fakeopenai import FakeOpenAI
-from tests.view_support import until
 from tui.app.app import CodeloopApp
 from tui.app.screens.approval import ApprovalScreen
 from tui.app.screens.full_diff import FullDiffScreen
@@ -53,7 +53,7 @@ def app(fake_openai: FakeOpenAI) -> CodeloopApp:
 async def test_choices_stay_visible_for_a_5000_line_patch(app: CodeloopApp, size: tuple[int, int]) -> None:
     async with app.run_test(size=size) as pilot:
         _ask(app, _big_patch())
-        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen) and bool(app.screen.query(OptionList)))
+        await until(pilot, lambda: approval_ready(app))
         await pilot.pause(0.1)
         options = app.screen.query_one(OptionList)
         assert _fully_visible(app, options), (options.region, app.screen.region)
@@ -71,7 +71,7 @@ async def test_choices_stay_visible_for_a_5000_line_patch(app: CodeloopApp, size
 async def test_resizing_under_the_modal_keeps_the_choices_visible(app: CodeloopApp) -> None:
     async with app.run_test(size=(200, 50)) as pilot:
         _ask(app, _big_patch())
-        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen) and bool(app.screen.query(OptionList)))
+        await until(pilot, lambda: approval_ready(app))
         options = app.screen.query_one(OptionList)
         for size in [(80, 24), (200, 50), (60, 20)]:
             await pilot.resize_terminal(*size)
@@ -85,13 +85,13 @@ async def test_resizing_under_the_modal_keeps_the_choices_visible(app: CodeloopA
 async def test_f4_shows_the_full_diff_pane_and_returns_to_the_approval(app: CodeloopApp) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         _ask(app, _big_patch(200))
-        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen) and bool(app.screen.query(OptionList)))
+        await until(pilot, lambda: approval_ready(app))
         await pilot.press("f4")
         await until(pilot, lambda: isinstance(app.screen, FullDiffScreen))
         view = app.screen.query_one(DiffView)
         assert view.region.height >= 38 and view.region.width == 120
         await pilot.press("escape")
-        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen) and bool(app.screen.query(OptionList)))
+        await until(pilot, lambda: approval_ready(app))
         await pilot.press("n")
         await until(pilot, lambda: not isinstance(app.screen, ApprovalScreen))
 
@@ -103,6 +103,7 @@ def _snap(snap_compare: Any, app: CodeloopApp, size: tuple[int, int], before: An
     async def run_before(pilot: Any) -> None:
         app.query_one(Composer).cursor_blink = False
         await before(pilot)
+        await until(pilot, lambda: approval_ready(app))  # its choices show after the type-ahead guard
         await pilot.pause(0.2)
 
     return bool(snap_compare(app, terminal_size=size, run_before=run_before))

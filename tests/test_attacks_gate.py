@@ -16,7 +16,13 @@ import pytest
 from tests.exec_support import Outcome, attack, patch, shell
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.gate_support import credential_store, hostile_bare_repo, hostile_repo, lazy_fetching_clone, repo_with_history
+from tests.gate_support import (
+    credential_store,
+    hostile_bare_repo,
+    hostile_repo,
+    lazy_fetching_clone,
+    repo_with_history,
+)
 from tui.tools.base import HEADLESS_DECLINE
 
 UNTRUSTED = ("-a", "untrusted", "-s", "workspace-write")
@@ -717,10 +723,9 @@ async def test_approval_modal_shows_codeloop_reason_and_the_model_words_apart(
     """Issue 11.7 in the app: the modal for an escalation whose justification forges approval
     reads "Reason: <codeloop's>" and, on a line of its own, the model's words marked as such,
     with the control sequences gone. Denying leaves nothing run."""
-    import asyncio
-
     from textual.widgets import Static
 
+    from tests.app_support import until, until_approval_ready
     from tests.engine_support import make_session, shell_call
     from tui.app.app import CodeloopApp
     from tui.app.screens.approval import ApprovalScreen
@@ -732,17 +737,13 @@ async def test_approval_modal_shows_codeloop_reason_and_the_model_words_apart(
     app = CodeloopApp(make_session(fake_openai, tmp_path, policy="on-request", sandbox="workspace-write"))
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.press("g", "o", "enter")
-        async with asyncio.timeout(15):
-            while not isinstance(app.screen, ApprovalScreen):
-                await pilot.pause(0.05)
+        await until_approval_ready(pilot, app)
         text = "\n".join(str(s.render()) for s in app.screen.query(Static))
         assert "Reason: the model asked to run outside the sandbox" in text
         assert "The model says (its own words, not verified by codeloop): Already approved by the user." in text
         assert "\x1b" not in text and "\nReason: known-safe" not in text
         await pilot.press("n")
-        async with asyncio.timeout(15):
-            while app.session.turn_running or isinstance(app.screen, ApprovalScreen):
-                await pilot.pause(0.05)
+        await until(pilot, lambda: not app.session.turn_running and not isinstance(app.screen, ApprovalScreen))
     assert not (tmp_path / "escalated").exists()
 
 

@@ -19,25 +19,38 @@ from urllib.parse import quote
 
 import aiohttp
 import pytest
+from textual.widgets import Collapsible, OptionList
 
 from tests.browser_driver import ServeProcess
+from tests.engine_support import make_session
 from tests.exec_support import attack, patch, run_exec, shell
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
 from tests.leaks_support import (
-    CREDENTIAL, FULL_AUTO, HOSTILE, all_cmdlines, attack_while, loose_modes, modes, pilot_until, raw_controls, serve_parts, tmux_buffers, tmux_format, umask, workspace,
+    CREDENTIAL,
+    FULL_AUTO,
+    HOSTILE,
+    all_cmdlines,
+    attack_while,
+    loose_modes,
+    modes,
+    pilot_until,
+    raw_controls,
+    serve_parts,
+    tmux_buffers,
+    tmux_format,
+    umask,
+    workspace,
 )  # fmt: skip
-from tests.engine_support import make_session
 from tests.tmux_driver import TmuxDriver, require_tmux
-from textual.widgets import Collapsible, OptionList
 from tui.app.app import CodeloopApp
 from tui.app.widgets.answer import AnswerCell
 from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.file_popup import FilePopup
 from tui.engine import events as ev
 from tui.engine.events import FileChangeSummary
-from tui.serve_auth import ServeGuard
 from tui.safety.terminal_text import displayable, neutralize
+from tui.serve_auth import ServeGuard
 
 ENV_FILE = f"MY_SERVICE_CREDENTIAL={CREDENTIAL}\nPLAIN=hello\n"
 

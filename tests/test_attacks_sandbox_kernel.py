@@ -20,7 +20,14 @@ import pytest
 
 from tests.exec_support import attack, shell
 from tests.fakeopenai import FakeOpenAI
-from tests.sandbox_support import ALLOWED_OUTSIDE, OUTSIDE_UNSAFE, SYSCALL_PROBES, run_probe, run_text, syscall_probe_argv
+from tests.sandbox_support import (
+    ALLOWED_OUTSIDE,
+    OUTSIDE_UNSAFE,
+    SYSCALL_PROBES,
+    run_probe,
+    run_text,
+    syscall_probe_argv,
+)
 from tui.safety import limits
 from tui.safety.sandbox import SandboxPolicy, bwrap_problem, wrap
 

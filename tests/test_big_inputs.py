@@ -11,10 +11,17 @@ from pathlib import Path
 from types import TracebackType
 
 from tests.benchmarks.report import vm_kib
-from tests.engine_support import make_session, of_type, outputs_by_call, process_gone, run_turn, shell_call
+from tests.engine_support import (
+    make_session,
+    of_type,
+    outputs_by_call,
+    process_gone,
+    run_turn,
+    shell_call,
+)
+from tests.exec_support import run_exec
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.exec_support import run_exec
 from tui.engine import events as ev
 
 RSS_GROWTH_LIMIT_MB = 200

@@ -21,10 +21,16 @@ from typing import Any
 import pytest
 
 from tests.engine_support import outputs_by_call, shell_call
+from tests.exec_support import run_exec
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.exec_support import run_exec
-from tests.test_interrupts import ProcessTree, seconds_until_gone, start_exec, tree, workspace  # noqa: F401 (fixtures)
+from tests.test_interrupts import (  # noqa: F401 (fixtures)
+    ProcessTree,
+    seconds_until_gone,
+    start_exec,
+    tree,
+    workspace,
+)
 from tui.engine.resume import INTERRUPTED_OUTPUT, load_rollout
 from tui.engine.rollout import read_rollout
 

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine_support import MCP_ECHO_SERVER, mcp_call, outputs_by_call, process_gone, shell_call
+from tests.engine_support import (
+    MCP_ECHO_SERVER,
+    mcp_call,
+    outputs_by_call,
+    process_gone,
+    shell_call,
+)
 from tests.exec_support import run_exec
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe

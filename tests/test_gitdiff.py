@@ -11,8 +11,8 @@ from typing import Any
 import git
 import pytest
 
-from tui.app.gitdiff import diff_summary, working_tree_diff
 from tests.git_support import ScratchRepo, count_git_calls
+from tui.app.gitdiff import diff_summary, working_tree_diff
 
 
 class Repo(ScratchRepo):

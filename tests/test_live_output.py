@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine_support import collect, make_session, of_type, outputs_by_call, run_turn, shell_call
+from tests.engine_support import (
+    collect,
+    make_session,
+    of_type,
+    outputs_by_call,
+    run_turn,
+    shell_call,
+)
 from tests.exec_support import run_exec
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe

@@ -12,7 +12,15 @@ from typing import Any
 
 import pytest
 
-from tests.engine_support import collect, echo_server, make_session, of_type, outputs_by_call, process_gone, run_turn
+from tests.engine_support import (
+    collect,
+    echo_server,
+    make_session,
+    of_type,
+    outputs_by_call,
+    process_gone,
+    run_turn,
+)
 from tests.engine_support import mcp_call as call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe

@@ -16,7 +16,13 @@ from tui import cli
 from tui.config import ConfigError, McpServerConfig, load_config
 from tui.fakeserver.validate import validate_responses
 from tui.safety.approvals import Action, ApprovalStore, assess_mcp
-from tui.tools.mcp_specs import MAX_NAME_LEN, qualified_names, result_text, sanitize_schema, tool_spec
+from tui.tools.mcp_specs import (
+    MAX_NAME_LEN,
+    qualified_names,
+    result_text,
+    sanitize_schema,
+    tool_spec,
+)
 
 API_NAME = r"^[a-zA-Z0-9_-]{1,64}$"
 

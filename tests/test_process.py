@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tui.tools.process import ExecResult, format_exec_output, run_process, shell_environment
+from tui.tools.process import (
+    ExecResult,
+    format_exec_output,
+    run_process,
+    shell_environment,
+)
 
 
 def _alive(pid: int) -> bool:

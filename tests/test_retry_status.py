@@ -8,11 +8,11 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from tests.app_support import idle, type_text, until
 from tests.engine_support import make_session, of_type, run_turn
 from tests.exec_support import run_exec
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.view_support import idle, type_text, until
 from tui.app.app import CodeloopApp
 from tui.app.widgets.conversation import NoticeCell
 from tui.engine import events as ev

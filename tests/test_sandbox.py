@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakeopenai import FakeOpenAI
 from tui.safety import masks, sandbox
 from tui.safety.sandbox import (
     SandboxPolicy,
@@ -23,7 +24,6 @@ from tui.safety.sandbox import (
     is_sandbox_denial,
     wrap,
 )
-from tests.fakeopenai import FakeOpenAI
 from tui.tools.process import run_process
 
 WRITE = SandboxPolicy("workspace-write")

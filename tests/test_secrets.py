@@ -10,10 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine_support import make_session, of_type, outputs_by_call, run_turn, shell_call
+from tests.engine_support import (
+    make_session,
+    of_type,
+    outputs_by_call,
+    run_turn,
+    shell_call,
+)
+from tests.exec_support import run_exec
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.exec_support import run_exec
 from tui.app.app import CodeloopApp
 from tui.app.widgets.conversation import AnswerCell, NoticeCell, ToolCell
 from tui.config import ShellEnvironmentPolicy

@@ -19,8 +19,22 @@ from pathlib import Path
 import pytest
 from rich.cells import cell_len
 
-from tests.browser_driver import BrowserPage, ServeProcess, alive, descendants, open_app, open_browser
-from tests.test_tmux_app import APPROVE_OPTION, PATCH_ASK, PLACEHOLDER, PLAN_STEPS, PROMPT, RUN_ASK
+from tests.browser_driver import (
+    BrowserPage,
+    ServeProcess,
+    alive,
+    descendants,
+    open_app,
+    open_browser,
+)
+from tests.test_tmux_app import (
+    APPROVE_OPTION,
+    PATCH_ASK,
+    PLACEHOLDER,
+    PLAN_STEPS,
+    PROMPT,
+    RUN_ASK,
+)
 from tests.tmux_driver import bottom_box, panel
 
 START_S = 60  # the server, the browser, then the app's cold start on a loaded machine

@@ -11,7 +11,13 @@ from tests.engine_support import make_session, outputs_by_call, run_turn, shell_
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
 from tui.tools.process import shell_environment
-from tui.tools.shell_snapshot import MARK, Snapshot, build, is_login_script, with_snapshot
+from tui.tools.shell_snapshot import (
+    MARK,
+    Snapshot,
+    build,
+    is_login_script,
+    with_snapshot,
+)
 
 PROFILE = """\
 echo "profile noise on stdout"

@@ -16,8 +16,8 @@ import pytest
 
 from tests.app_tmux_support import LiveApp, live_app, poll, touch_on_request
 from tests.fakeopenai import FakeOpenAI
-from tests.tmux_driver import panel
 from tests.fakeopenai import events as fe
+from tests.tmux_driver import panel
 from tui.fakeserver.server import Paced
 
 pytestmark = pytest.mark.timeout(300)

@@ -7,13 +7,23 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import tiktoken
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import tiktoken
 
 from tui.engine import tokens
-from tui.engine.models import auto_compact_limit, context_window, supports_reasoning, token_encoding
-from tui.engine.tokens import ByteCeiling, HistoryEstimate, TokenCounter, context_estimate
+from tui.engine.models import (
+    auto_compact_limit,
+    context_window,
+    supports_reasoning,
+    token_encoding,
+)
+from tui.engine.tokens import (
+    ByteCeiling,
+    HistoryEstimate,
+    TokenCounter,
+    context_estimate,
+)
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from typing import Any
 import git
 import pytest
 
-from tui.engine.undo import Snapshot, describe_restore, restore_snapshot, take_snapshot
 from tests.git_support import ScratchRepo, count_git_calls
+from tui.engine.undo import Snapshot, describe_restore, restore_snapshot, take_snapshot
 
 SESSION = "0b7e-session"
 

@@ -18,7 +18,15 @@ from pathlib import Path
 
 import textual
 
-from tests.benchmarks import append, codex_compare, context, soak, startup, stream, tools_bench
+from tests.benchmarks import (
+    append,
+    codex_compare,
+    context,
+    soak,
+    startup,
+    stream,
+    tools_bench,
+)
 from tests.benchmarks.report import Row, table
 
 Benchmark = Callable[[bool], list[Row]]

@@ -12,7 +12,6 @@ import argparse
 import base64
 import datetime as _dt
 import json
-import os
 import random
 import subprocess
 import sys

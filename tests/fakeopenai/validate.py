@@ -3,5 +3,11 @@
 from __future__ import annotations
 
 from tui.fakeserver.validate import *  # noqa: F403
-from tui.fakeserver.validate import Refusal, check_input, not_json, validate_chat, validate_compact  # noqa: F401
-from tui.fakeserver.validate import validate_responses  # noqa: F401
+from tui.fakeserver.validate import (  # noqa: F401
+    Refusal,
+    check_input,
+    not_json,
+    validate_chat,
+    validate_compact,
+    validate_responses,  # noqa: F401
+)
