@@ -34,3 +34,16 @@ def approval_ready(app: CodeloopApp) -> bool:
 
 async def until_approval_ready(pilot: Any, app: CodeloopApp, timeout: float = 15.0) -> None:
     await until(pilot, lambda: approval_ready(app), timeout)
+
+
+async def until_screen_settles(pilot: Any, app: CodeloopApp, timeout: float = 15.0) -> None:
+    """Wait until two screenshots 0.2 s apart are the same: what follows a resize or a focus
+    change (the footer recomposing its keys, a reflow) has landed. For snapshots."""
+    async with asyncio.timeout(timeout):
+        before = app.export_screenshot()
+        while True:
+            await pilot.pause(0.2)
+            now = app.export_screenshot()
+            if now == before:
+                return
+            before = now

@@ -12,6 +12,9 @@ import pytest_textual_snapshot  # type: ignore[import-untyped]
 
 from tests.fakeopenai import FakeOpenAI
 
+# Fixtures shared by several test files live in these support modules.
+pytest_plugins = ["tests.sandbox_support", "tests.process_support"]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def plain_home() -> Iterator[Path]:

@@ -40,6 +40,16 @@ def run_exec(
     )
 
 
+def start_exec(fake: FakeOpenAI, cwd: Path, home: Path, *args: str, **popen: Any) -> subprocess.Popen[str]:
+    """`codeloop exec` as a real process, as run_exec runs it, not waited for."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CODELOOP_"))}
+    env.update({"CODELOOP_HOME": str(home), "OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "test-key"})
+    return subprocess.Popen(
+        [sys.executable, "-m", "tui", "exec", *args], cwd=cwd, env=env,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen,
+    )  # fmt: skip
+
+
 def shell(call_id: str, command: list[str] | str, **extra: Any) -> Item:
     """A `shell` function call; a str command becomes `bash -lc COMMAND`."""
     argv = ["bash", "-lc", command] if isinstance(command, str) else command

@@ -1,13 +1,22 @@
 """Helpers for the sandbox attack suites: the policies a wall must hold under, and a probe that
 makes raw syscalls (through ctypes, so no program's own checks stand in the way) and reports
-each one's errno."""
+each one's errno; and the plain policies, the bwrap marker and the workspace fixtures (`ws`,
+`outside`) of the sandbox tests, which reach every test through `pytest_plugins` in
+tests/conftest.py."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
+
+from tui.safety.sandbox import SandboxPolicy, bwrap_problem, clear_bwrap_cache
 
 # Every approval policy that lets a sandboxed command run without a human (exec has nobody to ask).
 WRITE_POLICIES: list[tuple[str, ...]] = [
@@ -92,3 +101,34 @@ def run_probe(argv: list[str], cwd: Path) -> dict[str, str]:
 def run_text(argv: list[str], cwd: Path) -> str:
     """`argv`'s standard output (a sandboxed argv from `wrap`, typically)."""
     return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=60, check=False).stdout
+
+
+# ------------------------------------------------------------ policies and workspace fixtures
+
+WRITE = SandboxPolicy("workspace-write")
+READ_ONLY = SandboxPolicy("read-only")
+
+clear_bwrap_cache()
+needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None, reason=f"bwrap unusable: {bwrap_problem()}")
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    workspace = tmp_path / "ws"
+    (workspace / ".git").mkdir(parents=True)
+    (workspace / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    return workspace
+
+
+@pytest.fixture
+def outside(ws: Path) -> Iterator[Path]:
+    """A directory outside every writable root (pytest's tmp_path is under /tmp, which is writable)."""
+    roots = WRITE.effective_writable_roots(ws)
+    for base in (Path("/var/tmp"), Path.home()):
+        resolved = base.resolve()
+        if base.is_dir() and not any(resolved == r or r in resolved.parents for r in roots):
+            directory = Path(tempfile.mkdtemp(prefix="codeloop-sandbox-test-", dir=base))
+            yield directory
+            shutil.rmtree(directory, ignore_errors=True)
+            return
+    pytest.skip("no directory outside the writable roots to test with")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from textual.widgets import OptionList
 
-from tests.app_support import approval_ready, until
+from tests.app_support import approval_ready, until, until_screen_settles
 from tests.engine_support import make_session
 from tests.fakeopenai import FakeOpenAI
 from tui.app.app import CodeloopApp
@@ -104,7 +104,9 @@ def _snap(snap_compare: Any, app: CodeloopApp, size: tuple[int, int], before: An
         app.query_one(Composer).cursor_blink = False
         await before(pilot)
         await until(pilot, lambda: approval_ready(app))  # its choices show after the type-ahead guard
-        await pilot.pause(0.2)
+        # Arming moves the focus to the choices; the footer then recomposes its key list.
+        await until(pilot, lambda: isinstance(app.focused, OptionList))
+        await until_screen_settles(pilot, app)
 
     return bool(snap_compare(app, terminal_size=size, run_before=run_before))
 

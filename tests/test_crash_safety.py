@@ -21,16 +21,10 @@ from typing import Any
 import pytest
 
 from tests.engine_support import outputs_by_call, shell_call
-from tests.exec_support import run_exec
+from tests.exec_support import run_exec, start_exec
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.test_interrupts import (  # noqa: F401 (fixtures)
-    ProcessTree,
-    seconds_until_gone,
-    start_exec,
-    tree,
-    workspace,
-)
+from tests.process_support import ProcessTree, seconds_until_gone
 from tui.engine.resume import INTERRUPTED_OUTPUT, load_rollout
 from tui.engine.rollout import read_rollout
 

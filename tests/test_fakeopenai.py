@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import typing
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openai.types.chat import ChatCompletionChunk
-from openai.types.responses import ResponseStreamEvent
 
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as ev
+from tests.sdk_support import EVENT_CLASSES
 
 RESPONSES_DIR = ev.FIXTURES / "responses"
 NESTED_ERROR_FIXTURES = {
@@ -27,12 +26,6 @@ NESTED_ERROR_FIXTURES = {
 }
 REPLAYABLE = sorted(p.stem for p in RESPONSES_DIR.glob("*.jsonl") if p.stem not in NESTED_ERROR_FIXTURES)
 CHAT_FIXTURES = sorted(p.stem for p in (ev.FIXTURES / "chat_completions").glob("*.sse"))
-
-# ResponseStreamEvent is Annotated[Union[...], PropertyInfo(discriminator="type")]: unwrap both.
-EVENT_CLASSES: dict[str, Any] = {
-    typing.get_args(cls.model_fields["type"].annotation)[0]: cls
-    for cls in typing.get_args(typing.get_args(ResponseStreamEvent)[0])
-}
 
 PAIRED_TOOLS = [{"type": "function", "name": "shell", "parameters": {"type": "object", "properties": {}}}]
 

@@ -2,11 +2,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakeopenai import FakeOpenAI
+from tests.sandbox_support import READ_ONLY, WRITE, needs_bwrap
 from tui.safety import masks, sandbox
 from tui.safety.sandbox import (
     SandboxPolicy,
@@ -26,12 +25,6 @@ from tui.safety.sandbox import (
 )
 from tui.tools.process import run_process
 
-WRITE = SandboxPolicy("workspace-write")
-READ_ONLY = SandboxPolicy("read-only")
-
-clear_bwrap_cache()
-needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None, reason=f"bwrap unusable: {bwrap_problem()}")
-
 
 @pytest.fixture(autouse=True)
 def _fresh_probe() -> Iterator[None]:
@@ -39,28 +32,6 @@ def _fresh_probe() -> Iterator[None]:
     clear_bwrap_cache()
     yield
     clear_bwrap_cache()
-
-
-@pytest.fixture
-def ws(tmp_path: Path) -> Path:
-    workspace = tmp_path / "ws"
-    (workspace / ".git").mkdir(parents=True)
-    (workspace / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
-    return workspace
-
-
-@pytest.fixture
-def outside(ws: Path) -> Iterator[Path]:
-    """A directory outside every writable root (pytest's tmp_path is under /tmp, which is writable)."""
-    roots = WRITE.effective_writable_roots(ws)
-    for base in (Path("/var/tmp"), Path.home()):
-        resolved = base.resolve()
-        if base.is_dir() and not any(resolved == r or r in resolved.parents for r in roots):
-            directory = Path(tempfile.mkdtemp(prefix="codeloop-sandbox-test-", dir=base))
-            yield directory
-            shutil.rmtree(directory, ignore_errors=True)
-            return
-    pytest.skip("no directory outside the writable roots to test with")
 
 
 def _run(script: str, policy: SandboxPolicy, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_sandbox import READ_ONLY, WRITE, needs_bwrap, outside, ws  # noqa: F401 (fixtures)
+from tests.sandbox_support import READ_ONLY, WRITE, needs_bwrap
 from tui.safety import masks, seccomp
 from tui.safety.sandbox import SandboxPolicy, is_sandbox_denial, wrap
 from tui.tools.process import run_process, shell_environment

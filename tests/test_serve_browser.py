@@ -27,7 +27,7 @@ from tests.browser_driver import (
     open_app,
     open_browser,
 )
-from tests.test_tmux_app import (
+from tests.demo_support import (
     APPROVE_OPTION,
     PATCH_ASK,
     PLACEHOLDER,

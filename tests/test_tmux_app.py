@@ -19,18 +19,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.tmux_driver import TmuxDriver, bottom_box, modal_text, panel, require_tmux
-
-PROMPT = "The tests of textstats fail. Find the bug and fix it."
-PLACEHOLDER = "Ask codeloop"
-RUN_ASK = "Run this command?"
-PATCH_ASK = "Apply these edits?"
-APPROVE_OPTION = "Yes, once (y)"
-PLAN_STEPS = (
-    "Run the tests and read the failure",
-    "Fix word_count in textstats/core.py",
-    "Run the tests again",
+from tests.demo_support import (
+    APPROVE_OPTION,
+    PATCH_ASK,
+    PLACEHOLDER,
+    PLAN_STEPS,
+    PROMPT,
+    RUN_ASK,
 )
+from tests.tmux_driver import TmuxDriver, bottom_box, modal_text, panel, require_tmux
 
 START_S = 60  # cold start: Python, Textual and the demo server, on a loaded machine
 STEP_S = 60  # one model step: streamed text, a sandboxed command or a patch

@@ -13,7 +13,7 @@ from tests.engine_support import make_session, of_type, run_turn
 from tests.exec_support import run_exec
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tests.test_fakeopenai import EVENT_CLASSES
+from tests.sdk_support import EVENT_CLASSES
 from tui.config import load_config, resolve_provider
 from tui.engine import events as ev
 from tui.engine.bootstrap import build_session, resume_session
