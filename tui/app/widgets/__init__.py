@@ -1,4 +1,5 @@
-"""The app's widgets, one per module with its `.tcss` beside it.
+"""The app's widgets, one per module. The budget, diff and plan panes keep their CSS in a `.tcss`
+beside their module; the other widgets in `DEFAULT_CSS`.
 
 Widgets take data through methods and never call the engine; the app wires engine events to
 them. Import from the modules (`tui.app.widgets.diff_view`, …): nothing is re-exported here,
