@@ -11,7 +11,7 @@ from typing import Any, Callable
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
 from tui.config import McpServerConfig
-from tui.engine import events as ev
+from tui import protocol as ev
 from tui.engine.context import TurnSettings
 from tui.engine.rollout import RolloutWriter
 from tui.engine.session import Session

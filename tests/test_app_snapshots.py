@@ -18,7 +18,7 @@ from tui.app.app import CodeloopApp
 from tui.app.widgets.budget import BudgetView
 from tui.app.widgets.composer import Composer
 from tui.config import TuiSettings
-from tui.engine import events as ev
+from tui import protocol as ev
 
 WORKSPACE = Path("/tmp/codeloop-snapshots/workspace")
 WIDE = (150, 42)

@@ -22,7 +22,7 @@ from tui.app.widgets.budget import BudgetView
 from tui.app.widgets.conversation import AnswerCell, Conversation, NoticeCell
 from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.status import StatusLine
-from tui.engine import events as ev
+from tui import protocol as ev
 
 EDIT = "*** Begin Patch\n*** Update File: a.txt\n@@\n-one\n+two\n*** End Patch\n"
 

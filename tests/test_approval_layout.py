@@ -20,7 +20,7 @@ from tui.app.widgets.composer import Composer
 from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.patch_preview import PatchPreview
 from tui.config import TuiSettings
-from tui.engine import events as ev
+from tui import protocol as ev
 
 WORKSPACE = Path("/tmp/codeloop-snapshots/workspace")
 BIG_LINES = 5_000

@@ -34,8 +34,8 @@ from tui.app.app import CodeloopApp
 from tui.app.widgets.answer import AnswerCell
 from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.file_popup import FilePopup
-from tui.engine import events as ev
-from tui.engine.events import FileChangeSummary
+from tui import protocol as ev
+from tui.protocol import FileChangeSummary
 from tui.serve_auth import ServeGuard
 from tui.safety.terminal_text import displayable, neutralize
 

@@ -15,7 +15,7 @@ from tests.engine_support import make_session, of_type, outputs_by_call, process
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
 from tests.exec_support import run_exec
-from tui.engine import events as ev
+from tui import protocol as ev
 
 RSS_GROWTH_LIMIT_MB = 200
 # The model sees at most tool_output_token_limit (10,000 by default) × 4 characters, plus the

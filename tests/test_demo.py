@@ -11,7 +11,7 @@ import pytest
 
 from tests.engine_support import collect, of_type, run_turn
 from tui.demo import DEMO_API_KEY, DEMO_MODEL, DEMO_PROMPT, DemoModel, prepare_workspace
-from tui.engine import events as ev
+from tui import protocol as ev
 from tui.engine.context import TurnSettings
 from tui.engine.session import Session
 from tui.model.responses import ResponsesClient

@@ -11,7 +11,7 @@ import pytest
 from tests.engine_support import collect, make_session, of_type, outputs_by_call, process_gone, run_turn, shell_call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tui.engine import events as ev
+from tui import protocol as ev
 from tui.engine.session import TURN_ABORTED_NOTE
 from tui.tools.base import HEADLESS_DECLINE
 

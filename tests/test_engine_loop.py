@@ -10,7 +10,7 @@ import pytest
 from tests.engine_support import make_session, of_type, outputs_by_call, run_turn, shell_call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tui.engine import events as ev
+from tui import protocol as ev
 
 PATCH = """*** Begin Patch
 *** Add File: hello.txt

@@ -13,7 +13,7 @@ from tui.app.app import CodeloopApp
 from tui.app.screens.approval import ApprovalScreen
 from tui.app.widgets.conversation import McpCallCell, NoticeCell
 from tui.config import McpServerConfig
-from tui.engine import events as ev
+from tui import protocol as ev
 from tui.tools.mcp import McpManager
 
 SIZE = (140, 40)

@@ -15,7 +15,7 @@ from tests.fakeopenai import events as fe
 from tests.view_support import idle, type_text, until
 from tui.app.app import CodeloopApp
 from tui.app.widgets.conversation import NoticeCell
-from tui.engine import events as ev
+from tui import protocol as ev
 from tui.exec_cmd import _Progress
 from tui.model.responses import ResponsesClient
 from tui.safety.redact import Redactor

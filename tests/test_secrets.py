@@ -17,7 +17,7 @@ from tests.exec_support import run_exec
 from tui.app.app import CodeloopApp
 from tui.app.widgets.conversation import AnswerCell, NoticeCell, ToolCell
 from tui.config import ShellEnvironmentPolicy
-from tui.engine import events as ev
+from tui import protocol as ev
 from tui.engine.rollout import RolloutWriter
 from tui.safety.redact import REDACTED, Redactor, default_redactor
 from tui.tools.process import run_process, shell_environment

@@ -11,7 +11,7 @@ from tests.fakeopenai import events as fe
 from tests.pilot_support import idle, type_text, until
 from tui.app.app import CodeloopApp
 from tui.app.screens.confirm import ConfirmScreen
-from tui.engine import events as ev
+from tui import protocol as ev
 
 EDIT = "*** Begin Patch\n*** Update File: a.txt\n@@\n-one\n+two\n*** Add File: new.txt\n+new\n*** End Patch\n"
 

@@ -37,7 +37,7 @@ from tui.app.widgets.plan import PlanView
 from tui.app.widgets.slash_popup import SlashPopup
 from tui.app.widgets.status import StatusLine
 from tui.config import TuiSettings
-from tui.engine import events as ev
+from tui import protocol as ev
 
 if TYPE_CHECKING:
     from tui.engine.session import Session

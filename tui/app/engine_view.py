@@ -15,7 +15,7 @@ from tui.app.widgets.conversation import Conversation
 from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.plan import PlanView
 from tui.app.widgets.status import StatusLine
-from tui.engine import events as ev
+from tui import protocol as ev
 from tui.safety.redact import default_redactor
 from tui.safety.terminal_text import displayable, neutralize
 

@@ -161,7 +161,7 @@ def preload() -> None:
     """Import what build_session needs (the engine, ~55 ms); safe to call from a thread, so the
     app can do it while its first frame is being written."""
     import tui.engine.context  # noqa: F401
-    import tui.engine.events  # noqa: F401
+    import tui.protocol  # noqa: F401
     import tui.engine.rollout  # noqa: F401
     import tui.engine.session  # noqa: F401
     import tui.tools.registry  # noqa: F401
@@ -178,7 +178,7 @@ def build_session(
 ) -> Session:
     """Raises SandboxUnavailable when a sandboxed mode is asked for and bwrap cannot run."""
     from tui.engine.context import TurnSettings
-    from tui.engine.events import WarningIssued
+    from tui.protocol import WarningIssued
     from tui.engine.private_files import tighten_home
     from tui.engine.rollout import RolloutWriter, rollout_path
     from tui.engine.session import Session
@@ -233,7 +233,7 @@ def resume_session(
     Raises RolloutError for a file that is not a session, SandboxUnavailable as build_session.
     """
     from tui.engine.context import TurnSettings
-    from tui.engine.events import WarningIssued
+    from tui.protocol import WarningIssued
     from tui.engine.resume import load_rollout, reference_settings
     from tui.engine.private_files import tighten_home
     from tui.engine.rollout import RolloutWriter

@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable
 
 from tui.config import ShellEnvironmentPolicy
 from tui.engine.context import TurnSettings, initial_context, message, settings_diff
-from tui.engine.events import (
+from tui.protocol import (
     Compact,
     CompactionDone,
     CompactionStarted,

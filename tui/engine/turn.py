@@ -13,8 +13,8 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 from tui.engine.context import message
-from tui.engine.retry_text import failing, given_up
-from tui.engine.events import (
+from tui.engine.retry_text import given_up
+from tui.protocol import (
     AgentMessage,
     ContextEstimated,
     AgentMessageDelta,
@@ -25,6 +25,7 @@ from tui.engine.events import (
     ToolCallProposed,
     UserMessageRecorded,
     WebSearchEnded,
+    failing,
 )
 from tui.model.types import (
     malformed,

@@ -12,7 +12,7 @@ from typing import Any, Awaitable, Callable, Literal
 from pydantic import BaseModel, ValidationError
 
 from tui.config import ShellEnvironmentPolicy
-from tui.engine.events import ApprovalDecided, ApprovalRequested, Event, ReviewDecision
+from tui.protocol import ApprovalDecided, ApprovalRequested, Event, ReviewDecision
 from tui.safety.approvals import ApprovalPolicy, ApprovalStore
 from tui.safety.sandbox import SandboxPolicy
 from tui.tools.shell_snapshot import SnapshotCache

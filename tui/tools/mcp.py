@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from tui.config import McpServerConfig
-from tui.engine.events import Event, McpServerStatus
+from tui.protocol import Event, McpServerStatus
 from tui.safety.redact import is_secret_name, remember_secret
 from tui.tools.mcp_specs import qualified_names, tool_spec
 

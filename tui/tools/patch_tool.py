@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from tui.engine.events import (
+from tui.protocol import (
     ApprovalRequested,
     FileChangeSummary,
     PatchApplyBegan,

@@ -10,7 +10,7 @@ from typing import Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tui.engine.events import ApprovalRequested, ExecCommandBegan, ExecCommandEnded, ReviewDecision
+from tui.protocol import ApprovalRequested, ExecCommandBegan, ExecCommandEnded, ReviewDecision
 from tui.safety import approvals
 from tui.safety.approvals import Action
 from tui.safety.redact import default_redactor

@@ -23,7 +23,7 @@ from textual.widgets import Collapsible, Static
 
 from tui.app.widgets.answer import AnswerCell, render_markdown
 
-from tui.engine.events import FileChangeSummary, ReasoningSummary
+from tui.protocol import FileChangeSummary, ReasoningSummary
 from tui.safety.terminal_text import neutralize
 
 TAIL_LINES = 6

@@ -14,8 +14,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from tui.engine.retry_text import retry_line
-
 
 class ReviewDecision(str, enum.Enum):
     """What the user said to an approval request."""
@@ -405,7 +403,23 @@ class StreamRetrying(Event):
     url: str = ""  # the provider's base URL
 
     def describe(self) -> str:
-        return retry_line(self.kind, self.url, self.reason, self.attempt, self.max_attempts, self.delay_s)
+        return (
+            f"{failing(self.kind, self.url)} ({self.reason}) · retry {self.attempt}/{self.max_attempts} "
+            f"in {self.delay_s:.1f}s…"
+        )
+
+
+def failing(kind: str, url: str) -> str:
+    """The first words of a retry line or a failed turn's message: what is failing, against which
+    address. Here, beside `StreamRetrying`, so the protocol needs nothing above it; the engine's
+    retry_text words the failed turn with it too."""
+    return {
+        "unreachable": f"Cannot reach {url}",
+        "auth": f"{url} refused the key",
+        "rate_limit": f"Rate limited by {url}",
+        "server": f"Server error from {url}",
+        "stream": f"The stream from {url} broke",
+    }.get(kind, f"The request to {url} failed")
 
 
 @dataclass
