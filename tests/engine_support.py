@@ -79,6 +79,17 @@ async def collect(sess: Session, approve: Approver | None = None, timeout: float
                 return seen
 
 
+async def until(sess: Session, kind: type, timeout: float = 30) -> tuple[list[ev.Event], Any]:
+    """Read events up to the first of `kind`: the ones before it, and it."""
+    seen: list[ev.Event] = []
+    async with asyncio.timeout(timeout):
+        while True:
+            event = await sess.next_event()
+            if isinstance(event, kind):
+                return seen, event
+            seen.append(event)
+
+
 def of_type(events: list[ev.Event], kind: type) -> list[Any]:
     return [e for e in events if isinstance(e, kind)]
 

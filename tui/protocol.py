@@ -32,7 +32,7 @@ McpServerState = Literal["starting", "ready", "failed", "disabled"]
 
 class ReviewDecision(str, enum.Enum):
     """What the user said to an approval request: the value an `ApprovalRequested`'s future is
-    resolved with (by a face's approval dialog), echoed in `ApprovalDecided`.
+    resolved with (by a face's approval dialog, or by an `Approve` op), echoed in `ApprovalDecided`.
     APPROVED_FOR_SESSION also lets the same command (or tool) run unasked for the rest of the
     session; ABORT denies it and ends the turn (`TurnAborted`)."""
 
@@ -105,8 +105,19 @@ class RunUserShell:
     command: str
 
 
+@dataclass
+class Approve:
+    """Answer the pending `ApprovalRequested` with id `call_id`, as data: for a face that cannot
+    hold the request's future (a remote client over JSON). `Session.submit` resolves that
+    request's future with `decision`, exactly as a local dialog would, and the engine goes on
+    with `ApprovalDecided`. An `Approve` for a call id that has no pending request (unknown,
+    already decided, or its turn ended) is ignored: nothing happens and nothing is raised."""
 
-Op = UserInput | Interrupt | OverrideSettings | Shutdown | Compact | Undo | RunUserShell
+    call_id: str
+    decision: ReviewDecision
+
+
+Op = UserInput | Interrupt | OverrideSettings | Shutdown | Compact | Undo | RunUserShell | Approve
 
 
 # ---------------------------------------------------------------- events
@@ -383,9 +394,9 @@ class WebSearchEnded(Event):
 class ApprovalRequested(Event):
     """A call needs the user's decision: sent by the shell, patch and MCP tools (through
     `ToolContext.request_approval`) in an interactive session, when the policy asks. The engine
-    awaits `future`; a face resolves it with a ReviewDecision (`resolve`). `ApprovalDecided`
-    follows. A headless session never sends this: it declines at once with
-    `ApprovalDecided(by="policy")`."""
+    awaits `future`; a face resolves it with a ReviewDecision (`resolve`), locally or by
+    submitting an `Approve` op. `ApprovalDecided` follows. A headless session never sends
+    this: it declines at once with `ApprovalDecided(by="policy")`."""
 
     type: ClassVar[str] = "approval_requested"
     call_id: str

@@ -18,6 +18,9 @@ from typing import Any, Awaitable, Callable
 from tui.config import ShellEnvironmentPolicy
 from tui.engine.context import TurnSettings, initial_context, message, settings_diff
 from tui.protocol import (
+    ApprovalDecided,
+    ApprovalRequested,
+    Approve,
     Compact,
     CompactionDone,
     CompactionStarted,
@@ -133,6 +136,8 @@ class Session:
         self._reference: TurnSettings | None = reference  # what the model was last told
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._pending: list[str] = []
+        # call_id → the request the engine awaits, so an `Approve` op can answer it as data.
+        self._awaiting: dict[str, ApprovalRequested] = {}
         self._task: asyncio.Task[None] | None = None
         self._turn_seq = 0
         if rollout is not None and history is None:
@@ -176,6 +181,11 @@ class Session:
                 self.emit(WarningIssued("Nothing to run: type a command after `!`."))
             else:
                 self._start_user_shell(op.command.strip())
+        elif isinstance(op, Approve):
+            # Unknown, already decided, or its turn gone: nothing waits on it, so it is ignored.
+            request = self._awaiting.pop(op.call_id, None)
+            if request is not None:
+                request.resolve(op.decision)
         elif isinstance(op, Undo):
             if self.turn_running:
                 self.emit(WarningIssued("A turn is running; interrupt it (Esc) before /undo."))
@@ -256,6 +266,10 @@ class Session:
     # ------------------------------------------------------------ engine internals
 
     def emit(self, event: Event) -> None:
+        if isinstance(event, ApprovalRequested) and event.future is not None:
+            self._awaiting[event.call_id] = event
+        elif isinstance(event, ApprovalDecided):
+            self._awaiting.pop(event.call_id, None)
         self._events.put_nowait(event)
         if event.type in _PERSISTED_EVENTS:
             self._persist("event_msg", event.to_json())
@@ -557,6 +571,7 @@ class Session:
         self.emit(TurnCompleted(turn_id, last))
 
     def _finish_aborted(self, turn_id: str, reason: str) -> None:
+        self._awaiting.clear()  # an interrupted request was never decided; nothing waits on it now
         self._answer_open_calls()
         self.record(message("user", TURN_ABORTED_NOTE))
         self.emit(TurnAborted(turn_id, reason))
