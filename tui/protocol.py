@@ -33,8 +33,9 @@ McpServerState = Literal["starting", "ready", "failed", "disabled"]
 class ReviewDecision(str, enum.Enum):
     """What the user said to an approval request: the value an `ApprovalRequested`'s future is
     resolved with (by a face's approval dialog, or by an `Approve` op), echoed in `ApprovalDecided`.
-    APPROVED_FOR_SESSION also lets the same command (or tool) run unasked for the rest of the
-    session; ABORT denies it and ends the turn (`TurnAborted`)."""
+    APPROVED_FOR_SESSION also lets the same command, the same MCP tool, or patches to the same
+    files run unasked for the rest of the session; ABORT denies it and ends the turn
+    (`TurnAborted`)."""
 
     APPROVED = "approved"
     APPROVED_FOR_SESSION = "approved_for_session"
