@@ -10,8 +10,8 @@ from typing import Any, Callable
 
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
+from tui import protocol as ev
 from tui.config import McpServerConfig
-from tui.engine import events as ev
 from tui.engine.context import TurnSettings
 from tui.engine.rollout import RolloutWriter
 from tui.engine.session import Session
@@ -77,6 +77,17 @@ async def collect(sess: Session, approve: Approver | None = None, timeout: float
                 event.resolve(approve(event))
             if isinstance(event, TERMINAL):
                 return seen
+
+
+async def until(sess: Session, kind: type, timeout: float = 30) -> tuple[list[ev.Event], Any]:
+    """Read events up to the first of `kind`: the ones before it, and it."""
+    seen: list[ev.Event] = []
+    async with asyncio.timeout(timeout):
+        while True:
+            event = await sess.next_event()
+            if isinstance(event, kind):
+                return seen, event
+            seen.append(event)
 
 
 def of_type(events: list[ev.Event], kind: type) -> list[Any]:

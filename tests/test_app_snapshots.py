@@ -15,12 +15,12 @@ import pytest
 from tests.app_support import until
 from tests.engine_support import make_session
 from tests.fakeopenai import FakeOpenAI
+from tui import protocol as ev
 from tui.app.app import CodeloopApp
 from tui.app.screens.approval import ApprovalScreen
 from tui.app.widgets.budget import BudgetView
 from tui.app.widgets.composer import Composer
 from tui.config import TuiSettings
-from tui.engine import events as ev
 
 WORKSPACE = Path("/tmp/codeloop-snapshots/workspace")
 WIDE = (150, 42)

@@ -15,6 +15,7 @@ from tests.engine_support import make_session
 from tests.exec_support import run_exec
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
+from tui import protocol as ev
 from tui.app.app import CodeloopApp
 from tui.app.screens.approval import ApprovalScreen
 from tui.app.screens.confirm import ConfirmScreen
@@ -22,7 +23,6 @@ from tui.app.widgets.budget import BudgetView
 from tui.app.widgets.conversation import AnswerCell, Conversation, NoticeCell
 from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.status import StatusLine
-from tui.engine import events as ev
 
 EDIT = "*** Begin Patch\n*** Update File: a.txt\n@@\n-one\n+two\n*** End Patch\n"
 

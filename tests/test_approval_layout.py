@@ -13,6 +13,7 @@ from textual.widgets import OptionList
 from tests.app_support import approval_ready, until, until_screen_settles
 from tests.engine_support import make_session
 from tests.fakeopenai import FakeOpenAI
+from tui import protocol as ev
 from tui.app.app import CodeloopApp
 from tui.app.screens.approval import ApprovalScreen
 from tui.app.screens.full_diff import FullDiffScreen
@@ -20,7 +21,6 @@ from tui.app.widgets.composer import Composer
 from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.patch_preview import PatchPreview
 from tui.config import TuiSettings
-from tui.engine import events as ev
 
 WORKSPACE = Path("/tmp/codeloop-snapshots/workspace")
 BIG_LINES = 5_000

@@ -423,7 +423,7 @@ async def test_justification_travels_apart_from_the_reason_in_the_event(fake_ope
     """The ApprovalRequested event keeps codeloop's `reason` and carries the model's words in
     `justification`: neutralized (no ESC, no CR, no newline) and at most 301 characters."""
     from tests.engine_support import make_session, run_turn, shell_call
-    from tui.engine import events as ev
+    from tui import protocol as ev
 
     fake_openai.queue_response(fe.turn(shell_call(
         "c1", ["touch", "x"], sandbox_permissions="require_escalated", justification=HOSTILE_JUSTIFICATION,
@@ -460,7 +460,7 @@ async def test_approved_for_session_does_not_cover_a_different_command(
     """A command approved "for the session" is remembered by its exact text: the same text with
     a `;`, `&&`, extra argument, newline, env prefix or substitution appended asks again."""
     from tests.engine_support import make_session, run_turn, shell_call
-    from tui.engine import events as ev
+    from tui import protocol as ev
 
     fake_openai.queue_response(fe.turn(shell_call("c1", approved)))
     fake_openai.queue_response(fe.turn(shell_call("c2", later)))
@@ -481,7 +481,7 @@ async def test_a_command_approved_once_asks_again_in_any_wrapper(fake_openai: Fa
     """Approved once (not for the session), `touch once` asks again when re-run as itself or
     wrapped in `bash -lc`, `sh -c`, `/bin/bash -c`."""
     from tests.engine_support import make_session, run_turn, shell_call
-    from tui.engine import events as ev
+    from tui import protocol as ev
 
     variants = [["touch", "once"], ["bash", "-lc", "touch once"], ["sh", "-c", "touch once"], ["/bin/bash", "-c", "touch  once"]]
     for i, argv in enumerate(variants):
@@ -595,7 +595,7 @@ def test_agents_md_symlinked_out_of_the_repository_is_not_sent(
 
 
 def _internal_errors(events: list[object]) -> list[str]:
-    from tui.engine import events as ev
+    from tui import protocol as ev
 
     return [e.message for e in events if isinstance(e, ev.Error) and e.message.startswith("internal error")]
 
@@ -622,7 +622,7 @@ async def test_malformed_compaction_answer_falls_back_to_a_local_summary(
     that are not objects, a compaction without a string blob, an unknown item, no output, not an
     object at all): the documented local-summary fallback, with a warning, never a crash."""
     from tests.engine_support import collect, make_session, of_type, run_turn
-    from tui.engine import events as ev
+    from tui import protocol as ev
 
     fake_openai.queue_response(fe.turn(fe.message_item("answer")))
     fake_openai.queue_compact(answer)
@@ -642,7 +642,7 @@ async def test_malformed_compaction_answer_falls_back_to_a_local_summary(
 async def test_compaction_answer_that_is_not_json_falls_back(fake_openai: FakeOpenAI, tmp_path: Path, raw: str) -> None:
     """Truncated JSON, a proxy's HTML page, an empty body as the compaction answer: local fallback."""
     from tests.engine_support import collect, make_session, of_type, run_turn
-    from tui.engine import events as ev
+    from tui import protocol as ev
 
     fake_openai.queue_response(fe.turn(fe.message_item("answer")))
     fake_openai.queue_compact_raw(raw)
@@ -705,7 +705,7 @@ async def test_a_call_id_used_twice_runs_neither_call(fake_openai: FakeOpenAI, t
     """Two calls under one call_id in a response (or one reusing an id from the history) are a
     malformed answer: neither runs, the stream is retried, the turn ends with a clear error."""
     from tests.engine_support import make_session, of_type, run_turn
-    from tui.engine import events as ev
+    from tui import protocol as ev
 
     call = fe.function_call_item("dup", "shell", json.dumps({"command": ["touch", "pwned"]}))
     for _ in range(2):

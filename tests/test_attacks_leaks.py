@@ -43,12 +43,12 @@ from tests.leaks_support import (
     workspace,
 )  # fmt: skip
 from tests.tmux_driver import TmuxDriver, require_tmux
+from tui import protocol as ev
 from tui.app.app import CodeloopApp
 from tui.app.widgets.answer import AnswerCell
 from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.file_popup import FilePopup
-from tui.engine import events as ev
-from tui.engine.events import FileChangeSummary
+from tui.protocol import FileChangeSummary
 from tui.safety.terminal_text import displayable, neutralize
 from tui.serve_auth import ServeGuard
 

@@ -22,7 +22,7 @@ from tests.engine_support import (
 from tests.exec_support import run_exec
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tui.engine import events as ev
+from tui import protocol as ev
 
 RSS_GROWTH_LIMIT_MB = 200
 # The model sees at most tool_output_token_limit (10,000 by default) × 4 characters, plus the

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tui.app.widgets.budget import BudgetModel, Prices, human_tokens
-from tui.engine.events import TokenUsage
+from tui.protocol import TokenUsage
 
 
 def usage(

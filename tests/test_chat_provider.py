@@ -10,7 +10,7 @@ import pytest
 from tests.engine_support import make_session, of_type, run_turn
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tui.engine import events as ev
+from tui import protocol as ev
 from tui.model.chat import ChatClient
 from tui.model.types import Completed, ModelError, OutputItemDone, Prompt, TextDelta
 

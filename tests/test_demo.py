@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.engine_support import collect, of_type, run_turn
+from tui import protocol as ev
 from tui.demo import DEMO_API_KEY, DEMO_MODEL, DEMO_PROMPT, DemoModel, prepare_workspace
-from tui.engine import events as ev
 from tui.engine.context import TurnSettings
 from tui.engine.session import Session
 from tui.model.responses import ResponsesClient

@@ -19,7 +19,7 @@ from tests.engine_support import (
 )
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tui.engine import events as ev
+from tui import protocol as ev
 from tui.engine.session import TURN_ABORTED_NOTE
 from tui.tools.base import HEADLESS_DECLINE
 

@@ -16,7 +16,7 @@ from tests.engine_support import (
 )
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tui.engine import events as ev
+from tui import protocol as ev
 
 PATCH = """*** Begin Patch
 *** Add File: hello.txt

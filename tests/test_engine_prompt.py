@@ -8,7 +8,7 @@ from pathlib import Path
 from tests.engine_support import make_session, of_type, run_turn, shell_call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tui.engine import events as ev
+from tui import protocol as ev
 
 
 def _texts(item: dict) -> list[str]:

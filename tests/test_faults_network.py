@@ -16,7 +16,7 @@ from tests.engine_support import make_session, of_type, run_turn, shell_call
 from tests.exec_support import run_exec
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tui.engine import events as ev
+from tui import protocol as ev
 from tui.model.chat import ChatClient
 from tui.model.responses import ResponsesClient
 from tui.model.sdk import retry_after_seconds

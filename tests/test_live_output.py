@@ -21,7 +21,7 @@ from tests.engine_support import (
 from tests.exec_support import run_exec
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tui.engine import events as ev
+from tui import protocol as ev
 from tui.engine.session import Session
 from tui.safety.redact import REDACTED
 from tui.tools import live_output

@@ -9,10 +9,10 @@ from tests.engine_support import echo_server, make_session, outputs_by_call
 from tests.engine_support import mcp_call as call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
+from tui import protocol as ev
 from tui.app.app import CodeloopApp
 from tui.app.widgets.conversation import McpCallCell, NoticeCell
 from tui.config import McpServerConfig
-from tui.engine import events as ev
 from tui.tools.mcp import McpManager
 
 SIZE = (140, 40)

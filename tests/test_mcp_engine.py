@@ -24,8 +24,8 @@ from tests.engine_support import (
 from tests.engine_support import mcp_call as call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
+from tui import protocol as ev
 from tui.config import McpServerConfig
-from tui.engine import events as ev
 from tui.engine.resume import load_rollout
 from tui.engine.rollout import RolloutWriter
 from tui.engine.session import Session

@@ -17,8 +17,8 @@ from tests.engine_support import collect, make_session, run_turn, shell_call
 from tests.exec_support import run_exec
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
+from tui import protocol as ev
 from tui.config import ProviderSettings, ResolvedConfig, load_config, resolve_provider
-from tui.engine import events as ev
 from tui.engine.bootstrap import build_session, resume_session, resumed_tools
 from tui.engine.resume import (
     INTERRUPTED_OUTPUT,

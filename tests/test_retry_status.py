@@ -13,9 +13,9 @@ from tests.engine_support import make_session, of_type, run_turn
 from tests.exec_support import run_exec
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
+from tui import protocol as ev
 from tui.app.app import CodeloopApp
 from tui.app.widgets.conversation import NoticeCell
-from tui.engine import events as ev
 from tui.exec_cmd import _Progress
 from tui.model.responses import ResponsesClient
 from tui.safety.redact import Redactor

@@ -20,10 +20,10 @@ from tests.engine_support import (
 from tests.exec_support import run_exec
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
+from tui import protocol as ev
 from tui.app.app import CodeloopApp
 from tui.app.widgets.conversation import AnswerCell, NoticeCell, ToolCell
 from tui.config import ShellEnvironmentPolicy
-from tui.engine import events as ev
 from tui.engine.rollout import RolloutWriter
 from tui.safety.redact import REDACTED, Redactor, default_redactor
 from tui.tools.process import run_process, shell_environment

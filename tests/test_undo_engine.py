@@ -9,9 +9,9 @@ from tests.app_support import idle, type_text, until
 from tests.engine_support import collect, make_session, of_type, run_turn
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
+from tui import protocol as ev
 from tui.app.app import CodeloopApp
 from tui.app.screens.confirm import ConfirmScreen
-from tui.engine import events as ev
 
 EDIT = "*** Begin Patch\n*** Update File: a.txt\n@@\n-one\n+two\n*** Add File: new.txt\n+new\n*** End Patch\n"
 

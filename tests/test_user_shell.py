@@ -10,8 +10,8 @@ from pathlib import Path
 from tests.engine_support import collect, make_session, of_type, process_gone, run_turn
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
+from tui import protocol as ev
 from tui.config import load_config, resolve_provider
-from tui.engine import events as ev
 from tui.engine.bootstrap import build_session, resume_session
 from tui.engine.resume import load_rollout
 from tui.engine.session import Session

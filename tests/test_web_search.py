@@ -14,8 +14,8 @@ from tests.exec_support import run_exec
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
 from tests.sdk_support import EVENT_CLASSES
+from tui import protocol as ev
 from tui.config import load_config, resolve_provider
-from tui.engine import events as ev
 from tui.engine.bootstrap import build_session, resume_session
 from tui.engine.rollout import read_rollout
 from tui.fakeserver.validate import validate_responses

@@ -18,7 +18,7 @@ from tui.app.themes import app_variable_defaults, load_themes
 from tui.app.widgets.budget import BudgetView, Prices
 from tui.app.widgets.diff_view import DiffView, highlight_file, parse_unified_diff
 from tui.app.widgets.plan import PlanView
-from tui.engine.events import FileChangeSummary, PlanStep, TokenUsage
+from tui.protocol import FileChangeSummary, PlanStep, TokenUsage
 
 PYTHON_DIFF = '''\
 --- a/tui/greet.py

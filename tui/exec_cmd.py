@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from tui.engine import events as ev
+from tui import protocol as ev
 from tui.engine.resume import ResumeRequest
 from tui.safety.redact import Redactor, default_redactor, redact
 from tui.safety.terminal_text import displayable, neutralize

@@ -30,7 +30,7 @@ from tests.benchmarks.report import Row, at_most, below, info, median
 from tests.engine_support import MODEL, make_session, of_type, run_turn, shell_call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
-from tui.engine import events as ev
+from tui import protocol as ev
 from tui.engine.compact import is_real_user_message
 from tui.engine.tokens import TokenCounter
 from tui.tools.specs import prompt_text

@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Tab, Tabs
 
+from tui import protocol as ev
 from tui.app.commands import SlashCommandProvider
 from tui.app.engine_view import EngineView
 from tui.app.hangup import HANGUP_EXIT_CODE, TerminalWatch
@@ -28,7 +29,12 @@ from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.help import HelpScreen
 from tui.app.slash_actions import SlashActions
 from tui.app.startup import settle_startup_garbage, warm_renderers
-from tui.app.themes import DEFAULT_THEME, app_variable_defaults, follow_theme_in_markdown, load_themes
+from tui.app.themes import (
+    DEFAULT_THEME,
+    app_variable_defaults,
+    follow_theme_in_markdown,
+    load_themes,
+)
 from tui.app.widgets.budget import BudgetView, Prices
 from tui.app.widgets.composer import Composer
 from tui.app.widgets.conversation import JUMP_KEY, Conversation, ToolCell
@@ -38,7 +44,6 @@ from tui.app.widgets.plan import PlanView
 from tui.app.widgets.slash_popup import SlashPopup
 from tui.app.widgets.status import StatusLine
 from tui.config import TuiSettings
-from tui.engine import events as ev
 
 if TYPE_CHECKING:
     from tui.engine.session import Session

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from textual import events, work
 
+from tui import protocol as ev
 from tui.app.notify import osc9
 from tui.app.screens.approval import ApprovalScreen
 from tui.app.widgets.budget import BudgetView
@@ -16,7 +17,6 @@ from tui.app.widgets.conversation import Conversation
 from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.plan import PlanView
 from tui.app.widgets.status import StatusLine
-from tui.engine import events as ev
 from tui.safety.redact import default_redactor
 from tui.safety.terminal_text import displayable
 

@@ -50,13 +50,24 @@ def run_app(args: argparse.Namespace, resume: ResumeRequest | None = None) -> in
     # start-up allocates a lot and frees almost nothing, and the collector's passes over it
     # cost ~40 ms of the first frame.
     gc.disable()
-    from tui.engine.bootstrap import build_session, configure_or_report, resume_session, sandbox_policy
+    from tui.engine.bootstrap import (
+        build_session,
+        configure_or_report,
+        resume_session,
+        sandbox_policy,
+    )
     from tui.safety.sandbox import SandboxUnavailable
 
     demo = None
     initial_text = ""
     if getattr(args, "demo", False):
-        from tui.demo.script import DEMO_CONTEXT_WINDOW, DEMO_MODEL, DEMO_PROMPT, DemoModel, prepare_workspace
+        from tui.demo.script import (
+            DEMO_CONTEXT_WINDOW,
+            DEMO_MODEL,
+            DEMO_PROMPT,
+            DemoModel,
+            prepare_workspace,
+        )
 
         demo = DemoModel()
         initial_text = DEMO_PROMPT

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual import work
 
+from tui import protocol as ev
 from tui.app.commands import BY_NAME, help_text, mcp_text
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.widgets.budget import BudgetView
@@ -17,15 +18,14 @@ from tui.app.widgets.conversation import Conversation
 from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.plan import PlanView
 from tui.app.widgets.status import StatusLine
-from tui.engine import events as ev
 from tui.safety.redact import redact
 
 if TYPE_CHECKING:
-    from tui.engine.session import Session
     from textual.app import App
 
     from tui.app.app import SessionFactory
     from tui.app.widgets.budget import Prices
+    from tui.engine.session import Session
 
     _Base = App[None]
 else:
@@ -192,8 +192,13 @@ class SlashActions(_Base):
         if not arg or (allowed and arg not in allowed):
             await conv.add_notice(f"{name} needs {' | '.join(allowed) if allowed else 'a model name'}.", "warning")
             return
-        key = {"/model": "model", "/approvals": "approval_policy", "/sandbox": "sandbox_mode"}[name]
-        await self.session.submit(ev.OverrideSettings(**{key: arg}))
+        if name == "/model":
+            override = ev.OverrideSettings(model=arg)
+        elif name == "/approvals":
+            override = ev.OverrideSettings(approval_policy=cast(ev.ApprovalPolicy, arg))  # checked above
+        else:
+            override = ev.OverrideSettings(sandbox_mode=cast(ev.SandboxMode, arg))
+        await self.session.submit(override)
         s = self.session.settings
         self.query_one(StatusLine).set(model=s.model, approval=s.approval_policy, sandbox=s.sandbox.mode)
         self.query_one(BudgetView).set_prices(self._prices(s.model))

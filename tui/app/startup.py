@@ -9,7 +9,6 @@ from pathlib import Path
 
 from tui.safety.git_hardening import run_git
 
-
 _startup_frozen = False
 
 

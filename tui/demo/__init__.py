@@ -6,6 +6,12 @@ start path never loads.
 
 from __future__ import annotations
 
-from tui.demo.script import DEMO_API_KEY, DEMO_MODEL, DEMO_PROMPT, DemoModel, prepare_workspace
+from tui.demo.script import (
+    DEMO_API_KEY,
+    DEMO_MODEL,
+    DEMO_PROMPT,
+    DemoModel,
+    prepare_workspace,
+)
 
 __all__ = ["DEMO_API_KEY", "DEMO_MODEL", "DEMO_PROMPT", "DemoModel", "prepare_workspace"]

@@ -8,12 +8,16 @@ import sys
 import threading
 import uuid
 from pathlib import Path
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tui import __version__
-from tui.config import ConfigError, ProviderSettings, ResolvedConfig, load_config, resolve_provider
+from tui.config import (
+    ConfigError,
+    ProviderSettings,
+    ResolvedConfig,
+    load_config,
+    resolve_provider,
+)
 from tui.engine.models import auto_compact_limit, context_window, supports_reasoning
 from tui.safety.sandbox import SandboxPolicy, SandboxUnavailable, bwrap_problem
 
@@ -162,9 +166,9 @@ def preload() -> None:
     """Import what build_session needs (the engine, ~55 ms); safe to call from a thread, so the
     app can do it while its first frame is being written."""
     import tui.engine.context  # noqa: F401
-    import tui.engine.events  # noqa: F401
     import tui.engine.rollout  # noqa: F401
     import tui.engine.session  # noqa: F401
+    import tui.protocol  # noqa: F401
     import tui.tools.registry  # noqa: F401
     import tui.tools.specs  # noqa: F401
 
@@ -179,10 +183,10 @@ def build_session(
 ) -> Session:
     """Raises SandboxUnavailable when a sandboxed mode is asked for and bwrap cannot run."""
     from tui.engine.context import TurnSettings
-    from tui.engine.events import WarningIssued
     from tui.engine.private_files import tighten_home
     from tui.engine.rollout import RolloutWriter, rollout_path
     from tui.engine.session import Session
+    from tui.protocol import WarningIssued
     from tui.tools.registry import ToolRouter
     from tui.tools.specs import default_apply_patch_kind, prompt_text
 
@@ -234,11 +238,11 @@ def resume_session(
     Raises RolloutError for a file that is not a session, SandboxUnavailable as build_session.
     """
     from tui.engine.context import TurnSettings
-    from tui.engine.events import WarningIssued
-    from tui.engine.resume import load_rollout, reference_settings
     from tui.engine.private_files import tighten_home
+    from tui.engine.resume import load_rollout, reference_settings
     from tui.engine.rollout import RolloutWriter
     from tui.engine.session import Session
+    from tui.protocol import WarningIssued
     from tui.tools.specs import WEB_SEARCH_SPEC, prompt_text
 
     cfg = rc.config

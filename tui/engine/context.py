@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tui.protocol import ApprovalPolicy
 from tui.safety.sandbox import SandboxPolicy
 
 AGENTS_FILENAMES = ("AGENTS.override.md", "AGENTS.md")
@@ -24,7 +25,7 @@ class TurnSettings:
     """What the model must be told about; a change of any field is appended to the history."""
 
     model: str
-    approval_policy: str
+    approval_policy: ApprovalPolicy
     sandbox: SandboxPolicy
     cwd: Path
 

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from tui.engine.compact import is_real_user_message
 from tui.engine.context import TurnSettings
 from tui.engine.rollout import iter_rollout
+from tui.protocol import ApprovalPolicy, SandboxMode
 from tui.safety.sandbox import SandboxPolicy
 from tui.tools.registry import call_from_item
 from tui.tools.specs import prompt_text
@@ -74,8 +75,8 @@ class TurnContextLine(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     model: str
-    approval_policy: str
-    sandbox_mode: str
+    approval_policy: ApprovalPolicy  # a rollout is untrusted input: an unknown value is refused
+    sandbox_mode: SandboxMode
     cwd: str
     writable_roots: list[str] | None = None
     network_access: bool | None = None
@@ -277,7 +278,7 @@ def reference_settings(reference: dict[str, Any] | None, sandbox: SandboxPolicy)
         tc = TurnContextLine.model_validate(reference)
     except ValidationError as e:
         raise RolloutError(f"a turn_context line is malformed: {e.errors()[0]['msg']}") from e
-    policy = replace(sandbox, mode=tc.sandbox_mode)  # type: ignore[arg-type]
+    policy = replace(sandbox, mode=tc.sandbox_mode)
     if tc.writable_roots is not None:
         policy = replace(policy, writable_roots=tuple(Path(r) for r in tc.writable_roots))
     if tc.network_access is not None:

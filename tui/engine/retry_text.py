@@ -2,12 +2,14 @@
 and, once it is given up, a message naming the address and what to check.
 
 Kept apart from the loop (turn.py) so both faces word it the same: the app updates one notice in
-place, exec rewrites one progress line.
+place, exec rewrites one progress line (`StreamRetrying.describe`, with `failing` in tui/protocol.py).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from tui.protocol import failing
 
 if TYPE_CHECKING:
     from tui.model.types import ModelError
@@ -22,21 +24,6 @@ _ADVICE = {
     "server": "The provider is failing on its side: try again later.",
     "stream": "The connection broke while the answer streamed: check the network, then try again.",
 }
-
-
-def failing(kind: str, url: str) -> str:
-    """The first words of a retry line: what is failing, against which address."""
-    return {
-        "unreachable": f"Cannot reach {url}",
-        "auth": f"{url} refused the key",
-        "rate_limit": f"Rate limited by {url}",
-        "server": f"Server error from {url}",
-        "stream": f"The stream from {url} broke",
-    }.get(kind, f"The request to {url} failed")
-
-
-def retry_line(kind: str, url: str, reason: str, attempt: int, max_attempts: int, delay_s: float) -> str:
-    return f"{failing(kind, url)} ({reason}) · retry {attempt}/{max_attempts} in {delay_s:.1f}s…"
 
 
 def given_up(e: ModelError, url: str, attempts: int) -> str:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO, Any
 
 from tui.engine.private_files import make_private_dirs, open_private_append

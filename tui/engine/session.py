@@ -17,9 +17,15 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, cast
 
 from tui.config import ShellEnvironmentPolicy
 from tui.engine.context import TurnSettings, initial_context, message, settings_diff
-from tui.engine.events import (
+from tui.engine.rollout import RolloutWriter
+from tui.model.types import ModelClient, ModelError, Prompt, Usage
+from tui.protocol import (
+    ApprovalDecided,
+    ApprovalRequested,
+    Approve,
     Compact,
     CompactionDone,
+    CompactionReason,
     CompactionStarted,
     Error,
     Event,
@@ -39,8 +45,6 @@ from tui.engine.events import (
     UserInput,
     WarningIssued,
 )
-from tui.engine.rollout import RolloutWriter
-from tui.model.types import ModelClient, ModelError, Prompt, Usage
 from tui.safety.approvals import ApprovalStore
 from tui.safety.sandbox import SandboxMode
 from tui.tools.base import ToolContext, TurnAbortRequested
@@ -137,6 +141,8 @@ class Session:
         self._reference: TurnSettings | None = reference  # what the model was last told
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._pending: list[str] = []
+        # call_id → the request the engine awaits, so an `Approve` op can answer it as data.
+        self._awaiting: dict[str, ApprovalRequested] = {}
         self._task: asyncio.Task[None] | None = None
         self._turn_seq = 0
         if rollout is not None and history is None:
@@ -180,6 +186,11 @@ class Session:
                 self.emit(WarningIssued("Nothing to run: type a command after `!`."))
             else:
                 self._start_user_shell(op.command.strip())
+        elif isinstance(op, Approve):
+            # Unknown, already decided, or its turn gone: nothing waits on it, so it is ignored.
+            request = self._awaiting.pop(op.call_id, None)
+            if request is not None:
+                request.resolve(op.decision)
         elif isinstance(op, Undo):
             if self.turn_running:
                 self.emit(WarningIssued("A turn is running; interrupt it (Esc) before /undo."))
@@ -260,6 +271,10 @@ class Session:
     # ------------------------------------------------------------ engine internals
 
     def emit(self, event: Event) -> None:
+        if isinstance(event, ApprovalRequested) and event.future is not None:
+            self._awaiting[event.call_id] = event
+        elif isinstance(event, ApprovalDecided):
+            self._awaiting.pop(event.call_id, None)
         self._events.put_nowait(event)
         if event.type in _PERSISTED_EVENTS:
             self._persist("event_msg", event.to_json())
@@ -324,7 +339,7 @@ class Session:
     def tool_context(self) -> ToolContext:
         return ToolContext(
             cwd=self.settings.cwd,
-            approval_policy=self.settings.approval_policy,  # type: ignore[arg-type]
+            approval_policy=self.settings.approval_policy,
             sandbox=self.settings.sandbox,
             tool_output_token_limit=self.tool_output_token_limit,
             approvals=self.approvals,
@@ -433,7 +448,7 @@ class Session:
             return fixed + self._ceiling.tokens_between(self.history, 0)
         return self.last_usage.total_tokens + self._ceiling.tokens_between(self.history, self._items_at_last_usage)
 
-    async def compact(self, reason: str) -> None:
+    async def compact(self, reason: CompactionReason) -> None:
         from tui.engine.compact import compact_local, compact_remote
 
         before, _ = self.context_tokens()
@@ -561,6 +576,7 @@ class Session:
         self.emit(TurnCompleted(turn_id, last))
 
     def _finish_aborted(self, turn_id: str, reason: str) -> None:
+        self._awaiting.clear()  # an interrupted request was never decided; nothing waits on it now
         self._answer_open_calls()
         self.record(message("user", TURN_ABORTED_NOTE))
         self.emit(TurnAborted(turn_id, reason))

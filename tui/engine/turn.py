@@ -13,21 +13,9 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from tui.engine.context import message
-from tui.engine.retry_text import failing, given_up
-from tui.engine.events import (
-    AgentMessage,
-    ContextEstimated,
-    AgentMessageDelta,
-    ReasoningDelta,
-    ReasoningSummary,
-    StreamRetrying,
-    ToolCallEnded,
-    ToolCallProposed,
-    UserMessageRecorded,
-    WebSearchEnded,
-)
+from tui.engine.retry_text import given_up
+from tui.model.items import history_item
 from tui.model.types import (
-    malformed,
     Completed,
     ContextWindowExceeded,
     ModelError,
@@ -35,11 +23,24 @@ from tui.model.types import (
     ReasoningSummaryDelta,
     SampledResponse,
     TextDelta,
+    malformed,
 )
-from tui.model.items import history_item
+from tui.protocol import (
+    AgentMessage,
+    AgentMessageDelta,
+    ContextEstimated,
+    ReasoningDelta,
+    ReasoningSummary,
+    StreamRetrying,
+    ToolCallEnded,
+    ToolCallProposed,
+    UserMessageRecorded,
+    WebSearchEnded,
+    failing,
+)
 from tui.tools.base import ToolCall, ToolContext, ToolResult, TurnAbortRequested
-from tui.tools.registry import call_from_item
 from tui.tools.process import ABORTED_BY_USER
+from tui.tools.registry import call_from_item
 from tui.tools.shell import is_parallel_safe
 
 if TYPE_CHECKING:

@@ -20,7 +20,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 from tui.fakeserver.events import number
-from tui.fakeserver.validate import Refusal, not_json, validate_chat, validate_compact, validate_responses
+from tui.fakeserver.validate import (
+    Refusal,
+    not_json,
+    validate_chat,
+    validate_compact,
+    validate_responses,
+)
 
 Endpoint = Literal["responses", "chat", "compact"]
 ROUTES: dict[str, Endpoint] = {

@@ -9,16 +9,13 @@ servers say "stop" after emitting calls).
 from __future__ import annotations
 
 import json
-from contextlib import aclosing
 import uuid
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, AsyncGenerator
 
-
 from tui.model.sdk import STREAM_ERRORS, sdk_client, stream_error
 from tui.model.types import (
-    clean,
-    malformed,
     Completed,
     ModelError,
     ModelEvent,
@@ -26,6 +23,8 @@ from tui.model.types import (
     Prompt,
     TextDelta,
     Usage,
+    clean,
+    malformed,
 )
 
 

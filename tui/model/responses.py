@@ -11,11 +11,15 @@ from typing import Any, AsyncGenerator, cast
 
 import openai
 
-from tui.model.sdk import STREAM_ERRORS, classify_error, sdk_client, sdk_error, stream_error
+from tui.model.sdk import (
+    STREAM_ERRORS,
+    classify_error,
+    sdk_client,
+    sdk_error,
+    stream_error,
+)
 from tui.model.types import (
     Completed,
-    clean,
-    malformed,
     ModelError,
     ModelEvent,
     OutputItemDone,
@@ -23,6 +27,8 @@ from tui.model.types import (
     ReasoningSummaryDelta,
     TextDelta,
     Usage,
+    clean,
+    malformed,
 )
 
 

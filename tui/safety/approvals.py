@@ -11,13 +11,12 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Literal, Sequence
+from typing import Iterable, Sequence
 
+from tui.protocol import ApprovalPolicy
 from tui.safety.credentials import reaches_credentials
-from tui.safety.terminal_text import neutralize
 from tui.safety.safe_commands import known_safe_commands, normalize_command
-
-ApprovalPolicy = Literal["untrusted", "on-request", "on-failure", "never"]
+from tui.safety.terminal_text import neutralize
 
 
 class Action(enum.Enum):

@@ -34,15 +34,13 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
+from tui.protocol import SandboxMode
 from tui.safety import masks, protected
 from tui.safety.denial import is_sandbox_denial
 from tui.safety.launch import launch
 from tui.safety.limits import DEFAULT_PROCESS_LIMIT
 from tui.safety.protected import is_within
-
-SandboxMode = Literal["read-only", "workspace-write", "danger-full-access"]
 
 # The system bwrap is preferred over anything on PATH: Ubuntu's AppArmor
 # profile only lets /usr/bin/bwrap create user namespaces, and a bwrap found in

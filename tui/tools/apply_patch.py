@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from tui.protocol import FileChangeKind
 from tui.tools.patch_match import Chunk, parse_chunks, rewrite
+
 # Re-exported: the engine and the UI catch PatchError from this module.
 from tui.tools.patch_match import PatchError as PatchError
-
 
 BEGIN, END = "*** Begin Patch", "*** End Patch"
 ADD, DELETE, UPDATE, MOVE = "*** Add File:", "*** Delete File:", "*** Update File:", "*** Move to:"
@@ -54,7 +55,7 @@ Hunk = AddFile | DeleteFile | UpdateFile
 
 @dataclass(frozen=True)
 class FileChange:
-    kind: Literal["add", "delete", "update"]
+    kind: FileChangeKind
     path: Path  # absolute, resolved path of the file as it is now
     rel: str  # the path as written in the patch
     old_text: str | None  # None for add

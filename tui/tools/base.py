@@ -12,8 +12,14 @@ from typing import Any, Awaitable, Callable, Literal
 from pydantic import BaseModel, ValidationError
 
 from tui.config import ShellEnvironmentPolicy
-from tui.engine.events import ApprovalDecided, ApprovalRequested, Event, ReviewDecision
-from tui.safety.approvals import ApprovalPolicy, ApprovalStore
+from tui.protocol import (
+    ApprovalDecided,
+    ApprovalPolicy,
+    ApprovalRequested,
+    Event,
+    ReviewDecision,
+)
+from tui.safety.approvals import ApprovalStore
 from tui.safety.sandbox import SandboxPolicy
 from tui.tools.shell_snapshot import SnapshotCache
 

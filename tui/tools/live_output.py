@@ -18,7 +18,7 @@ import asyncio
 import codecs
 from collections.abc import Callable
 
-from tui.engine.events import Event, ExecCommandOutputDelta
+from tui.protocol import Event, ExecCommandOutputDelta
 from tui.safety.redact import default_redactor
 
 INTERVAL_S = 0.1

@@ -22,14 +22,12 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 from tui.config import McpServerConfig
-from tui.engine.events import Event, McpServerStatus
+from tui.protocol import Event, McpServerState, McpServerStatus
 from tui.safety.redact import is_secret_name, remember_secret
 from tui.tools.mcp_specs import qualified_names, tool_spec
-
-ServerState = Literal["starting", "ready", "failed", "disabled"]
 
 # The SDK's own shutdown is bounded (flush 0.5 s, 2 s after closing stdin, 2 s after SIGTERM,
 # then SIGKILL): this only guards against a shutdown that hangs anyway.
@@ -87,7 +85,7 @@ class McpServer:
         self.name = name
         self.config = config
         self.cwd = config.cwd or cwd
-        self.state: ServerState = "starting" if config.enabled else "disabled"
+        self.state: McpServerState = "starting" if config.enabled else "disabled"
         self.reason: str | None = None if config.enabled else "enabled = false"
         self.tools: list[Any] = []  # the SDK's Tool objects offered, after enabled/disabled_tools
         self.settled = asyncio.Event()  # set once ready, failed or disabled

@@ -8,7 +8,12 @@ import time
 
 from pydantic import BaseModel, ConfigDict
 
-from tui.engine.events import ApprovalRequested, McpToolCallBegan, McpToolCallEnded, ReviewDecision
+from tui.protocol import (
+    ApprovalRequested,
+    McpToolCallBegan,
+    McpToolCallEnded,
+    ReviewDecision,
+)
 from tui.safety import approvals
 from tui.safety.approvals import Action
 from tui.safety.redact import default_redactor

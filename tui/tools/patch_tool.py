@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from tui.engine.events import (
+from tui.protocol import (
     ApprovalRequested,
     FileChangeSummary,
     PatchApplyBegan,
@@ -19,8 +19,21 @@ from tui.engine.events import (
 from tui.safety import approvals
 from tui.safety.approvals import Action
 from tui.safety.sandbox import SandboxPolicy
-from tui.tools.apply_patch import FileChange, PatchError, apply_changes, diff_stats, plan_patch, unified_diff
-from tui.tools.base import ToolCall, ToolContext, ToolResult, parse_arguments, valid_text
+from tui.tools.apply_patch import (
+    FileChange,
+    PatchError,
+    apply_changes,
+    diff_stats,
+    plan_patch,
+    unified_diff,
+)
+from tui.tools.base import (
+    ToolCall,
+    ToolContext,
+    ToolResult,
+    parse_arguments,
+    valid_text,
+)
 
 # Code points some file systems ignore in names (HFS+), so `.g\u200cit` is `.git` there.
 _IGNORABLE = dict.fromkeys(

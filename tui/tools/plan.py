@@ -6,8 +6,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tui.engine.events import PlanStep, PlanUpdated
-from tui.tools.base import ToolCall, ToolContext, ToolResult, parse_arguments, valid_text
+from tui.protocol import PlanStep, PlanUpdated
+from tui.tools.base import (
+    ToolCall,
+    ToolContext,
+    ToolResult,
+    parse_arguments,
+    valid_text,
+)
 
 
 class PlanItem(BaseModel):

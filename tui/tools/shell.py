@@ -10,17 +10,33 @@ from typing import Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tui.engine.events import ApprovalRequested, ExecCommandBegan, ExecCommandEnded, ReviewDecision
+from tui.protocol import (
+    ApprovalRequested,
+    ExecCommandBegan,
+    ExecCommandEnded,
+    ReviewDecision,
+)
 from tui.safety import approvals
 from tui.safety.approvals import Action
-from tui.safety.redact import default_redactor
 from tui.safety.git_hardening import hardened_env, repository_config
+from tui.safety.redact import default_redactor
 from tui.safety.safe_commands import is_git, is_known_safe, known_safe_commands
 from tui.safety.sandbox import SandboxUnavailable, is_sandbox_denial, wrap
 from tui.tools.base import ToolCall, ToolContext, ToolResult, parse_arguments
 from tui.tools.live_output import LiveOutput
-from tui.tools.process import CommandInterrupted, ExecResult, format_exec_output, run_process, shell_environment
-from tui.tools.shell_snapshot import CAPTURE_TIMEOUT_S, is_login_script, run_to_completion, with_snapshot
+from tui.tools.process import (
+    CommandInterrupted,
+    ExecResult,
+    format_exec_output,
+    run_process,
+    shell_environment,
+)
+from tui.tools.shell_snapshot import (
+    CAPTURE_TIMEOUT_S,
+    is_login_script,
+    run_to_completion,
+    with_snapshot,
+)
 
 
 class ShellArgs(BaseModel):

@@ -39,7 +39,6 @@ from tui.safety.redact import Redactor, default_redactor, remember_secret
 from tui.safety.secret_names import is_secret_name, url_secrets
 from tui.tools.process import kill_group
 
-
 MARK = "__codeloop_snapshot_5f1d__"
 CAPTURE = f"printf '\\0%s\\0' {MARK}; env -0; printf '\\0%s\\0' {MARK}; declare -f"
 CAPTURE_TIMEOUT_S = 10.0

@@ -26,7 +26,7 @@ from textual.widgets.option_list import Option
 
 from tui.app.screens.full_diff import FullDiffScreen
 from tui.app.widgets.patch_preview import PatchPreview
-from tui.engine.events import ApprovalRequested, ReviewDecision
+from tui.protocol import ApprovalRequested, ReviewDecision
 
 CHOICES = [
     (ReviewDecision.APPROVED, "Yes, once", "y"),

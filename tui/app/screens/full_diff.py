@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.screen import ModalScreen
 
 from tui.app.widgets.diff_view import DiffView
-from tui.engine.events import FileChangeSummary
+from tui.protocol import FileChangeSummary
 
 
 class FullDiffScreen(ModalScreen[None]):

@@ -18,7 +18,7 @@ from textual.geometry import Size
 from textual.widget import Widget
 
 from tui.app.themes import app_color
-from tui.engine.events import TokenUsage
+from tui.protocol import TokenUsage
 
 Level = Literal["ok", "warn", "danger"]
 _BARS = "▁▂▃▄▅▆▇█"

@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import shlex
 from collections import deque
-
 from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.geometry import Offset, Region, Size
 from textual.containers import VerticalScroll
+from textual.geometry import Offset, Region, Size
 from textual.markup import escape
 from textual.widget import Widget
 from textual.widgets import Collapsible, Static
 
 from tui.app.widgets.answer import AnswerCell, render_markdown
-
-from tui.engine.events import FileChangeSummary, ReasoningSummary
+from tui.protocol import FileChangeSummary, ReasoningSummary
 from tui.safety.terminal_text import neutralize
 
 TAIL_LINES = 6

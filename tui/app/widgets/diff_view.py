@@ -30,7 +30,7 @@ from textual.style import Style
 from textual.widgets import OptionList, Static
 
 from tui.app.themes import app_color
-from tui.engine.events import FileChangeSummary
+from tui.protocol import FileChangeSummary
 from tui.safety.terminal_text import neutralize
 
 if TYPE_CHECKING:  # pygments is imported when a diff is first highlighted, not at start-up

@@ -7,8 +7,14 @@ from textual.content import Content
 from textual.strip import Strip
 from textual.style import Style
 
-from tui.app.widgets.diff_view import DiffLine, FileDiff, _DiffBody, from_change, highlight_file
-from tui.engine.events import FileChangeSummary
+from tui.app.widgets.diff_view import (
+    DiffLine,
+    FileDiff,
+    _DiffBody,
+    from_change,
+    highlight_file,
+)
+from tui.protocol import FileChangeSummary
 
 
 class PatchPreview(_DiffBody, can_focus=True):

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import HorizontalGroup, VerticalGroup
 from textual.widgets import Static
 
-from tui.engine.events import PlanStep
+from tui.protocol import PlanStep
 
 STATUS_MARKS: dict[str, str] = {"completed": "✔", "in_progress": "▶", "pending": "○"}
 """The mark shown before a step, by the status the model gave it."""
