@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -198,6 +199,25 @@ def test_creating_a_missing_startup_file_is_moved_aside(fake_openai: FakeOpenAI,
     assert not (user_home / ".bash_profile").exists() and not (user_home / ".config" / "fish").exists()
     assert (user_home / ".bash_profile.codeloop-quarantine-1").exists()
     assert "is protected and appeared" in out.output("c1")
+
+
+@policies
+def test_a_clone_kept_in_tmp_is_read_only(fake_openai: FakeOpenAI, ws: Path, home: Path, flags: tuple[str, ...]) -> None:
+    """/tmp is always writable; a repository the user keeps there (`/tmp/x/.git`, `/tmp/x/y/.git`)
+    must not get a hook planted that their next `git commit` runs outside any sandbox. Files
+    beside it in /tmp stay writable."""
+    scratch = Path(tempfile.mkdtemp(prefix="codeloop-clone-", dir="/tmp"))
+    try:
+        for repo in (scratch, scratch / "inner"):
+            repo.mkdir(exist_ok=True)
+            _git("init", "-q", cwd=repo)
+        calls = [shell("c1", f"echo ok > {scratch}/note.txt; echo PWN > {scratch}/.git/hooks/pre-commit; echo PWN > {scratch}/inner/.git/config")]
+        attack(fake_openai, ws, home, calls, *flags)
+        assert (scratch / "note.txt").read_text() == "ok\n"
+        assert not (scratch / ".git" / "hooks" / "pre-commit").exists()
+        assert "PWN" not in (scratch / "inner" / ".git" / "config").read_text()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def test_nested_repository_under_a_writable_root_is_read_only(fake_openai: FakeOpenAI, ws: Path, home: Path, tmp_path: Path) -> None:

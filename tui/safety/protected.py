@@ -45,6 +45,13 @@ from tui.safety.credentials import CREDENTIAL_STORES, HOST_SECRETS, home_folders
 
 WALK_ENTRY_BUDGET = 200_000
 WALK_TIME_BUDGET_S = 3.0
+# /tmp and $TMPDIR are searched only this deep (/tmp/clone/.git, /tmp/work/repo/.git): shared
+# scratch space holds many short-lived repositories deeper down (test runs), each a mount per
+# command. A walk past this budget protects what it found and says so; it cannot fail closed
+# (a read-only /tmp would break every command).
+SCRATCH_DEPTH = 2
+SCRATCH_ENTRY_BUDGET = 20_000
+SCRATCH_TIME_BUDGET_S = 0.25
 
 # Relative to a home folder. Files and directories alike; a directory is protected whole.
 STARTUP_FILES: tuple[str, ...] = (
@@ -114,19 +121,24 @@ class GitScan:
     reason: str = ""
 
 
-_scans: dict[Path, GitScan] = {}
+_scans: dict[tuple[Path, bool], GitScan] = {}
 _scans_lock = threading.Lock()
 
 
-def scan_git(root: Path) -> GitScan:
-    """Every `.git` under `root` (resolved), walked once per process and root."""
+def scan_git(root: Path, *, scratch: bool = False) -> GitScan:
+    """Every `.git` under `root` (resolved), walked once per process and root; for a scratch
+    root (/tmp, $TMPDIR) only `SCRATCH_DEPTH` folders deep."""
+    key = (root, scratch)
     with _scans_lock:
-        cached = _scans.get(root)
+        cached = _scans.get(key)
     if cached is not None:
         return cached
-    scan = _walk(root, WALK_ENTRY_BUDGET, WALK_TIME_BUDGET_S)
+    if scratch:
+        scan = _walk(root, SCRATCH_ENTRY_BUDGET, SCRATCH_TIME_BUDGET_S, max_depth=SCRATCH_DEPTH)
+    else:
+        scan = _walk(root, WALK_ENTRY_BUDGET, WALK_TIME_BUDGET_S)
     with _scans_lock:
-        _scans[root] = scan
+        _scans[key] = scan
     return scan
 
 
@@ -148,21 +160,21 @@ def cache_key() -> tuple[object, ...]:
     return (_generation, os.getuid(), *(os.environ.get(name) for name in names))
 
 
-def _walk(root: Path, entry_budget: int, time_budget_s: float) -> GitScan:
+def _walk(root: Path, entry_budget: int, time_budget_s: float, max_depth: int | None = None) -> GitScan:
     scan = GitScan()
     deadline = time.monotonic() + time_budget_s
     seen = 0
-    pending = deque([str(root)])
+    pending = deque([(str(root), 0)])
     while pending:
-        folder = pending.popleft()
+        folder, depth = pending.popleft()
         try:
             with os.scandir(folder) as entries:
                 for entry in entries:
                     seen += 1
                     if entry.name == ".git":
                         scan.found.append(Path(entry.path))
-                    elif entry.is_dir(follow_symlinks=False):
-                        pending.append(entry.path)
+                    elif entry.is_dir(follow_symlinks=False) and (max_depth is None or depth < max_depth):
+                        pending.append((entry.path, depth + 1))
         except OSError:
             continue  # unreadable to us: unreadable to the sandboxed command as well
         if seen > entry_budget or time.monotonic() > deadline:

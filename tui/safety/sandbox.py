@@ -101,10 +101,12 @@ class SandboxPolicy:
         return roots
 
     def _is_scratch(self, root: Path) -> bool:
-        """/tmp and $TMPDIR, unless config names them: shared scratch space, not searched for
-        repositories. On a busy machine they hold hundreds of short-lived ones (test runs), each
-        of which would cost a mount per command (~0.5-3 ms) and could vanish between listing and
-        mounting; a repository kept there is not protected (README, SECURITY.md)."""
+        """/tmp and $TMPDIR, unless config names them: shared scratch space, searched for
+        repositories only `protected.SCRATCH_DEPTH` folders deep (a clone in /tmp/x or
+        /tmp/x/y). On a busy machine they hold hundreds of short-lived ones further down (test
+        runs), each of which would cost a mount per command (~0.5-3 ms) and could vanish between
+        listing and mounting (README, SECURITY.md). Never refused as too big: a read-only /tmp
+        would break every command."""
         scratch = [Path("/tmp").resolve()]
         if tmpdir := os.environ.get("TMPDIR"):
             scratch.append(Path(tmpdir).resolve())
@@ -118,13 +120,13 @@ class SandboxPolicy:
 
     def read_only_subpaths(self, root: Path) -> list[Path]:
         """Paths under (or, for an enclosing repository's `.git`, above) a writable root that stay
-        read-only, resolved: every `.git` found under it (not under /tmp, see `_is_scratch`) with a
+        read-only, resolved: every `.git` found under it (under /tmp only a few levels deep, see `_is_scratch`) with a
         worktree's gitdir and common dir,
         the `.git` of repositories it lies in, `$CODELOOP_HOME`, and the home folder's startup
         files. Startup files and codeloop's home are listed even when missing, so the patch tool
         refuses to create them and `wrap`'s tripwire moves aside any a command creates."""
         paths: list[Path] = []
-        nested = protected.scan_git(root).found if root.is_dir() and not self._is_scratch(root) else []
+        nested = protected.scan_git(root, scratch=self._is_scratch(root)).found if root.is_dir() else []
         dot_gits = [*nested, *protected.ancestor_git(root)] if root.is_dir() else []
         for dot_git in dot_gits:
             paths += protected.git_metadata(dot_git)
