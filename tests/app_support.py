@@ -28,7 +28,7 @@ def idle(app: CodeloopApp) -> bool:
 
 
 def approval_ready(app: CodeloopApp) -> bool:
-    """An approval is up and takes keys (its type-ahead guard is over: ApprovalScreen.GUARD_S)."""
+    """An approval is up and takes keys (its type-ahead guard is over: screens/guarded.py GUARD_S)."""
     return isinstance(app.screen, ApprovalScreen) and app.screen.armed
 
 
@@ -47,3 +47,10 @@ async def until_screen_settles(pilot: Any, app: CodeloopApp, timeout: float = 15
             if now == before:
                 return
             before = now
+
+
+def confirm_ready(app: CodeloopApp) -> bool:
+    """A yes/no confirmation is up and takes keys (past its type-ahead guard)."""
+    from tui.app.screens.confirm import ConfirmScreen
+
+    return isinstance(app.screen, ConfirmScreen) and app.screen.armed

@@ -71,7 +71,7 @@ def _snap(snap_compare: Any, app: CodeloopApp, size: tuple[int, int], before: An
         _calm(app)
         if before is not None:
             await before(app)
-        # An approval takes a moment to show its choices (ApprovalScreen.GUARD_S): shot with them.
+        # An approval takes a moment to show its choices (screens/guarded.py GUARD_S): shot with them.
         await until(pilot, lambda: not isinstance(app.screen, ApprovalScreen) or app.screen.armed)
         await pilot.pause(0.2)  # streamed text is painted on a short timer (answer.py)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from textual.color import Color
 from textual.widgets import Collapsible, Static
 
-from tests.app_support import approval_ready, idle, type_text, until
+from tests.app_support import approval_ready, confirm_ready, idle, type_text, until
 from tests.engine_support import make_session
 from tests.exec_support import run_exec
 from tests.fakeopenai import FakeOpenAI
@@ -64,7 +64,7 @@ async def test_diff_pane_shows_the_tree_after_an_undo(fake_openai: FakeOpenAI, t
         await until(pilot, lambda: view.label == "applied" and len(view.files) == 1)
         await type_text(pilot, "/undo")
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: confirm_ready(app))
         await pilot.press("y")
         await until(pilot, lambda: (ws / "a.txt").read_text() == "one\n")
         await until(pilot, lambda: view.files == [] and view.label == "")  # the tree is clean again

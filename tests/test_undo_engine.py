@@ -5,13 +5,14 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tests.app_support import idle, type_text, until
+from tests.app_support import confirm_ready, idle, type_text, until
 from tests.engine_support import collect, make_session, of_type, run_turn
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
 from tui import protocol as ev
 from tui.app.app import CodeloopApp
 from tui.app.screens.confirm import ConfirmScreen
+from tui.app.widgets.composer import Composer
 
 EDIT = "*** Begin Patch\n*** Update File: a.txt\n@@\n-one\n+two\n*** Add File: new.txt\n+new\n*** End Patch\n"
 
@@ -67,13 +68,32 @@ async def test_slash_undo_asks_first_and_n_changes_nothing(fake_openai: FakeOpen
         await until(pilot, lambda: idle(app) and (ws / "new.txt").exists() and not app.session.turn_running)
         await type_text(pilot, "/undo")
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: confirm_ready(app))
         await pilot.press("n")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
         assert (ws / "a.txt").read_text() == "two\n"
         await type_text(pilot, "/undo")
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: confirm_ready(app))
         await pilot.press("y")
         await until(pilot, lambda: (ws / "a.txt").read_text() == "one\n" and not app.session.turn_running)
         assert not (ws / "new.txt").exists()
+
+
+async def test_type_ahead_never_answers_the_undo_confirmation(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    """`/undo`, Enter and a `y` in one burst: the `y` was typed before the question was on
+    screen, so it goes to the composer and the files stay; only a `y` after the guard undoes."""
+    ws = _repo(tmp_path)
+    fake_openai.queue_response(fe.turn(fe.custom_tool_call_item("p1", "apply_patch", EDIT)))
+    fake_openai.queue_response(fe.turn(fe.message_item("edited")))
+    app = CodeloopApp(make_session(fake_openai, ws))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await type_text(pilot, "edit")
+        await pilot.press("enter")
+        await until(pilot, lambda: idle(app) and (ws / "a.txt").read_text() == "two\n")
+        await pilot.press(*"/undo", "enter", "y")
+        await until(pilot, lambda: confirm_ready(app))
+        assert (ws / "a.txt").read_text() == "two\n"
+        assert app.query_one(Composer).text == "y"
+        await pilot.press("y")
+        await until(pilot, lambda: (ws / "a.txt").read_text() == "one\n")

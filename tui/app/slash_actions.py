@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from textual import work
+from textual import events, work
 
 from tui import protocol as ev
 from tui.app.commands import BY_NAME, help_text, mcp_text
@@ -47,6 +47,7 @@ class SlashActions(_Base):
         async def _show_transcript(self, transcript: list[tuple[str, str]]) -> None: ...
         def pump_events(self) -> Any: ...
         def warm_up(self) -> Any: ...
+        def type_ahead(self, event: events.Key | events.Paste) -> None: ...
         async def action_quit(self) -> None: ...
 
     async def palette_command(self, name: str) -> None:
@@ -100,7 +101,10 @@ class SlashActions(_Base):
             await conv.add_notice("Nothing to undo yet: no turn has changed anything in this session.", "warning")
         elif name == "/undo":
             self.push_screen(
-                ConfirmScreen("Restore the files to how they were before the last turn? Changes made since are lost."),
+                ConfirmScreen(
+                    "Restore the files to how they were before the last turn? Changes made since are lost.",
+                    type_ahead=self.type_ahead,
+                ),
                 callback=self._undo_confirmed,
             )
         elif name in ("/model", "/approvals", "/sandbox"):

@@ -3,28 +3,23 @@
 y approve once · a approve for the session · n deny (the model is told) · Esc abort the turn.
 Arrows + Enter work too. The rest of the UI keeps running behind the modal.
 
-Type-ahead never decides: the modal opens while the user may be typing (a `y` or an Enter meant
-for the composer). Until GUARD_S has passed since its first paint *and* since the last key, the
-choices are not shown and every key (and paste) goes on to the composer, in order; a held,
-auto-repeating key keeps it guarded until released.
+Type-ahead never decides (screens/guarded.py): until the modal has been on screen and quiet for
+GUARD_S, its choices are hidden and keys go on to the composer.
 """
 
 from __future__ import annotations
 
 import shlex
-import time
-from collections.abc import Callable
 
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.app.screens.full_diff import FullDiffScreen
+from tui.app.screens.guarded import GuardedModal, TypeAhead
 from tui.app.widgets.patch_preview import PatchPreview
 from tui.protocol import ApprovalRequested, ReviewDecision
 
@@ -36,7 +31,6 @@ CHOICES = [
 ]
 
 
-GUARD_S = 0.4  # quiet time before a key can decide: longer than a typist's pause between keys
 MAX_ARGUMENT_CHARS = 20_000  # a model can send megabytes; the scroll area shows this much
 
 
@@ -46,7 +40,7 @@ def _clip(text: str) -> str:
     return text[:MAX_ARGUMENT_CHARS] + f"\n… {len(text) - MAX_ARGUMENT_CHARS:,} more characters"
 
 
-class ApprovalScreen(ModalScreen[ReviewDecision]):
+class ApprovalScreen(GuardedModal[ReviewDecision]):
     DEFAULT_CSS = """
     ApprovalScreen { align: center middle; }
     ApprovalScreen > Vertical {
@@ -57,14 +51,10 @@ class ApprovalScreen(ModalScreen[ReviewDecision]):
     ApprovalScreen #details { height: auto; max-height: 30; margin: 1 0; }
     ApprovalScreen #reason { height: auto; max-height: 3; margin: 0 0 1 0; }
     ApprovalScreen OptionList { height: auto; }
-    ApprovalScreen #guard { display: none; height: 4; color: $text-muted; }
-    ApprovalScreen.-guarded #guard { display: block; }
-    ApprovalScreen.-guarded OptionList { display: none; }
     """
     # Rows of the modal around the scrolling part: border and padding 4, title 1, the details'
     # margin 2, the options 6 (4 and a border), the reason line and its margin 2 (patches).
     CHROME_ROWS = 15
-    AUTO_FOCUS = None  # nothing focused while guarded: keys reach this screen, which passes them on
     BINDINGS = [
         Binding("y", "decide('approved')", "Approve", id="approval.approve"),
         Binding("a", "decide('approved_for_session')", "Approve for session", id="approval.approve_session"),
@@ -73,15 +63,10 @@ class ApprovalScreen(ModalScreen[ReviewDecision]):
         Binding("f4", "full_diff", "Full diff", id="approval.full_diff"),
     ]
 
-    def __init__(
-        self, request: ApprovalRequested, type_ahead: Callable[[events.Key | events.Paste], None] | None = None
-    ) -> None:
+    def __init__(self, request: ApprovalRequested, type_ahead: TypeAhead | None = None) -> None:
         """`type_ahead` receives the keys typed while the modal is guarded (the composer's)."""
-        super().__init__(classes="-guarded")
+        super().__init__(type_ahead)
         self.request = request
-        self.type_ahead = type_ahead
-        self.armed = False  # True once a key may decide
-        self._quiet_until = float("inf")  # until the first paint, nothing may decide
 
     def compose(self) -> ComposeResult:
         req = self.request
@@ -131,41 +116,10 @@ class ApprovalScreen(ModalScreen[ReviewDecision]):
             self.app.push_screen(FullDiffScreen(self.request.changes))
 
     def on_mount(self) -> None:
-        self.call_after_refresh(self._painted)
         if self.request.future is not None:
             # The turn can end without an answer from here (Ctrl+C cancels it, and the future
             # with it): a modal left up would ask about a call already answered and eat keys.
             self.request.future.add_done_callback(lambda _: self._withdraw())
-
-    def _painted(self) -> None:
-        self._quiet_until = time.monotonic() + GUARD_S
-        self._arm_when_quiet()
-
-    def _arm_when_quiet(self) -> None:
-        left = self._quiet_until - time.monotonic()
-        if left > 0:
-            self.set_timer(left, self._arm_when_quiet)
-            return
-        self.armed = True
-        self.remove_class("-guarded")
-        self.query_one(OptionList).focus()
-
-    def _pass_on(self, event: events.Key | events.Paste) -> None:
-        """A key or paste while guarded: it was meant for the composer, never for this modal."""
-        event.stop()
-        event.prevent_default()
-        if self._quiet_until != float("inf"):
-            self._quiet_until = max(self._quiet_until, time.monotonic() + GUARD_S)
-        if self.type_ahead is not None:
-            self.type_ahead(event)
-
-    def on_key(self, event: events.Key) -> None:
-        if not self.armed:
-            self._pass_on(event)
-
-    def on_paste(self, event: events.Paste) -> None:
-        if not self.armed:
-            self._pass_on(event)
 
     def _withdraw(self) -> None:
         if self.is_attached and self.app.screen is self:

@@ -1,16 +1,18 @@
-"""A yes/no question (y / n, Enter on a choice, Esc for no)."""
+"""A yes/no question (y / n, Enter on a choice, Esc for no), guarded against type-ahead like the
+approval modal (screens/guarded.py): a `y` or Enter typed before it was on screen never answers it."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from tui.app.screens.guarded import GuardedModal, TypeAhead
 
-class ConfirmScreen(ModalScreen[bool]):
+
+class ConfirmScreen(GuardedModal[bool]):
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     ConfirmScreen > Vertical {
@@ -23,17 +25,15 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
     ]
 
-    def __init__(self, question: str) -> None:
-        super().__init__()
+    def __init__(self, question: str, type_ahead: TypeAhead | None = None) -> None:
+        super().__init__(type_ahead)
         self.question = question
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.question)
+            yield Label("… (keys typed just now go to your message)", id="guard")
             yield OptionList(Option("Yes (y)", id="yes"), Option("No (n)", id="no"))
-
-    def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id == "yes")
