@@ -183,6 +183,16 @@ class Composer(TextArea):
 
     async def _on_key(self, event: events.Key) -> None:
         note_typing()
+        if event.key.startswith("alt+") and event.is_printable and self._own_action(event.key) is None:
+            # A terminal sends Alt+a as ESC a, so Esc and a letter typed at once (interrupt, then
+            # the next message) arrive as one Alt chord: split it back, in order.
+            # Handled here and now: keys typed after it are already queued behind this one.
+            event.stop()
+            event.prevent_default()
+            if not self._popup_key("escape"):
+                await self.app.run_action("interrupt")
+            self.insert(event.character or "")
+            return
         action = self._own_action(event.key)
         if action is not None or event.key in ("up", "down", "tab", "escape"):
             self.sync_popups()
