@@ -37,12 +37,13 @@ async def until_approval_ready(pilot: Any, app: CodeloopApp, timeout: float = 15
 
 
 async def until_screen_settles(pilot: Any, app: CodeloopApp, timeout: float = 15.0) -> None:
-    """Wait until two screenshots 0.2 s apart are the same: what follows a resize or a focus
-    change (the footer recomposing its keys, a reflow) has landed. For snapshots."""
+    """Wait until two screenshots 0.5 s apart are the same: what follows a resize or a focus
+    change (the footer recomposing its keys, a reflow) has landed, also on a loaded machine.
+    For snapshots."""
     async with asyncio.timeout(timeout):
         before = app.export_screenshot()
         while True:
-            await pilot.pause(0.2)
+            await pilot.pause(0.5)
             now = app.export_screenshot()
             if now == before:
                 return

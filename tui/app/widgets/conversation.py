@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.geometry import Offset, Region, Size
-from textual.markup import escape
+from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Collapsible, Static
 
@@ -286,9 +286,11 @@ class Conversation(VerticalScroll):
         title = summary.headline() or "Reasoning"
         # The summary is Markdown (models bold each part's title): rendered, not shown raw.
         body = Static(render_markdown(summary.text, self.app.current_theme.dark), classes="reasoning-body")
-        # Escaped: a title is parsed as markup, and the model's `[link=…]` would
+        # Content, not a str: a str title is parsed as markup, and the model's `[link=…]` would
         # become a live hyperlink (or a MarkupError that ends the event pump).
-        cell = Collapsible(body, title=escape(f"thinking: {title[:70]}"), collapsed=True, classes="reasoning")
+        # Collapsible's `title` is typed str but goes to CollapsibleTitle.label (ContentText).
+        heading: Any = Content(f"thinking: {title[:70]}")
+        cell = Collapsible(body, title=heading, collapsed=True, classes="reasoning")
         self._attempt.append(cell)
         await self.mount(cell)
 
