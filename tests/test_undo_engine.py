@@ -81,7 +81,7 @@ async def test_slash_undo_asks_first_and_n_changes_nothing(fake_openai: FakeOpen
 
 
 async def test_type_ahead_never_answers_the_undo_confirmation(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
-    """`/undo`, Enter and a `y` in one burst: the `y` was typed before the question was on
+    """`/undo`, then Enter and a `y` in one burst: the `y` was typed before the question was on
     screen, so it goes to the composer and the files stay; only a `y` after the guard undoes."""
     ws = _repo(tmp_path)
     fake_openai.queue_response(fe.turn(fe.custom_tool_call_item("p1", "apply_patch", EDIT)))
@@ -91,7 +91,9 @@ async def test_type_ahead_never_answers_the_undo_confirmation(fake_openai: FakeO
         await type_text(pilot, "edit")
         await pilot.press("enter")
         await until(pilot, lambda: idle(app) and (ws / "a.txt").read_text() == "two\n")
-        await pilot.press(*"/undo", "enter", "y")
+        await type_text(pilot, "/undo")
+        await until(pilot, lambda: app.query_one(Composer).text == "/undo")
+        await pilot.press("enter", "y")  # the y arrives before the question is on screen
         await until(pilot, lambda: confirm_ready(app))
         assert (ws / "a.txt").read_text() == "two\n"
         assert app.query_one(Composer).text == "y"
