@@ -3,6 +3,7 @@ starts (gitpython runs each through Git.execute)."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any, Callable
 
@@ -45,3 +46,16 @@ class ScratchRepo:
             self.write(name, content)
         self.git.add("-A")
         self.git.commit("-q", "--allow-empty", "-m", "commit")
+
+
+def one_file_repo(path: Path) -> Path:
+    """`path` as a git repository with one commit: `a.txt` holding "one"."""
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (path / "a.txt").write_text("one\n")
+    git("add", "a.txt")
+    git("commit", "-qm", "init")
+    return path

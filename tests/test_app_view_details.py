@@ -4,7 +4,6 @@ rendered as Markdown, code that follows the theme, the list of themes."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from textual.color import Color
@@ -15,6 +14,7 @@ from tests.engine_support import make_session
 from tests.exec_support import run_exec
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
+from tests.git_support import one_file_repo
 from tui import protocol as ev
 from tui.app.app import CodeloopApp
 from tui.app.screens.approval import ApprovalScreen
@@ -27,23 +27,12 @@ from tui.app.widgets.status import StatusLine
 EDIT = "*** Begin Patch\n*** Update File: a.txt\n@@\n-one\n+two\n*** End Patch\n"
 
 
-def _repo(path: Path) -> Path:
-    def git(*args: str) -> None:
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=path, check=True, capture_output=True)
-
-    git("init", "-q")
-    (path / "a.txt").write_text("one\n")
-    git("add", "a.txt")
-    git("commit", "-qm", "init")
-    return path
-
-
 def _notices(app: CodeloopApp) -> list[str]:
     return [str(n.render()) for n in app.query(NoticeCell)]
 
 
 async def test_undo_with_nothing_to_undo_says_so_before_asking(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
-    app = CodeloopApp(make_session(fake_openai, _repo(tmp_path)))
+    app = CodeloopApp(make_session(fake_openai, one_file_repo(tmp_path)))
     async with app.run_test(size=(120, 40)) as pilot:
         await type_text(pilot, "/undo")
         await pilot.press("enter")
@@ -52,7 +41,7 @@ async def test_undo_with_nothing_to_undo_says_so_before_asking(fake_openai: Fake
 
 
 async def test_diff_pane_shows_the_tree_after_an_undo(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
-    ws = _repo(tmp_path)
+    ws = one_file_repo(tmp_path)
     fake_openai.queue_response(fe.turn(fe.custom_tool_call_item("p1", "apply_patch", EDIT)))
     fake_openai.queue_response(fe.turn(fe.message_item("edited")))
     app = CodeloopApp(make_session(fake_openai, ws))

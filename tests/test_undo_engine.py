@@ -9,6 +9,7 @@ from tests.app_support import confirm_ready, idle, type_text, until
 from tests.engine_support import collect, make_session, of_type, run_turn
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
+from tests.git_support import one_file_repo
 from tui import protocol as ev
 from tui.app.app import CodeloopApp
 from tui.app.screens.confirm import ConfirmScreen
@@ -17,19 +18,8 @@ from tui.app.widgets.composer import Composer
 EDIT = "*** Begin Patch\n*** Update File: a.txt\n@@\n-one\n+two\n*** Add File: new.txt\n+new\n*** End Patch\n"
 
 
-def _repo(path: Path) -> Path:
-    def git(*args: str) -> None:
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=path, check=True, capture_output=True)
-
-    git("init", "-q")
-    (path / "a.txt").write_text("one\n")
-    git("add", "a.txt")
-    git("commit", "-qm", "init")
-    return path
-
-
 async def test_undo_restores_the_tree_and_appends_a_note(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
-    ws = _repo(tmp_path)
+    ws = one_file_repo(tmp_path)
     fake_openai.queue_response(fe.turn(fe.custom_tool_call_item("p1", "apply_patch", EDIT)))
     fake_openai.queue_response(fe.turn(fe.message_item("edited")))
     fake_openai.queue_response(fe.turn(fe.message_item("noted")))
@@ -58,7 +48,7 @@ async def test_undo_outside_a_repository_says_it_is_unavailable(fake_openai: Fak
 
 
 async def test_slash_undo_asks_first_and_n_changes_nothing(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
-    ws = _repo(tmp_path)
+    ws = one_file_repo(tmp_path)
     fake_openai.queue_response(fe.turn(fe.custom_tool_call_item("p1", "apply_patch", EDIT)))
     fake_openai.queue_response(fe.turn(fe.message_item("edited")))
     app = CodeloopApp(make_session(fake_openai, ws))
@@ -83,7 +73,7 @@ async def test_slash_undo_asks_first_and_n_changes_nothing(fake_openai: FakeOpen
 async def test_type_ahead_never_answers_the_undo_confirmation(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
     """`/undo`, then Enter and a `y` in one burst: the `y` was typed before the question was on
     screen, so it goes to the composer and the files stay; only a `y` after the guard undoes."""
-    ws = _repo(tmp_path)
+    ws = one_file_repo(tmp_path)
     fake_openai.queue_response(fe.turn(fe.custom_tool_call_item("p1", "apply_patch", EDIT)))
     fake_openai.queue_response(fe.turn(fe.message_item("edited")))
     app = CodeloopApp(make_session(fake_openai, ws))
