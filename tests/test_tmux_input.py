@@ -235,6 +235,21 @@ def test_after_maximize_and_restore_typing_goes_to_the_composer(app: LiveApp, ke
         _typed_lands_in_composer(app, "xyz while maximized")
 
 
+@pytest.mark.parametrize("key", FOCUS_KEYS)
+def test_pane_keys_and_text_in_one_burst_keep_their_order(app: LiveApp, key: str) -> None:
+    """One write each: F-key twice (maximize, restore) then text; F-key then text (the text
+    restores the layout); F-key, Esc, text. Six rounds per pane: the keys that change the focus
+    are settled before the text after them, so the text lands whole and in order (a key routed
+    through the pane once arrived behind the ones typed after it: "after" became "aftre")."""
+    for round_ in range(2):
+        for keys, text in (((key, key), "quick fox one"), ((key,), "quick fox two"), ((key, "Escape"), "quick fox three")):
+            app.tmux.burst(*keys, text)
+            app.tmux.wait_for(f"{text!r} in the composer (round {round_ + 1})", lambda s, t=text: app.composer_of(s) == t, timeout_s=30)
+            app.tmux.wait_for("the layout restored", _all_panes, timeout_s=30)
+            app.tmux.press("C-u")
+            app.tmux.wait_for("an empty composer", lambda s: "Ask codeloop" in app.composer_of(s), timeout_s=30)
+
+
 def test_f1_shows_help_for_the_maximized_pane(app: LiveApp) -> None:
     app.tmux.press("F4")
     app.tmux.wait_for("the diff pane maximized", lambda s: panel(s, "Diff preview") is not None and panel(s, "Plan") is None, timeout_s=30)

@@ -114,6 +114,11 @@ class TmuxDriver:
         for key in keys:
             self._run("send-keys", "-t", self.session, key)
 
+    def burst(self, *keys: str) -> None:
+        """Named keys and text in one `send-keys` (one write to the terminal, as a fast typist's
+        or a macro's): `burst("F4", "F4", "hello")`. An argument that names no key is typed as is."""
+        self._run("send-keys", "-t", self.session, *keys)
+
     # ------------------------------------------------------------------ screen
 
     def screen(self) -> str:

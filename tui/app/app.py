@@ -400,13 +400,6 @@ class CodeloopApp(PaneKeys, EngineView, SlashActions, App[None]):
     def action_follow_conversation(self) -> None:
         self.query_one(Conversation).follow()
 
-    def action_maximize(self, pane: str) -> None:
-        widget = self.query_one(f"#{pane}")
-        if self.screen.maximized is widget:
-            self.screen.minimize()
-        else:
-            self.screen.maximize(widget, container=False)
-
     def on_unmount(self) -> None:
         if self._terminal_watch is not None:
             self._terminal_watch.stop()

@@ -41,6 +41,7 @@ class PaneKeys(_Base):
         widget = self.query_one(f"#{pane}")
         if self.screen.maximized is widget:
             self.screen.minimize()
+            self._focus_composer()  # now, not when the watcher runs: the next key goes there
         else:
             self.screen.maximize(widget, container=False)
             # It takes the keys while it fills the screen: its own (F1 lists them) act, and
@@ -62,6 +63,45 @@ class PaneKeys(_Base):
         main = self.screen_stack[0]
         if self.screen is main:
             main.set_focus(main.query_one(Composer))
+
+    async def on_event(self, event: events.Event) -> None:
+        """A key typed while a pane (not the composer) has the focus on the main screen is
+        handled here, as it arrives: a binding of the pane, the screen or the app takes it, or,
+        printable, it is text for the composer and goes there.
+
+        Handled later, after it bubbled up from the pane (Textual's way), a key could be
+        overtaken by keys typed after it that already went to the composer directly: "after"
+        typed fast after F2 became "aftre", and "F4 F4 jk hello" put "ello" before "jk h". Here
+        every such key is settled in the order it arrived, before the next one is looked at."""
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded
+            and self.screen is self.screen_stack[0]
+            and not (self.screen.maximized is not None and event.key == "escape")
+        ):
+            composer = self.screen.query_one(Composer)
+            if self.focused is composer and self._app_key_over_composer(event.key):
+                # F2-F5 and the like: done now, so that "F4 F4 jk" restores before the j lands
+                await self._check_bindings(event.key)
+                return
+            if self.focused is not composer:
+                if await self._check_bindings(event.key, priority=True) or await self._check_bindings(event.key):
+                    return
+                if event.is_printable:
+                    if self.screen.maximized is not None:
+                        self.screen.minimize()
+                    self._focus_composer()
+                    composer._forward_event(event)
+                    return
+        await super().on_event(event)  # type: ignore[misc]
+
+    def _app_key_over_composer(self, key: str) -> bool:
+        """A key the app binds and the composer (or its containers) neither binds nor types:
+        F1-F5, the jump to the newest output. Not Esc (the composer's popups take it first)."""
+        if key in ("escape", "enter", "tab") or key not in self._bindings.key_to_bindings:
+            return False
+        below_app = [bindings for node, bindings in self.screen._modal_binding_chain if node is not self]
+        return not any(key in bindings.key_to_bindings for bindings in below_app)
 
     async def _on_key(self, event: events.Key) -> None:
         """A key no binding took. A printable one typed while a pane (the conversation, the diff,
