@@ -50,6 +50,15 @@ async def until_screen_settles(pilot: Any, app: CodeloopApp, timeout: float = 15
             before = now
 
 
+def calm(app: CodeloopApp) -> None:
+    """For a snapshot: no blinking cursor, no animations (the narrow layout's tab underline
+    slides to its new place after a resize; shot mid-slide, it differed from run to run)."""
+    from tui.app.widgets.composer import Composer
+
+    app.animation_level = "none"
+    app.query_one(Composer).cursor_blink = False
+
+
 def confirm_ready(app: CodeloopApp) -> bool:
     """A yes/no confirmation is up and takes keys (past its type-ahead guard)."""
     from tui.app.screens.confirm import ConfirmScreen

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.app_support import until
+from tests.app_support import calm, until
 from tests.engine_support import make_session
 from tests.fakeopenai import FakeOpenAI
 from tui import protocol as ev
@@ -53,10 +53,6 @@ def app(fake_openai: FakeOpenAI) -> CodeloopApp:
     return CodeloopApp(session, auto_compact_limit=244_800, branch="main", tui=TuiSettings())
 
 
-def _calm(app: CodeloopApp) -> None:
-    app.query_one(Composer).cursor_blink = False
-
-
 async def _conversation(app: CodeloopApp) -> None:
     await app.show_event(ev.ReasoningSummary("**Reading the failure**\n\nThe test counts words in an empty string."))
     await app.show_event(ev.ExecCommandBegan("c1", ["bash", "-lc", "python3 -m unittest"], str(WORKSPACE), True))
@@ -68,7 +64,7 @@ async def _conversation(app: CodeloopApp) -> None:
 
 def _snap(snap_compare: Any, app: CodeloopApp, size: tuple[int, int], before: Any = None) -> bool:
     async def run_before(pilot: Any) -> None:
-        _calm(app)
+        calm(app)
         if before is not None:
             await before(app)
         # An approval takes a moment to show its choices (screens/guarded.py GUARD_S): shot with them.
