@@ -13,6 +13,9 @@ tmux is a test dependency (.ci/run installs it): without it this test fails, it 
 
 from __future__ import annotations
 
+import json
+import re
+
 import sys
 import time
 from pathlib import Path
@@ -128,6 +131,32 @@ def test_demo_in_tmux_fix_the_bug_with_three_approvals_then_quit(tmp_path: Path)
     finally:
         tmux.close()
 
-    # The patch was real: the demo's copy of the sample project now holds the fix.
+    # The patch was real: the demo's copy of the sample project now holds the fix, and it is
+    # kept (it changed), its path said on exit with the session and how to resume it.
     (workspace,) = scratch.glob("codeloop-demo-*")
     assert "return len(text.split())" in (workspace / "textstats" / "core.py").read_text(encoding="utf-8")
+    unwrapped = history.replace("\n", "")
+    assert f"is kept at {workspace}" in unwrapped, history
+    (rollout,) = home.glob("sessions/**/rollout-*.jsonl")
+    session_id = json.loads(rollout.read_text(encoding="utf-8").splitlines()[0])["payload"]["id"]
+    assert f"Resume it: codeloop resume {session_id}" in unwrapped, history
+    assert re.search(rf"Session {session_id}: [\d,]+ tokens in \([\d,]+ cached\), [\d,]+ out\.", unwrapped), history
+
+
+@pytest.mark.timeout(180)
+def test_demo_quit_at_once_removes_its_workspace_and_prints_no_session(tmp_path: Path) -> None:
+    """Nothing changed, nothing sent: the throwaway copy goes, and there is no session to resume."""
+    home, scratch = tmp_path / "codeloop-home", tmp_path / "tmp"
+    home.mkdir()
+    scratch.mkdir()
+    env = {"TERM": "xterm-256color", "CODELOOP_HOME": str(home), "TMPDIR": str(scratch)}
+    with TmuxDriver(require_tmux(), width=120, height=36) as tmux:
+        tmux.start([str(_codeloop()), "--demo"], env=env, cwd=str(tmp_path))
+        tmux.wait_for("the demo's prefilled task", lambda s: PROMPT in bottom_box(s) or "EXITED rc=" in s, timeout_s=START_S)
+        assert len(list(scratch.glob("codeloop-demo-*"))) == 1
+        tmux.press("C-q")
+        tmux.wait_for_text("EXITED rc=", timeout_s=EXIT_S)
+        history = tmux.scrollback()
+    assert "EXITED rc=0" in history and "Traceback" not in history, history
+    assert list(scratch.glob("codeloop-demo-*")) == [], "the unchanged demo workspace was left behind"
+    assert "Resume it" not in history and "is kept at" not in history, history

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tui.engine.resume import ResumeRequest
+    from tui.engine.session import Session
 
 
 def run_resume(args: argparse.Namespace) -> int:
@@ -59,6 +60,7 @@ def run_app(args: argparse.Namespace, resume: ResumeRequest | None = None) -> in
     from tui.safety.sandbox import SandboxUnavailable
 
     demo = None
+    workspace = None
     initial_text = ""
     if getattr(args, "demo", False):
         from tui.demo.script import (
@@ -136,7 +138,28 @@ def run_app(args: argparse.Namespace, resume: ResumeRequest | None = None) -> in
             from tui.tools.process import kill_live_groups
 
             kill_live_groups()  # however the app ended, no command outlives it
+        goodbye = exit_summary(app.session)
+        if goodbye:
+            print(goodbye)
         return app.return_code or 0
     finally:
         if demo is not None:
             demo.stop()
+        if workspace is not None:
+            from tui.demo.script import leave_workspace
+
+            kept = leave_workspace(workspace)
+            if kept is not None:
+                print(kept, file=sys.stderr)
+
+
+def exit_summary(session: Session | None) -> str:
+    """What the terminal keeps after the app ends: the session, how to resume it, what it cost.
+    Empty when nothing was sent (nothing to resume)."""
+    if session is None or session.rollout is None or session.total_usage.total_tokens == 0:
+        return ""
+    usage = session.total_usage
+    return (
+        f"Session {session.session_id}: {usage.input_tokens:,} tokens in ({usage.cached_input_tokens:,} cached), "
+        f"{usage.output_tokens:,} out.\nResume it: codeloop resume {session.session_id}"
+    )

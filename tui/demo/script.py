@@ -350,6 +350,26 @@ def prepare_workspace(dest_parent: Path | None = None) -> Path:
     return workspace
 
 
+def leave_workspace(workspace: Path) -> str | None:
+    """At exit: a workspace the session left as it was made is removed; one with changes (the
+    agent's fix, the user's edits) is kept, and the line to print says where. None: removed."""
+    git = shutil.which("git")
+    changed = True  # without git there is no telling: keep it
+    if git is not None and (workspace / ".git").is_dir():
+        try:
+            status = subprocess.run(
+                [git, "status", "--porcelain", "--untracked-files=all"],
+                cwd=workspace, capture_output=True, text=True, timeout=30, check=True,
+            )
+            changed = bool(status.stdout.strip())
+        except (OSError, subprocess.SubprocessError):
+            changed = True
+    if changed:
+        return f"codeloop: the demo's workspace, with its changes, is kept at {workspace} (remove it when done)"
+    shutil.rmtree(workspace, ignore_errors=True)
+    return None
+
+
 def _git_init(workspace: Path) -> None:
     """One initial commit, so `git diff` shows the agent's change; skipped when git is missing."""
     git = shutil.which("git")
