@@ -531,6 +531,9 @@ def test_missing_api_key_names_the_variable_and_the_provider(
     message = str(info.value)
     assert "OPENAI_API_KEY is not set" in message and "'openai'" in message
     assert "-c model_provider=" in message
+    # The three ways on: set the key, the demo (no key), a Chat Completions server.
+    assert "export OPENAI_API_KEY=" in message and "codeloop --demo" in message
+    assert 'wire_api = "chat"' in message and "base_url" in message
 
 
 def test_custom_provider_reads_its_own_env_key(env: dict[str, str], home: Path) -> None:

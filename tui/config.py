@@ -378,7 +378,12 @@ def resolve_provider(rc: ResolvedConfig, env: Mapping[str, str] | None = None) -
         if not api_key:
             raise ConfigError(
                 f"{info.env_key} is not set (needed by provider {pid!r}); export it, "
-                "or pick another provider with -c model_provider=..."
+                "or pick another provider with -c model_provider=...\n"
+                f"  set it:            export {info.env_key}=...  (the key stays in your environment, never in a file codeloop writes)\n"
+                "  try without a key: codeloop --demo  (a scripted model, a throwaway copy of a small project)\n"
+                "  a local server:    a Chat Completions server (Ollama, vLLM, llama.cpp) in config.toml:\n"
+                "                     [model_providers.local] base_url = \"http://localhost:11434/v1\", "
+                "wire_api = \"chat\"; then codeloop -c model_provider=\"local\" -m MODEL"
             )
     else:
         # Keyless servers (a local Ollama) ignore the key, but the SDK refuses an empty one.
