@@ -69,3 +69,27 @@ def test_peak_memory_is_the_programs_not_the_benchmarks(tmp_path: Path) -> None:
     _, big_kib = cc.run_program(big, {}, tmp_path)
     assert small_kib < 40 * 1024
     assert 120 * 1024 <= big_kib < 200 * 1024
+
+
+def test_load_mode_table_pairs_idle_and_loaded_and_meets_only_when_both_do() -> None:
+    from tests.benchmarks.load import paired_table
+    from tests.benchmarks.report import at_most, info
+
+    idle = [at_most("lag", 40.0, "ms", 50), at_most("p95", 30.0, "ms", 50), info("rss", 120.0, "MB", "same note")]
+    loaded = [at_most("lag", 45.0, "ms", 50), at_most("p95", 80.0, "ms", 50), info("rss", 121.0, "MB", "same note")]
+    lines = {line.split()[0]: line.split() for line in paired_table(idle, loaded).splitlines()[2:]}
+    assert lines["lag"][1:3] == ["40.0", "45.0"] and lines["lag"][-1] == "yes"
+    assert lines["p95"][1:3] == ["30.0", "80.0"] and lines["p95"][-1] == "NO"  # met idle, missed loaded
+    assert paired_table(idle, loaded).count("same note") == 1
+
+
+def test_cpu_load_keeps_one_busy_process_per_core_and_stops_them() -> None:
+    from tests.benchmarks.load import cpu_load, spinner_count
+
+    with cpu_load() as spinners:
+        assert len(spinners) == spinner_count()
+        assert all(proc.poll() is None for proc in spinners)
+        pids = [proc.pid for proc in spinners]
+        # Busy: each has used CPU time (utime, /proc/PID/stat field 14) during the warm-up.
+        assert all(int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11]) > 0 for pid in pids)
+    assert all(proc.poll() is not None for proc in spinners)

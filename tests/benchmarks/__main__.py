@@ -20,6 +20,7 @@ import textual
 
 from tests.benchmarks import (
     append,
+    load,
     codex_compare,
     context,
     soak,
@@ -70,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions; the whole run takes ~2 minutes")
     parser.add_argument("--only", choices=list(BENCHMARKS), action="append", metavar="NAME",
                         help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}")  # fmt: skip
+    parser.add_argument("--load", action="store_true",
+                        help="run each benchmark twice, idle and beside one busy process per core; show both columns")  # fmt: skip
     parser.add_argument("--profile", action="store_true",
                         help="run each benchmark under cProfile; print its hottest functions, keep the .prof")  # fmt: skip
     args = parser.parse_args(argv)
@@ -80,37 +83,49 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     rows: list[Row] = []
+    loaded_rows: list[Row] = []
     profiles: list[str] = []
     started = time.monotonic()
     for name in names:
-        t0 = time.monotonic()
-        print(f"  {name} ...", end="", flush=True)
-        profiler = cProfile.Profile() if args.profile and name not in IN_CHILD else None
-        try:
-            if profiler is not None:
-                profiler.enable()
-            rows += BENCHMARKS[name](args.quick)
-        except Exception as exc:  # one broken benchmark must not hide the others' figures
-            traceback.print_exc(file=sys.stderr)
-            rows.append(Row(name, None, "", "", False, f"FAILED: {type(exc).__name__}: {exc}"))
-        finally:
-            if profiler is not None:
-                profiler.disable()
-                profiles.append(_hottest(name, profiler))
-            elif args.profile:
-                profiles.append(f"{name}: {CHILD_PROFILE_HINT}")
-        print(f" {time.monotonic() - t0:.0f} s", flush=True)
+        for under_load in (False, True) if args.load else (False,):
+            t0 = time.monotonic()
+            print(f"  {name}{' (loaded)' if under_load else ''} ...", end="", flush=True)
+            profile = args.profile and not under_load
+            if under_load:
+                with load.cpu_load():
+                    loaded_rows += _run_one(name, args.quick, profile, profiles)
+            else:
+                rows += _run_one(name, args.quick, profile, profiles)
+            print(f" {time.monotonic() - t0:.0f} s", flush=True)
     print()
-    print(table(rows))
-    judged = [r for r in rows if r.met is not None]
+    print(load.paired_table(rows, loaded_rows) if args.load else table(rows))
+    judged = [r for r in rows + loaded_rows if r.met is not None]
     print(
-        f"\n{sum(bool(r.met) for r in judged)} of {len(judged)} targets met; {time.monotonic() - started:.0f} s "
+        f"\n{sum(bool(r.met) for r in judged)} of {len(judged)} targets met"
+        f"{' (idle and loaded counted apart)' if args.load else ''}; {time.monotonic() - started:.0f} s "
         f"in all; load average {_load()} at the end.\n"
     )
-    print(NOTES)
+    print(NOTES + ("\n" + load.NOTE if args.load else ""))
     for text in profiles:
         print("\n" + text)
     return 0
+
+
+def _run_one(name: str, quick: bool, profile: bool, profiles: list[str]) -> list[Row]:
+    profiler = cProfile.Profile() if profile and name not in IN_CHILD else None
+    try:
+        if profiler is not None:
+            profiler.enable()
+        return BENCHMARKS[name](quick)
+    except Exception as exc:  # one broken benchmark must not hide the others' figures
+        traceback.print_exc(file=sys.stderr)
+        return [Row(name, None, "", "", False, f"FAILED: {type(exc).__name__}: {exc}")]
+    finally:
+        if profiler is not None:
+            profiler.disable()
+            profiles.append(_hottest(name, profiler))
+        elif profile:
+            profiles.append(f"{name}: {CHILD_PROFILE_HINT}")
 
 
 def _load() -> str:
