@@ -8,7 +8,7 @@ import sys
 import threading
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, AsyncGenerator
 
 from tui import __version__
 from tui.config import (
@@ -19,13 +19,13 @@ from tui.config import (
     resolve_provider,
 )
 from tui.engine.models import auto_compact_limit, context_window, supports_reasoning
+from tui.model.types import ModelClient, ModelEvent, Prompt
 from tui.safety.sandbox import SandboxPolicy, SandboxUnavailable, bwrap_problem
 
 # The engine proper (session, tools, rollout) is imported where a session is built: the app
 # paints its first frame from the configuration alone and builds the session just after.
 if TYPE_CHECKING:
     from tui.engine.session import Session
-    from tui.model.types import ModelClient
     from tui.tools.registry import ToolRouter
 
 
@@ -52,7 +52,7 @@ def reasoning_param(rc: ResolvedConfig) -> dict[str, Any] | None:
     return out
 
 
-class LazyClient:
+class LazyClient(ModelClient):
     """The provider client, built on first use (or by `warm()` in a thread).
 
     Importing the openai SDK costs ~0.2 s: the app paints its first frame without it and warms
@@ -64,24 +64,26 @@ class LazyClient:
         self._session_id = session_id
         self._client: ModelClient | None = None
         self.base_url = provider.base_url
+        # Known from the configuration, so asking does not build the client.
+        self.supports_compact = provider.wire_api == "responses"
 
-    def warm(self) -> ModelClient:
+    def _real(self) -> ModelClient:
         if self._client is None:
             self._client = _make_client(self._provider, self._session_id)
         return self._client
 
-    def stream(self, prompt: Any) -> Any:
-        return self.warm().stream(prompt)
+    def warm(self) -> None:
+        self._real()
+
+    def stream(self, prompt: Prompt) -> AsyncGenerator[ModelEvent, None]:
+        return self._real().stream(prompt)
+
+    async def compact(self, prompt: Prompt) -> list[dict[str, Any]]:
+        return await self._real().compact(prompt)
 
     async def aclose(self) -> None:
         if self._client is not None:
-            await self._client.aclose()  # type: ignore[attr-defined]
-
-    def __getattr__(self, name: str) -> Any:
-        # Provider-specific abilities (e.g. `compact` on the Responses API) come from the real client.
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self.warm(), name)
+            await self._client.aclose()
 
 
 def make_client(provider: ProviderSettings, session_id: str) -> ModelClient:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from tui.engine.context import message
+from tui.model.items import message_text
 from tui.model.types import ModelError, OutputItemDone, Prompt
 from tui.tools.specs import prompt_text
 
@@ -37,17 +38,8 @@ class Compacted:
 def is_real_user_message(item: dict[str, Any]) -> bool:
     if item.get("type") != "message" or item.get("role") != "user":
         return False
-    text = _text(item)
+    text = message_text(item)
     return not text.startswith(_CONTEXT_PREFIXES)
-
-
-def _text(item: dict[str, Any]) -> str:
-    content = item.get("content")
-    if isinstance(content, str):
-        return content
-    if not isinstance(content, list):
-        return ""
-    return "".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
 
 
 def _clean_remote_item(item: Any) -> dict[str, Any] | None:
@@ -64,15 +56,12 @@ def _clean_remote_item(item: Any) -> dict[str, Any] | None:
         if item.get("role") == "user" and not is_real_user_message(item):
             return None
         part = "input_text" if item["role"] == "user" else "output_text"
-        return {"type": "message", "role": item["role"], "content": [{"type": part, "text": _text(item)}]}
+        return {"type": "message", "role": item["role"], "content": [{"type": part, "text": message_text(item)}]}
     return None
 
 
 async def compact_remote(sess: Session, initial: list[dict[str, Any]]) -> Compacted:
-    compactor = getattr(sess.client, "compact", None)
-    if compactor is None:
-        raise ModelError("this provider has no remote compaction", retryable=False)
-    output = await compactor(sess.build_prompt())
+    output = await sess.client.compact(sess.build_prompt())
     if not isinstance(output, list):
         raise ModelError("the compaction endpoint returned no list of items", retryable=False)
     kept = [c for c in (_clean_remote_item(i) for i in output) if c is not None]
@@ -93,7 +82,7 @@ async def compact_local(sess: Session, initial: list[dict[str, Any]], count: Cal
     summary = ""
     async for event in sess.client.stream(prompt):
         if isinstance(event, OutputItemDone) and event.item.get("type") == "message":
-            summary = _text(event.item) or summary
+            summary = message_text(event.item) or summary
     if not summary.strip():
         raise ModelError("the model wrote no summary for the compaction", retryable=False)
     users = [i for i in sess.history if is_real_user_message(i)]

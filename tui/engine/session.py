@@ -20,6 +20,7 @@ from tui.engine.context import TurnSettings, initial_context, message, settings_
 from tui.engine.rollout import RolloutWriter
 from tui.model.types import ModelClient, ModelError, Prompt, Usage
 from tui.protocol import (
+    ABORTED_BY_USER,
     ApprovalDecided,
     ApprovalRequested,
     Approve,
@@ -203,9 +204,7 @@ class Session:
                 await self.mcp.close()
             if self.rollout is not None:
                 self.rollout.close()
-            close = getattr(self.client, "aclose", None)
-            if close is not None:  # release pooled connections while the loop still runs
-                await close()
+            await self.client.aclose()  # release pooled connections while the loop still runs
 
     async def next_event(self) -> Event:
         self._start_mcp()
@@ -460,7 +459,7 @@ class Session:
         try:
             result = await compact_remote(self, initial)
         except ModelError as e:
-            if getattr(self.client, "compact", None) is not None:
+            if self.client.supports_compact:
                 self.emit(WarningIssued(f"Remote compaction failed ({e}); summarising locally instead."))
             result = await compact_local(self, initial, self.count_item)
         self.history = result.history
@@ -496,10 +495,8 @@ class Session:
             snapshot = asyncio.create_task(self._take_snapshot())
             if self._shell_prepared is None:
                 self._shell_prepared = asyncio.create_task(prepare_shell_snapshot(self.tool_context()))
-            warm = getattr(self.client, "warm", None)
             try:
-                if warm is not None:
-                    await asyncio.to_thread(warm)
+                await asyncio.to_thread(self.client.warm)
                 await self.ensure_tools()
             finally:
                 await snapshot
@@ -587,7 +584,7 @@ class Session:
         for item in list(self.history):
             call = call_from_item(item)
             if call is not None and call.call_id not in answered:
-                self.record(call.output_item("aborted by user"))
+                self.record(call.output_item(ABORTED_BY_USER))
                 answered.add(call.call_id)
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from tui.engine.context import message
 from tui.engine.retry_text import given_up
-from tui.model.items import history_item
+from tui.model.items import history_item, message_text
 from tui.model.types import (
     Completed,
     ContextWindowExceeded,
@@ -26,6 +26,7 @@ from tui.model.types import (
     malformed,
 )
 from tui.protocol import (
+    ABORTED_BY_USER,
     AgentMessage,
     AgentMessageDelta,
     ContextEstimated,
@@ -39,14 +40,11 @@ from tui.protocol import (
     failing,
 )
 from tui.tools.base import ToolCall, ToolContext, ToolResult, TurnAbortRequested
-from tui.tools.process import ABORTED_BY_USER
 from tui.tools.registry import call_from_item
 from tui.tools.shell import is_parallel_safe
 
 if TYPE_CHECKING:
     from tui.engine.session import Session
-
-ABORTED_OUTPUT = ABORTED_BY_USER
 
 
 async def run_turn(sess: Session, text: str) -> str | None:
@@ -77,7 +75,7 @@ async def run_turn(sess: Session, text: str) -> str | None:
         for item in response.items:
             sess.record(item)
             if item.get("type") == "message":
-                last_message = "".join(p.get("text", "") for p in item.get("content", []))
+                last_message = message_text(item)
         if response.usage is not None:
             sess.account_usage(response.usage)
         calls = [c for c in (call_from_item(i) for i in response.items) if c is not None]
@@ -167,8 +165,7 @@ def _call_id_taken(sess: Session, response: SampledResponse, call_id: str) -> bo
 def _announce(sess: Session, item: dict[str, Any]) -> None:
     kind = item["type"]
     if kind == "message":
-        text = "".join(p.get("text", "") for p in item.get("content", []))
-        sess.emit(AgentMessage(text, item.get("phase")))
+        sess.emit(AgentMessage(message_text(item), item.get("phase")))
     elif kind == "reasoning":
         text = "\n\n".join(p.get("text", "") for p in item.get("summary", []))
         if text:
@@ -206,7 +203,7 @@ async def run_calls(sess: Session, calls: list[ToolCall], ctx: ToolContext) -> N
     except (asyncio.CancelledError, TurnAbortRequested):
         for call in calls:
             if call.call_id not in answered:
-                aborted = ctx.interrupted_outputs.pop(call.call_id, ABORTED_OUTPUT)
+                aborted = ctx.interrupted_outputs.pop(call.call_id, ABORTED_BY_USER)
                 _record_output(sess, call, ToolResult(aborted, False))
         raise
 
