@@ -15,9 +15,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, cast
 
-from tui.config import ShellEnvironmentPolicy
 from tui.engine.context import TurnSettings, initial_context, message, settings_diff
+from tui.engine.options import SessionOptions
 from tui.engine.rollout import RolloutWriter
+from tui.engine.tokens import ContextMeter
 from tui.model.types import ModelClient, ModelError, Prompt, Usage
 from tui.protocol import (
     ABORTED_BY_USER,
@@ -54,8 +55,8 @@ from tui.tools.registry import ToolRouter, call_from_item
 from tui.tools.shell import prepare_shell_snapshot
 from tui.tools.shell_snapshot import SnapshotCache
 
-if TYPE_CHECKING:  # loaded lazily: the tokenizer is not on the start-up path
-    from tui.engine.tokens import HistoryEstimate, TokenCounter
+if TYPE_CHECKING:
+    from tui.engine.undo import Snapshot
 
 TURN_ABORTED_NOTE = (
     "<turn_aborted>\nThe user interrupted the previous turn on purpose. Commands that were "
@@ -79,22 +80,13 @@ class Session:
         settings: TurnSettings,
         instructions: str,
         tools: ToolRouter,
-        developer_instructions: str | None = None,
-        agents_text: str | None = None,
-        reasoning: dict[str, Any] | None = None,
-        parallel_tool_calls: bool = True,
-        tool_output_token_limit: int = 10_000,
-        interactive: bool = True,
+        options: SessionOptions = SessionOptions(),
+        mcp: McpManager | None = None,
         rollout: RolloutWriter | None = None,
         session_id: str | None = None,
-        context_window: int | None = None,
-        stream_max_retries: int = 5,
         meta: dict[str, Any] | None = None,
         history: list[dict[str, Any]] | None = None,
         reference: TurnSettings | None = None,
-        auto_compact_limit: int | None = None,
-        shell_environment_policy: ShellEnvironmentPolicy | None = None,
-        mcp: McpManager | None = None,
         recorded_mcp_tools: list[dict[str, Any]] | None = None,
     ) -> None:
         """`history`/`reference` resume a session: the items rebuilt from its rollout and the
@@ -109,18 +101,12 @@ class Session:
         self.settings = settings
         self.instructions = instructions  # frozen for the session: part of the cached prefix
         self.tools = tools
-        self.developer_instructions = developer_instructions
-        self.agents_text = agents_text
-        self.reasoning = reasoning
-        self.parallel_tool_calls = parallel_tool_calls
-        self.tool_output_token_limit = tool_output_token_limit
-        self.interactive = interactive
+        self.options = options
         self.rollout = rollout
-        self.context_window = context_window
-        self.stream_max_retries = stream_max_retries
         self.retry_base_delay_s = 0.5
-        self.auto_compact_limit = auto_compact_limit
-        self.shell_environment_policy = shell_environment_policy
+        self.meter = ContextMeter(
+            lambda: (self.instructions, json.dumps(self.tools.specs)), options.auto_compact_limit
+        )
         self.shell_snapshots = SnapshotCache()
         self._shell_prepared: asyncio.Task[None] | None = None  # the first turn starts it
         self.mcp = mcp
@@ -128,17 +114,12 @@ class Session:
             mcp.bind(self.emit)
         self._recorded_mcp_tools = recorded_mcp_tools
         self._tools_fixed = False
-        self._items_at_last_usage = 0  # history length when the last usage was reported
-        self._estimate: HistoryEstimate | None = None  # once load_tokenizer() ran
-        self._ceiling: HistoryEstimate | None = None  # over ByteCeiling, until then
         self._rollout_failed = False
-        self.snapshots: list[Any] = []  # undo.Snapshot per user turn, newest last
+        self.snapshots: list[Snapshot] = []  # one per user turn, newest last
         self.undo_available: bool | None = None  # None until the first snapshot tells
-        self._fixed_tokens = 0
         self.history: list[dict[str, Any]] = list(history or [])
         self.approvals = ApprovalStore()
         self.total_usage = Usage()
-        self.last_usage: Usage | None = None
         self._reference: TurnSettings | None = reference  # what the model was last told
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._pending: list[str] = []
@@ -160,6 +141,14 @@ class Session:
             self.session_id, settings.model, str(settings.cwd), settings.approval_policy,
             settings.sandbox.mode, str(rollout.path) if rollout else None,
         ))
+
+    @property
+    def context_window(self) -> int | None:
+        return self.options.context_window
+
+    @property
+    def auto_compact_limit(self) -> int | None:
+        return self.options.auto_compact_limit
 
     # ------------------------------------------------------------ protocol
 
@@ -240,8 +229,7 @@ class Session:
                 "The MCP servers offer other tools than when this session was recorded: the model "
                 "gets today's, and the next request will not reuse the provider's prompt cache."
             ))
-        if self._estimate is not None:
-            self._fixed_tokens = self._count_fixed_tokens(self._estimate.counter)
+        self.meter.recount_fixed()
 
     @property
     def turn_running(self) -> bool:
@@ -299,13 +287,13 @@ class Session:
         if self._reference is None:
             items = initial_context(
                 self.settings,
-                developer_instructions=self.developer_instructions,
-                agents_text=self.agents_text,
-                interactive=self.interactive,
+                developer_instructions=self.options.developer_instructions,
+                agents_text=self.options.agents_text,
+                interactive=self.options.interactive,
                 today=_dt.date.today(),
             )
         else:
-            items = settings_diff(self._reference, self.settings, interactive=self.interactive)
+            items = settings_diff(self._reference, self.settings, interactive=self.options.interactive)
         for item in items:
             self.record(item)
         self._set_reference(self.settings)
@@ -330,9 +318,9 @@ class Session:
             instructions=self.instructions,
             input=list(self.history),
             tools=self.tools.specs,
-            parallel_tool_calls=self.parallel_tool_calls,
+            parallel_tool_calls=self.options.parallel_tool_calls,
             prompt_cache_key=self.session_id,
-            reasoning=self.reasoning,
+            reasoning=self.options.reasoning,
         )
 
     def tool_context(self) -> ToolContext:
@@ -340,11 +328,11 @@ class Session:
             cwd=self.settings.cwd,
             approval_policy=self.settings.approval_policy,
             sandbox=self.settings.sandbox,
-            tool_output_token_limit=self.tool_output_token_limit,
+            tool_output_token_limit=self.options.tool_output_token_limit,
             approvals=self.approvals,
             emit=self.emit,
-            interactive=self.interactive,
-            shell_environment_policy=self.shell_environment_policy,
+            interactive=self.options.interactive,
+            shell_environment_policy=self.options.shell_environment_policy,
             shell_snapshots=self.shell_snapshots,
         )
 
@@ -356,8 +344,7 @@ class Session:
         return bool(self._pending)
 
     def account_usage(self, usage: Usage) -> None:
-        self.last_usage = usage
-        self._items_at_last_usage = len(self.history)
+        self.meter.measured(usage, self.history)
         t = self.total_usage
         self.total_usage = Usage(
             t.input_tokens + usage.input_tokens,
@@ -369,106 +356,39 @@ class Session:
         self.emit(TokenUsage(
             usage.input_tokens, usage.cached_input_tokens, usage.output_tokens,
             usage.reasoning_tokens, usage.total_tokens, self.total_usage.total_tokens,
-            self.context_window,
+            self.options.context_window,
         ))
 
     # ------------------------------------------------------------ context size and compaction
 
     def load_tokenizer(self) -> None:
         """Blocking (the model's encoding may be tried first): call it from a thread."""
-        from tui.engine.tokens import HistoryEstimate, TokenCounter
-
-        if self._estimate is None:
-            counter = TokenCounter(self.settings.model)
-            self._fixed_tokens = self._count_fixed_tokens(counter)
-            self._estimate = HistoryEstimate(counter)
-
-    def _count_fixed_tokens(self, counter: TokenCounter) -> int:
-        return counter.count_text(self.instructions) + counter.count_text(json.dumps(self.tools.specs))
-
-    def count_item(self, item: dict[str, Any]) -> int:
-        if self._estimate is not None:
-            return self._estimate.counter.count_item(item)
-        return len(json.dumps(item, ensure_ascii=False)) // 4  # until the tokenizer is loaded
-
-    def _tokens_of_history(self, start: int) -> int:
-        if self._estimate is not None:
-            return self._estimate.tokens_between(self.history, start)
-        return sum(self.count_item(i) for i in self.history[start:])
-
-    def context_tokens(self) -> tuple[int, bool]:
-        """Tokens the next request will carry: the last response's total (the API's own figure)
-        plus an estimate of what was appended since; the bool says whether it is estimated."""
-        if self.last_usage is None:
-            # Nothing measured yet (a new or just-compacted session): instructions and tools
-            # count too, they are sent with every request.
-            fixed = self._fixed_tokens if self._estimate is not None else (
-                len(self.instructions) + len(json.dumps(self.tools.specs))) // 4
-            return fixed + self._tokens_of_history(0), True
-        since = self._tokens_of_history(self._items_at_last_usage)
-        return self.last_usage.total_tokens + since, len(self.history) > self._items_at_last_usage
-
-    def pending_estimate(self) -> tuple[int, bool]:
-        """What has been appended since the last usage, for the budget pane."""
-        if self.last_usage is None:
-            return self.context_tokens()
-        return self._tokens_of_history(self._items_at_last_usage), self.approximate_tokens
-
-    @property
-    def tokenizer_loaded(self) -> bool:
-        return self._estimate is not None
-
-    @property
-    def approximate_tokens(self) -> bool:
-        return self._estimate is None or self._estimate.counter.approximate
+        self.meter.load_tokenizer(self.settings.model)
 
     async def needs_compaction(self) -> bool:
-        """Whether the next request would reach the auto-compaction limit.
+        return await self.meter.needs_compaction(self.history, self.settings.model)
 
-        The tokenizer (~60 MB, ~0.15 s to load) is loaded only when it can change the answer:
-        while a ceiling that needs none (a token is at least one UTF-8 byte) stays under the
-        limit, no compaction is needed whatever the exact count."""
-        if self.auto_compact_limit is None:
-            return False
-        if self._estimate is None:
-            if self._context_ceiling() < self.auto_compact_limit:
-                return False
-            await asyncio.to_thread(self.load_tokenizer)
-        return self.context_tokens()[0] >= self.auto_compact_limit
-
-    def _context_ceiling(self) -> int:
-        """An upper bound of context_tokens() without the tokenizer; O(new items) per call."""
-        from tui.engine.tokens import ByteCeiling, HistoryEstimate
-
-        if self._ceiling is None:
-            self._ceiling = HistoryEstimate(ByteCeiling())
-        if self.last_usage is None:
-            fixed = len(self.instructions.encode()) + len(json.dumps(self.tools.specs).encode())
-            return fixed + self._ceiling.tokens_between(self.history, 0)
-        return self.last_usage.total_tokens + self._ceiling.tokens_between(self.history, self._items_at_last_usage)
+    def pending_estimate(self) -> tuple[int, bool]:
+        return self.meter.pending(self.history)
 
     async def compact(self, reason: CompactionReason) -> None:
         from tui.engine.compact import compact_local, compact_remote
 
-        before, _ = self.context_tokens()
+        before, _ = self.meter.context_tokens(self.history)
         self.emit(CompactionStarted(reason, before))
         initial = initial_context(
-            self.settings, developer_instructions=self.developer_instructions,
-            agents_text=self.agents_text, interactive=self.interactive, today=_dt.date.today(),
+            self.settings, developer_instructions=self.options.developer_instructions,
+            agents_text=self.options.agents_text, interactive=self.options.interactive, today=_dt.date.today(),
         )
         try:
             result = await compact_remote(self, initial)
         except ModelError as e:
             if self.client.supports_compact:
                 self.emit(WarningIssued(f"Remote compaction failed ({e}); summarising locally instead."))
-            result = await compact_local(self, initial, self.count_item)
+            result = await compact_local(self, initial, self.meter.count_item)
         self.history = result.history
-        for estimate in (self._estimate, self._ceiling):
-            if estimate is not None:
-                estimate.reset()
-        self.last_usage = None
-        self._items_at_last_usage = 0
-        after, _ = self.context_tokens()
+        self.meter.reset()
+        after, _ = self.meter.context_tokens(self.history)
         self._persist("compacted", {
             "replacement_history": self.history, "before_tokens": before,
             "after_tokens": after, "method": result.method, "reason": reason,
@@ -553,7 +473,7 @@ class Session:
         self._task = asyncio.create_task(self._run_turn_task(turn_id, body), name=turn_id)
 
     async def _run_turn_task(self, turn_id: str, body: Callable[[str], Awaitable[str | None]]) -> None:
-        self.emit(TurnStarted(turn_id, self.context_window))
+        self.emit(TurnStarted(turn_id, self.options.context_window))
         try:
             last = await body(turn_id)
         except asyncio.CancelledError:

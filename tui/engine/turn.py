@@ -110,7 +110,7 @@ async def sample_with_retries(sess: Session) -> SampledResponse:
                     # Say where and what to check (a ContextWindowExceeded, "other", passes as is).
                     raise ModelError(given_up(e, url, retries + 1), retryable=False, code=e.code, kind=e.kind) from e
                 raise
-            if retries >= sess.stream_max_retries:
+            if retries >= sess.options.stream_max_retries:
                 raise ModelError(given_up(e, url, retries + 1), retryable=False, code=e.code, kind=e.kind) from e
             if e.retry_after_s is not None and e.retry_after_s > MAX_RETRY_WAIT_S:
                 raise ModelError(
@@ -120,7 +120,7 @@ async def sample_with_retries(sess: Session) -> SampledResponse:
                 ) from e
             retries += 1
             delay = e.retry_after_s if e.retry_after_s is not None else backoff_s(sess.retry_base_delay_s, retries)
-            sess.emit(StreamRetrying(retries, sess.stream_max_retries, delay, str(e), e.kind, url))
+            sess.emit(StreamRetrying(retries, sess.options.stream_max_retries, delay, str(e), e.kind, url))
             await asyncio.sleep(delay)
 
 
