@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal
 from tui.engine.context import message
 from tui.model.items import message_text
 from tui.model.types import ModelError, OutputItemDone, Prompt
+from tui.protocol import CompactionDone, CompactionReason, CompactionStarted, WarningIssued
 from tui.tools.specs import prompt_text
 
 if TYPE_CHECKING:
@@ -33,6 +34,39 @@ _CONTEXT_PREFIXES = ("# AGENTS.md instructions", "<environment_context>")
 class Compacted:
     history: list[dict[str, Any]]
     method: Literal["remote", "local"]
+
+
+async def compact_history(sess: Session, reason: CompactionReason) -> None:
+    """Replace the session's history with its compacted form: remotely where the provider can,
+    else (or when that fails) locally."""
+    before, _ = sess.meter.context_tokens(sess.history)
+    sess.emit(CompactionStarted(reason, before))
+    initial = sess.initial_context()
+    try:
+        result = await compact_remote(sess, initial)
+    except ModelError as e:
+        if sess.client.supports_compact:
+            sess.emit(WarningIssued(f"Remote compaction failed ({e}); summarising locally instead."))
+        result = await compact_local(sess, initial, sess.meter.count_item)
+    sess.history = result.history
+    sess.meter.reset()
+    after, _ = sess.meter.context_tokens(sess.history)
+    sess.persist("compacted", {
+        "replacement_history": sess.history, "before_tokens": before,
+        "after_tokens": after, "method": result.method, "reason": reason,
+    })
+    sess.set_reference(sess.settings)  # the fresh initial context describes these settings
+    sess.emit(CompactionDone(before, after, result.method, reason))
+
+
+async def run_manual_compaction(sess: Session, turn_id: str) -> str | None:
+    """The task behind a `Compact` op (/compact)."""
+    await sess.ensure_tools()  # the compaction request carries the session's tools too
+    if not any(i.get("type") != "message" or i.get("role") == "assistant" for i in sess.history):
+        sess.emit(WarningIssued("Nothing to compact yet."))
+        return None
+    await compact_history(sess, "manual")
+    return None
 
 
 def is_real_user_message(item: dict[str, Any]) -> bool:

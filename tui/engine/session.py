@@ -9,16 +9,18 @@ from __future__ import annotations
 import asyncio
 import datetime as _dt
 import json
-import time
 import uuid
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, cast
 
+from tui.engine.compact import run_manual_compaction
 from tui.engine.context import TurnSettings, initial_context, message, settings_diff
 from tui.engine.options import SessionOptions
 from tui.engine.rollout import RolloutWriter
 from tui.engine.tokens import ContextMeter
+from tui.engine.undo_turn import run_undo, take_turn_snapshot
 from tui.model.types import ModelClient, ModelError, Prompt, Usage
 from tui.protocol import (
     ABORTED_BY_USER,
@@ -26,9 +28,6 @@ from tui.protocol import (
     ApprovalRequested,
     Approve,
     Compact,
-    CompactionDone,
-    CompactionReason,
-    CompactionStarted,
     Error,
     Event,
     Interrupt,
@@ -43,7 +42,6 @@ from tui.protocol import (
     TurnFailed,
     TurnStarted,
     Undo,
-    UndoDone,
     UserInput,
     WarningIssued,
 )
@@ -127,20 +125,25 @@ class Session:
         self._awaiting: dict[str, ApprovalRequested] = {}
         self._task: asyncio.Task[None] | None = None
         self._turn_seq = 0
-        if rollout is not None and history is None:
-            rollout.write("session_meta", {
-                "id": self.session_id,
-                "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(),
-                "cwd": str(settings.cwd),
-                "model": settings.model,
-                "instructions": instructions,
-                "tools": tools.builtin_specs,  # the MCP ones follow in an `mcp_tools` line
-                **(meta or {}),
-            })
+        if history is None:
+            self._write_session_meta(meta or {})
         self.emit(SessionConfigured(
             self.session_id, settings.model, str(settings.cwd), settings.approval_policy,
             settings.sandbox.mode, str(rollout.path) if rollout else None,
         ))
+
+    def _write_session_meta(self, meta: dict[str, Any]) -> None:
+        """The rollout's first line: what a resume needs to send the same request prefix."""
+        if self.rollout is not None:
+            self.rollout.write("session_meta", {
+                "id": self.session_id,
+                "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(),
+                "cwd": str(self.settings.cwd),
+                "model": self.settings.model,
+                "instructions": self.instructions,
+                "tools": self.tools.builtin_specs,  # the MCP ones follow in an `mcp_tools` line
+                **meta,
+            })
 
     @property
     def context_window(self) -> int | None:
@@ -168,7 +171,7 @@ class Session:
             if self.turn_running:
                 self.emit(WarningIssued("A turn is running; /compact waits for it to end."))
                 await self.wait_idle()
-            self._start_task(self._run_compact_task)
+            self._start_task(partial(run_manual_compaction, self))
         elif isinstance(op, RunUserShell):
             if self.turn_running:
                 self.emit(WarningIssued(f"A turn is running; `!{op.command}` was not run. Run it once the turn ends."))
@@ -185,7 +188,7 @@ class Session:
             if self.turn_running:
                 self.emit(WarningIssued("A turn is running; interrupt it (Esc) before /undo."))
             else:
-                self._start_task(self._run_undo_task)
+                self._start_task(partial(run_undo, self))
         elif isinstance(op, Shutdown):
             await self.interrupt()
             self.shell_snapshots.close()
@@ -223,7 +226,7 @@ class Session:
         self._tools_fixed = True
         recorded = self._recorded_mcp_tools
         if specs or recorded:
-            self._persist("mcp_tools", {"tools": specs})
+            self.persist("mcp_tools", {"tools": specs})
         if recorded is not None and json_bytes(recorded) != json_bytes(specs):
             self.emit(WarningIssued(
                 "The MCP servers offer other tools than when this session was recorded: the model "
@@ -264,9 +267,9 @@ class Session:
             self._awaiting.pop(event.call_id, None)
         self._events.put_nowait(event)
         if event.type in _PERSISTED_EVENTS:
-            self._persist("event_msg", event.to_json())
+            self.persist("event_msg", event.to_json())
 
-    def _persist(self, kind: str, payload: Any) -> None:
+    def persist(self, kind: str, payload: dict[str, Any]) -> None:
         rollout = self.rollout
         if rollout is None:
             return
@@ -281,28 +284,29 @@ class Session:
     def record(self, item: dict[str, Any]) -> None:
         """Append to the history (never rewrite it) and to the rollout, at once."""
         self.history.append(item)
-        self._persist("response_item", item)
+        self.persist("response_item", item)
+
+    def initial_context(self) -> list[dict[str, Any]]:
+        o = self.options
+        return initial_context(
+            self.settings, developer_instructions=o.developer_instructions, agents_text=o.agents_text,
+            interactive=o.interactive, today=_dt.date.today(),
+        )
 
     def record_context_updates(self) -> None:
         if self._reference is None:
-            items = initial_context(
-                self.settings,
-                developer_instructions=self.options.developer_instructions,
-                agents_text=self.options.agents_text,
-                interactive=self.options.interactive,
-                today=_dt.date.today(),
-            )
+            items = self.initial_context()
         else:
             items = settings_diff(self._reference, self.settings, interactive=self.options.interactive)
         for item in items:
             self.record(item)
-        self._set_reference(self.settings)
+        self.set_reference(self.settings)
 
-    def _set_reference(self, settings: TurnSettings) -> None:
+    def set_reference(self, settings: TurnSettings) -> None:
         """What the model has been told; recorded so resume appends only a real change."""
         if settings != self._reference:
             sb = settings.sandbox
-            self._persist("turn_context", {
+            self.persist("turn_context", {
                 "model": settings.model,
                 "approval_policy": settings.approval_policy,
                 "sandbox_mode": sb.mode,
@@ -371,39 +375,6 @@ class Session:
     def pending_estimate(self) -> tuple[int, bool]:
         return self.meter.pending(self.history)
 
-    async def compact(self, reason: CompactionReason) -> None:
-        from tui.engine.compact import compact_local, compact_remote
-
-        before, _ = self.meter.context_tokens(self.history)
-        self.emit(CompactionStarted(reason, before))
-        initial = initial_context(
-            self.settings, developer_instructions=self.options.developer_instructions,
-            agents_text=self.options.agents_text, interactive=self.options.interactive, today=_dt.date.today(),
-        )
-        try:
-            result = await compact_remote(self, initial)
-        except ModelError as e:
-            if self.client.supports_compact:
-                self.emit(WarningIssued(f"Remote compaction failed ({e}); summarising locally instead."))
-            result = await compact_local(self, initial, self.meter.count_item)
-        self.history = result.history
-        self.meter.reset()
-        after, _ = self.meter.context_tokens(self.history)
-        self._persist("compacted", {
-            "replacement_history": self.history, "before_tokens": before,
-            "after_tokens": after, "method": result.method, "reason": reason,
-        })
-        self._set_reference(self.settings)  # the fresh initial context describes these settings
-        self.emit(CompactionDone(before, after, result.method, reason))
-
-    async def _run_compact_task(self, turn_id: str) -> str | None:
-        await self.ensure_tools()  # the compaction request carries the session's tools too
-        if not any(i.get("type") != "message" or i.get("role") == "assistant" for i in self.history):
-            self.emit(WarningIssued("Nothing to compact yet."))
-            return None
-        await self.compact("manual")
-        return None
-
     # ------------------------------------------------------------ the turn task
 
     def _start_turn(self, text: str) -> None:
@@ -412,7 +383,7 @@ class Session:
         async def user_turn(turn_id: str) -> str | None:
             # The snapshot mostly waits on git; building the provider client (importing the SDK)
             # is CPU work: side by side, the first request goes out sooner.
-            snapshot = asyncio.create_task(self._take_snapshot())
+            snapshot = asyncio.create_task(take_turn_snapshot(self))
             if self._shell_prepared is None:
                 self._shell_prepared = asyncio.create_task(prepare_shell_snapshot(self.tool_context()))
             try:
@@ -431,41 +402,6 @@ class Session:
             return await run_user_shell(self, command, f"user-shell-{turn_id}")
 
         self._start_task(user_shell)
-
-    async def _take_snapshot(self) -> None:
-        """A commit of the working tree before the turn, on no branch, so /undo can restore it."""
-        from tui.engine.undo import take_snapshot
-
-        if self.undo_available is False:
-            return
-        try:
-            snap = await asyncio.to_thread(
-                # A millisecond clock, not a counter: a resumed session must not reuse the refs
-                # of the run before it.
-                take_snapshot, self.settings.cwd, session_id=self.session_id, seq=time.time_ns() // 1_000_000
-            )
-        except Exception as e:  # a broken repository must not stop the turn
-            self.emit(WarningIssued(f"No undo snapshot for this turn: {e}"))
-            return
-        self.undo_available = snap is not None
-        if snap is not None:
-            self.snapshots.append(snap)
-            self._persist("ghost_snapshot", {"sha": snap.sha, "ref": snap.ref, "repo_root": str(snap.repo_root), "skipped": snap.skipped})
-
-    async def _run_undo_task(self, turn_id: str) -> str | None:
-        from tui.engine.undo import describe_restore, restore_snapshot
-
-        if self.undo_available is False:
-            self.emit(WarningIssued("/undo is unavailable: this folder is not inside a git repository."))
-            return None
-        if not self.snapshots:
-            self.emit(WarningIssued("Nothing to undo yet: no turn has run in this session."))
-            return None
-        snap = self.snapshots.pop()
-        paths = await asyncio.to_thread(restore_snapshot, snap)
-        self.record(message("user", describe_restore(paths)))
-        self.emit(UndoDone(paths))
-        return None
 
     def _start_task(self, body: Callable[[str], Awaitable[str | None]]) -> None:
         self._turn_seq += 1

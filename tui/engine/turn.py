@@ -12,6 +12,7 @@ import random
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
+from tui.engine.compact import compact_history
 from tui.engine.context import message
 from tui.engine.retry_text import given_up
 from tui.model.items import history_item, message_text
@@ -61,7 +62,7 @@ async def run_turn(sess: Session, text: str) -> str | None:
             sess.emit(UserMessageRecorded(queued))
         # Checked before every request, so it fires before a turn and inside one alike.
         if await sess.needs_compaction():
-            await sess.compact("auto")
+            await compact_history(sess, "auto")
         sess.emit(ContextEstimated(*sess.pending_estimate()))
         try:
             response = await sample_with_retries(sess)
@@ -69,7 +70,7 @@ async def run_turn(sess: Session, text: str) -> str | None:
             if overflowed:
                 raise
             overflowed = True  # the provider says it is too long after all: compact, retry once
-            await sess.compact("overflow")
+            await compact_history(sess, "overflow")
             continue
         overflowed = False
         for item in response.items:
