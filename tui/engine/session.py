@@ -10,10 +10,8 @@ import asyncio
 import datetime as _dt
 import json
 import uuid
-from dataclasses import replace
 from functools import partial
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, cast
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from tui.engine.compact import run_manual_compaction
 from tui.engine.context import TurnSettings, initial_context, message, settings_diff
@@ -46,7 +44,6 @@ from tui.protocol import (
     WarningIssued,
 )
 from tui.safety.approvals import ApprovalStore
-from tui.safety.sandbox import SandboxMode
 from tui.tools.base import ToolContext, TurnAbortRequested
 from tui.tools.mcp import McpManager
 from tui.tools.registry import ToolRouter, call_from_item
@@ -249,14 +246,7 @@ class Session:
             await asyncio.gather(self._task, return_exceptions=True)
 
     def override(self, op: OverrideSettings) -> None:
-        s = self.settings
-        sandbox = replace(s.sandbox, mode=cast(SandboxMode, op.sandbox_mode)) if op.sandbox_mode else s.sandbox
-        self.settings = TurnSettings(
-            model=op.model or s.model,
-            approval_policy=op.approval_policy or s.approval_policy,
-            sandbox=sandbox,
-            cwd=Path(op.cwd).resolve() if op.cwd else s.cwd,
-        )
+        self.settings = self.settings.overridden(op)
 
     # ------------------------------------------------------------ engine internals
 
