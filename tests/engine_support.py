@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Callable
 
@@ -13,6 +14,7 @@ from tests.fakeopenai import events as fe
 from tui import protocol as ev
 from tui.config import McpServerConfig
 from tui.engine.context import TurnSettings
+from tui.engine.options import SessionOptions
 from tui.engine.rollout import RolloutWriter
 from tui.engine.session import Session
 from tui.model.responses import ResponsesClient
@@ -39,15 +41,17 @@ def make_session(
     web_search: bool = False,
     **kwargs: Any,
 ) -> Session:
+    """`kwargs` are SessionOptions fields or further Session arguments (mcp, history, ...)."""
     client = client or ResponsesClient(base_url=fake.base_url, api_key="test-key", request_max_retries=0)
+    option_names = {f.name for f in fields(SessionOptions)}
+    options = {k: kwargs.pop(k) for k in list(kwargs) if k in option_names}
     sess = Session(
         client=client,
         settings=TurnSettings(MODEL, policy, SandboxPolicy(sandbox, network_access=network_access), cwd.resolve()),  # type: ignore[arg-type]
         instructions="BASE INSTRUCTIONS",
         tools=ToolRouter(apply_patch_kind, web_search=web_search),  # type: ignore[arg-type]
-        interactive=interactive,
+        options=SessionOptions(interactive=interactive, reasoning=reasoning, **options),
         rollout=rollout,
-        reasoning=reasoning,
         **kwargs,
     )
     sess.retry_base_delay_s = 0.01

@@ -697,8 +697,8 @@ async def test_malformed_stream_is_a_clear_error_or_ignored_never_a_crash(
     events = await run_turn(sess, "go", lambda req: pytest.fail(f"asked: {req}"))
     assert not _internal_errors(events)
     assert not (tmp_path / "pwned").exists()
-    if sess.last_usage is not None:
-        assert 0 <= sess.last_usage.total_tokens <= 1 << 32
+    if sess.meter.last_usage is not None:
+        assert 0 <= sess.meter.last_usage.total_tokens <= 1 << 32
 
 
 async def test_a_call_id_used_twice_runs_neither_call(fake_openai: FakeOpenAI, tmp_path: Path) -> None:

@@ -74,7 +74,7 @@ async def test_far_under_the_limit_the_tokenizer_is_never_loaded(fake_openai: Fa
     fake_openai.queue_response(fe.turn(fe.message_item("ok")))
     sess = make_session(fake_openai, tmp_path, auto_compact_limit=200_000)
     events = await run_turn(sess, "go")
-    assert of_type(events, ev.TurnCompleted) and not sess.tokenizer_loaded
+    assert of_type(events, ev.TurnCompleted) and not sess.meter.tokenizer_loaded
     assert all(e.approximate for e in of_type(events, ev.ContextEstimated)), "estimates without it say so"
 
 
@@ -86,7 +86,7 @@ async def test_near_the_limit_the_tokenizer_decides(fake_openai: FakeOpenAI, tmp
     fake_openai.queue_response(fe.turn(fe.message_item("ok")))
     sess = make_session(fake_openai, tmp_path, auto_compact_limit=6_000, tool_output_token_limit=50_000)
     events = await run_turn(sess, "go")
-    assert sess.tokenizer_loaded and not of_type(events, ev.CompactionStarted)
+    assert sess.meter.tokenizer_loaded and not of_type(events, ev.CompactionStarted)
     assert fake_openai.compact_bodies() == []
 
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from tests.engine_support import collect, of_type, run_turn
 from tui import protocol as ev
 from tui.demo import DEMO_API_KEY, DEMO_MODEL, DEMO_PROMPT, DemoModel, prepare_workspace
 from tui.engine.context import TurnSettings
+from tui.engine.options import SessionOptions
 from tui.engine.session import Session
 from tui.model.responses import ResponsesClient
 from tui.safety.sandbox import SandboxPolicy
@@ -34,14 +36,14 @@ def fast_model() -> Iterator[DemoModel]:
         yield model
 
 
-def demo_session(model: DemoModel, workspace: Path) -> Session:
+def demo_session(model: DemoModel, workspace: Path, **options: Any) -> Session:
     # What `codeloop --demo` runs: the default policy and sandbox, the real base instructions.
     return Session(
         client=ResponsesClient(base_url=model.server.base_url, api_key=DEMO_API_KEY, request_max_retries=0),
         settings=TurnSettings(DEMO_MODEL, "untrusted", SandboxPolicy("workspace-write"), workspace),
         instructions=prompt_text("base_instructions.md"),
         tools=ToolRouter("freeform"),
-        reasoning={"effort": "medium", "summary": "auto"},
+        options=SessionOptions(reasoning={"effort": "medium", "summary": "auto"}, **options),
     )
 
 
@@ -152,9 +154,10 @@ async def test_with_the_demo_window_a_compaction_happens_and_the_fix_still_lands
     from tui.demo.script import DEMO_CONTEXT_WINDOW
     from tui.engine.models import auto_compact_limit
 
-    sess = demo_session(fast_model, workspace)
-    sess.context_window = DEMO_CONTEXT_WINDOW
-    sess.auto_compact_limit = auto_compact_limit(DEMO_MODEL, None, DEMO_CONTEXT_WINDOW)
+    sess = demo_session(
+        fast_model, workspace, context_window=DEMO_CONTEXT_WINDOW,
+        auto_compact_limit=auto_compact_limit(DEMO_MODEL, None, DEMO_CONTEXT_WINDOW),
+    )
     events = await run_turn(sess, DEMO_PROMPT, approve_all, timeout=60)
     [done] = of_type(events, ev.CompactionDone)
     assert done.method == "remote" and done.after_tokens < done.before_tokens

@@ -23,14 +23,13 @@ async def test_first_request_has_the_codex_layout(fake_openai: FakeOpenAI, tmp_p
     (sub / "AGENTS.md").write_text("Not me.\n")
     (sub / "AGENTS.override.md").write_text("Run make test.\n")
     fake_openai.queue_response(fe.turn(fe.message_item("hello")))
+    from tui.engine.context import collect_agents_docs
+
     sess = make_session(
         fake_openai, sub, policy="on-request", sandbox="workspace-write",
         developer_instructions="Be terse.", reasoning={"effort": "high", "summary": "auto"},
-        agents_text=None,
+        agents_text=collect_agents_docs(sub.resolve(), 32768),
     )
-    from tui.engine.context import collect_agents_docs
-
-    sess.agents_text = collect_agents_docs(sub.resolve(), 32768)
     events = await run_turn(sess, "fix the failing test")
     assert of_type(events, ev.TurnCompleted)[0].last_agent_message == "hello"
 

@@ -30,6 +30,10 @@ FileChangeKind = Literal["add", "delete", "update"]
 McpServerState = Literal["starting", "ready", "failed", "disabled"]
 CompactionReason = Literal["auto", "manual", "overflow"]
 
+# The output a call gets when the user stopped it (an interrupt, or an abort at its approval):
+# Codex's words, which models trained on its transcripts know.
+ABORTED_BY_USER = "aborted by user"
+
 
 class ReviewDecision(str, enum.Enum):
     """What the user said to an approval request: the value an `ApprovalRequested`'s future is

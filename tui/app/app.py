@@ -268,9 +268,7 @@ class CodeloopApp(PaneKeys, EngineView, SlashActions, App[None]):
         keys typed meanwhile wait), then load the tokenizer."""
         session = self.session
         try:
-            warm = getattr(session.client, "warm", None)
-            if warm is not None:
-                warm()
+            session.client.warm()
             warm_renderers()
             session.load_tokenizer()
         finally:

@@ -25,6 +25,7 @@ from typing import Any
 
 from tui.fakeserver import FakeOpenAI, Paced
 from tui.fakeserver import events as fe
+from tui.model.items import message_text
 
 DEMO_MODEL = "gpt-5.4"
 DEMO_API_KEY = "codeloop-demo"  # the SDK insists on a key; the local server ignores it
@@ -168,7 +169,7 @@ class DemoModel:
                 state["outputs"][item["call_id"]] = str(item.get("output", ""))
                 state["last"] = item["call_id"]
         users = [
-            "".join(p.get("text", "") for p in i.get("content", []))
+            message_text(i)
             for i in items
             if i.get("type") == "message" and i.get("role") == "user"
         ]

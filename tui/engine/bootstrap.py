@@ -8,7 +8,7 @@ import sys
 import threading
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, AsyncGenerator
 
 from tui import __version__
 from tui.config import (
@@ -19,13 +19,15 @@ from tui.config import (
     resolve_provider,
 )
 from tui.engine.models import auto_compact_limit, context_window, supports_reasoning
+from tui.model.types import ModelClient, ModelEvent, Prompt
 from tui.safety.sandbox import SandboxPolicy, SandboxUnavailable, bwrap_problem
 
 # The engine proper (session, tools, rollout) is imported where a session is built: the app
 # paints its first frame from the configuration alone and builds the session just after.
 if TYPE_CHECKING:
+    from tui.engine.options import SessionOptions
     from tui.engine.session import Session
-    from tui.model.types import ModelClient
+    from tui.tools.mcp import McpManager
     from tui.tools.registry import ToolRouter
 
 
@@ -52,7 +54,7 @@ def reasoning_param(rc: ResolvedConfig) -> dict[str, Any] | None:
     return out
 
 
-class LazyClient:
+class LazyClient(ModelClient):
     """The provider client, built on first use (or by `warm()` in a thread).
 
     Importing the openai SDK costs ~0.2 s: the app paints its first frame without it and warms
@@ -64,24 +66,26 @@ class LazyClient:
         self._session_id = session_id
         self._client: ModelClient | None = None
         self.base_url = provider.base_url
+        # Known from the configuration, so asking does not build the client.
+        self.supports_compact = provider.wire_api == "responses"
 
-    def warm(self) -> ModelClient:
+    def _real(self) -> ModelClient:
         if self._client is None:
             self._client = _make_client(self._provider, self._session_id)
         return self._client
 
-    def stream(self, prompt: Any) -> Any:
-        return self.warm().stream(prompt)
+    def warm(self) -> None:
+        self._real()
+
+    def stream(self, prompt: Prompt) -> AsyncGenerator[ModelEvent, None]:
+        return self._real().stream(prompt)
+
+    async def compact(self, prompt: Prompt) -> list[dict[str, Any]]:
+        return await self._real().compact(prompt)
 
     async def aclose(self) -> None:
         if self._client is not None:
-            await self._client.aclose()  # type: ignore[attr-defined]
-
-    def __getattr__(self, name: str) -> Any:
-        # Provider-specific abilities (e.g. `compact` on the Responses API) come from the real client.
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self.warm(), name)
+            await self._client.aclose()
 
 
 def make_client(provider: ProviderSettings, session_id: str) -> ModelClient:
@@ -128,25 +132,35 @@ def sandbox_policy(rc: ResolvedConfig) -> SandboxPolicy:
     return sandbox
 
 
-def _session_options(rc: ResolvedConfig, provider: ProviderSettings, notices: list[str]) -> dict[str, Any]:
+def session_options(
+    rc: ResolvedConfig, provider: ProviderSettings, notices: list[str], *, interactive: bool
+) -> SessionOptions:
     """What a new and a resumed session take alike from the current configuration; what the
     user should be told about it is appended to `notices`."""
     from tui.engine.context import collect_agents_docs
-    from tui.tools.mcp import McpManager
+    from tui.engine.options import SessionOptions
 
     cfg = rc.config
-    return dict(
+    window = cfg.model_context_window or context_window(cfg.model)
+    return SessionOptions(
         developer_instructions=cfg.developer_instructions,
         agents_text=collect_agents_docs(rc.cwd, cfg.project_doc_max_bytes, rc.home, notices),
         reasoning=reasoning_param(rc),
         parallel_tool_calls=cfg.parallel_tool_calls,
         tool_output_token_limit=cfg.tool_output_token_limit,
         shell_environment_policy=cfg.shell_environment_policy,
-        context_window=(window := cfg.model_context_window or context_window(cfg.model)),
+        interactive=interactive,
+        context_window=window,
         auto_compact_limit=auto_compact_limit(cfg.model, cfg.model_auto_compact_token_limit, window),
         stream_max_retries=provider.info.stream_max_retries,
-        mcp=McpManager(cfg.mcp_servers, rc.cwd) if cfg.mcp_servers else None,
     )
+
+
+def mcp_manager(rc: ResolvedConfig) -> McpManager | None:
+    from tui.tools.mcp import McpManager
+
+    cfg = rc.config
+    return McpManager(cfg.mcp_servers, rc.cwd) if cfg.mcp_servers else None
 
 
 def web_search_offered(rc: ResolvedConfig, provider: ProviderSettings) -> tuple[bool, str | None]:
@@ -206,11 +220,11 @@ def build_session(
         settings=TurnSettings(cfg.model, cfg.approval_policy, sandbox, rc.cwd),
         instructions=rc.instructions if rc.instructions is not None else prompt_text("base_instructions.md"),
         tools=ToolRouter(kind, web_search=web_search),
-        interactive=interactive,
+        options=session_options(rc, provider, notices, interactive=interactive),
+        mcp=mcp_manager(rc),
         rollout=rollout,
         session_id=session_id,
         meta={"cli_version": __version__, "model_provider": provider.id, "wire_api": provider.wire_api},
-        **_session_options(rc, provider, notices),
     )
     for notice in notices:
         session.emit(WarningIssued(notice))
@@ -265,13 +279,13 @@ def resume_session(
         settings=TurnSettings(cfg.model, cfg.approval_policy, sandbox, rc.cwd),
         instructions=instructions,
         tools=tools,
-        interactive=interactive,
+        options=session_options(rc, provider, notices, interactive=interactive),
+        mcp=mcp_manager(rc),
         rollout=rollout,
         session_id=session_id,
         history=resumed.history,
         reference=reference_settings(resumed.reference, sandbox),
         recorded_mcp_tools=resumed.mcp_tools,
-        **_session_options(rc, provider, notices),
     )
     for notice in notices:
         session.emit(WarningIssued(notice))

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from tui.engine.context import message
+from tui.model.items import message_text
 from tui.model.types import ModelError, OutputItemDone, Prompt
+from tui.protocol import CompactionDone, CompactionReason, CompactionStarted, WarningIssued
 from tui.tools.specs import prompt_text
 
 if TYPE_CHECKING:
@@ -34,20 +36,44 @@ class Compacted:
     method: Literal["remote", "local"]
 
 
+async def compact_history(sess: Session, reason: CompactionReason) -> None:
+    """Replace the session's history with its compacted form: remotely where the provider can,
+    else (or when that fails) locally."""
+    before, _ = sess.meter.context_tokens(sess.history)
+    sess.emit(CompactionStarted(reason, before))
+    initial = sess.initial_context()
+    try:
+        result = await compact_remote(sess, initial)
+    except ModelError as e:
+        if sess.client.supports_compact:
+            sess.emit(WarningIssued(f"Remote compaction failed ({e}); summarising locally instead."))
+        result = await compact_local(sess, initial, sess.meter.count_item)
+    sess.history = result.history
+    sess.meter.reset()
+    after, _ = sess.meter.context_tokens(sess.history)
+    sess.persist("compacted", {
+        "replacement_history": sess.history, "before_tokens": before,
+        "after_tokens": after, "method": result.method, "reason": reason,
+    })
+    sess.set_reference(sess.settings)  # the fresh initial context describes these settings
+    sess.emit(CompactionDone(before, after, result.method, reason))
+
+
+async def run_manual_compaction(sess: Session, turn_id: str) -> str | None:
+    """The task behind a `Compact` op (/compact)."""
+    await sess.ensure_tools()  # the compaction request carries the session's tools too
+    if not any(i.get("type") != "message" or i.get("role") == "assistant" for i in sess.history):
+        sess.emit(WarningIssued("Nothing to compact yet."))
+        return None
+    await compact_history(sess, "manual")
+    return None
+
+
 def is_real_user_message(item: dict[str, Any]) -> bool:
     if item.get("type") != "message" or item.get("role") != "user":
         return False
-    text = _text(item)
+    text = message_text(item)
     return not text.startswith(_CONTEXT_PREFIXES)
-
-
-def _text(item: dict[str, Any]) -> str:
-    content = item.get("content")
-    if isinstance(content, str):
-        return content
-    if not isinstance(content, list):
-        return ""
-    return "".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
 
 
 def _clean_remote_item(item: Any) -> dict[str, Any] | None:
@@ -64,15 +90,12 @@ def _clean_remote_item(item: Any) -> dict[str, Any] | None:
         if item.get("role") == "user" and not is_real_user_message(item):
             return None
         part = "input_text" if item["role"] == "user" else "output_text"
-        return {"type": "message", "role": item["role"], "content": [{"type": part, "text": _text(item)}]}
+        return {"type": "message", "role": item["role"], "content": [{"type": part, "text": message_text(item)}]}
     return None
 
 
 async def compact_remote(sess: Session, initial: list[dict[str, Any]]) -> Compacted:
-    compactor = getattr(sess.client, "compact", None)
-    if compactor is None:
-        raise ModelError("this provider has no remote compaction", retryable=False)
-    output = await compactor(sess.build_prompt())
+    output = await sess.client.compact(sess.build_prompt())
     if not isinstance(output, list):
         raise ModelError("the compaction endpoint returned no list of items", retryable=False)
     kept = [c for c in (_clean_remote_item(i) for i in output) if c is not None]
@@ -93,7 +116,7 @@ async def compact_local(sess: Session, initial: list[dict[str, Any]], count: Cal
     summary = ""
     async for event in sess.client.stream(prompt):
         if isinstance(event, OutputItemDone) and event.item.get("type") == "message":
-            summary = _text(event.item) or summary
+            summary = message_text(event.item) or summary
     if not summary.strip():
         raise ModelError("the model wrote no summary for the compaction", retryable=False)
     users = [i for i in sess.history if is_real_user_message(i)]

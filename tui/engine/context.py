@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from tui.protocol import ApprovalPolicy
+from tui.protocol import ApprovalPolicy, OverrideSettings
 from tui.safety.sandbox import SandboxPolicy
 
 AGENTS_FILENAMES = ("AGENTS.override.md", "AGENTS.md")
@@ -28,6 +28,16 @@ class TurnSettings:
     approval_policy: ApprovalPolicy
     sandbox: SandboxPolicy
     cwd: Path
+
+    def overridden(self, op: OverrideSettings) -> TurnSettings:
+        """These settings with what `op` changes (a field it leaves None stays)."""
+        sandbox = replace(self.sandbox, mode=op.sandbox_mode) if op.sandbox_mode else self.sandbox
+        return TurnSettings(
+            model=op.model or self.model,
+            approval_policy=op.approval_policy or self.approval_policy,
+            sandbox=sandbox,
+            cwd=Path(op.cwd).resolve() if op.cwd else self.cwd,
+        )
 
 
 def message(role: str, *texts: str) -> dict[str, Any]:

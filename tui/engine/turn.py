@@ -12,9 +12,10 @@ import random
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
+from tui.engine.compact import compact_history
 from tui.engine.context import message
 from tui.engine.retry_text import given_up
-from tui.model.items import history_item
+from tui.model.items import history_item, message_text
 from tui.model.types import (
     Completed,
     ContextWindowExceeded,
@@ -26,6 +27,7 @@ from tui.model.types import (
     malformed,
 )
 from tui.protocol import (
+    ABORTED_BY_USER,
     AgentMessage,
     AgentMessageDelta,
     ContextEstimated,
@@ -39,14 +41,11 @@ from tui.protocol import (
     failing,
 )
 from tui.tools.base import ToolCall, ToolContext, ToolResult, TurnAbortRequested
-from tui.tools.process import ABORTED_BY_USER
 from tui.tools.registry import call_from_item
 from tui.tools.shell import is_parallel_safe
 
 if TYPE_CHECKING:
     from tui.engine.session import Session
-
-ABORTED_OUTPUT = ABORTED_BY_USER
 
 
 async def run_turn(sess: Session, text: str) -> str | None:
@@ -63,7 +62,7 @@ async def run_turn(sess: Session, text: str) -> str | None:
             sess.emit(UserMessageRecorded(queued))
         # Checked before every request, so it fires before a turn and inside one alike.
         if await sess.needs_compaction():
-            await sess.compact("auto")
+            await compact_history(sess, "auto")
         sess.emit(ContextEstimated(*sess.pending_estimate()))
         try:
             response = await sample_with_retries(sess)
@@ -71,13 +70,13 @@ async def run_turn(sess: Session, text: str) -> str | None:
             if overflowed:
                 raise
             overflowed = True  # the provider says it is too long after all: compact, retry once
-            await sess.compact("overflow")
+            await compact_history(sess, "overflow")
             continue
         overflowed = False
         for item in response.items:
             sess.record(item)
             if item.get("type") == "message":
-                last_message = "".join(p.get("text", "") for p in item.get("content", []))
+                last_message = message_text(item)
         if response.usage is not None:
             sess.account_usage(response.usage)
         calls = [c for c in (call_from_item(i) for i in response.items) if c is not None]
@@ -112,7 +111,7 @@ async def sample_with_retries(sess: Session) -> SampledResponse:
                     # Say where and what to check (a ContextWindowExceeded, "other", passes as is).
                     raise ModelError(given_up(e, url, retries + 1), retryable=False, code=e.code, kind=e.kind) from e
                 raise
-            if retries >= sess.stream_max_retries:
+            if retries >= sess.options.stream_max_retries:
                 raise ModelError(given_up(e, url, retries + 1), retryable=False, code=e.code, kind=e.kind) from e
             if e.retry_after_s is not None and e.retry_after_s > MAX_RETRY_WAIT_S:
                 raise ModelError(
@@ -122,7 +121,7 @@ async def sample_with_retries(sess: Session) -> SampledResponse:
                 ) from e
             retries += 1
             delay = e.retry_after_s if e.retry_after_s is not None else backoff_s(sess.retry_base_delay_s, retries)
-            sess.emit(StreamRetrying(retries, sess.stream_max_retries, delay, str(e), e.kind, url))
+            sess.emit(StreamRetrying(retries, sess.options.stream_max_retries, delay, str(e), e.kind, url))
             await asyncio.sleep(delay)
 
 
@@ -167,8 +166,7 @@ def _call_id_taken(sess: Session, response: SampledResponse, call_id: str) -> bo
 def _announce(sess: Session, item: dict[str, Any]) -> None:
     kind = item["type"]
     if kind == "message":
-        text = "".join(p.get("text", "") for p in item.get("content", []))
-        sess.emit(AgentMessage(text, item.get("phase")))
+        sess.emit(AgentMessage(message_text(item), item.get("phase")))
     elif kind == "reasoning":
         text = "\n\n".join(p.get("text", "") for p in item.get("summary", []))
         if text:
@@ -206,7 +204,7 @@ async def run_calls(sess: Session, calls: list[ToolCall], ctx: ToolContext) -> N
     except (asyncio.CancelledError, TurnAbortRequested):
         for call in calls:
             if call.call_id not in answered:
-                aborted = ctx.interrupted_outputs.pop(call.call_id, ABORTED_OUTPUT)
+                aborted = ctx.interrupted_outputs.pop(call.call_id, ABORTED_BY_USER)
                 _record_output(sess, call, ToolResult(aborted, False))
         raise
 

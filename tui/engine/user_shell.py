@@ -12,10 +12,9 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from tui.engine.context import message
-from tui.protocol import WarningIssued
+from tui.protocol import ABORTED_BY_USER, WarningIssued
 from tui.safety.sandbox import is_sandbox_denial
 from tui.tools.process import (
-    ABORTED_BY_USER,
     INTERRUPTED_EXIT_CODE,
     ExecResult,
     format_exec_output,

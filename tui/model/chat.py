@@ -18,6 +18,7 @@ from tui.model.sdk import STREAM_ERRORS, sdk_client, stream_error
 from tui.model.types import (
     Completed,
     ModelError,
+    ModelClient,
     ModelEvent,
     OutputItemDone,
     Prompt,
@@ -73,7 +74,7 @@ class _PendingCall:
     arguments: list[str] = field(default_factory=list)
 
 
-class ChatClient:
+class ChatClient(ModelClient):
     def __init__(
         self,
         *,

@@ -10,6 +10,17 @@ from typing import Any
 from tui.model.types import clean
 
 
+def message_text(item: dict[str, Any]) -> str:
+    """The text of a message item: its string content, or its text parts joined. Parts without
+    text (an image, a refusal) and parts of the wrong shape add nothing."""
+    content = item.get("content")
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return ""
+    return "".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+
+
 def history_item(item: dict[str, Any]) -> dict[str, Any] | None:
     """The replayable form of an output item (see `_replayable`), lone surrogates cleaned."""
     out = _replayable(item)

@@ -21,6 +21,7 @@ from tui.model.sdk import (
 from tui.model.types import (
     Completed,
     ModelError,
+    ModelClient,
     ModelEvent,
     OutputItemDone,
     Prompt,
@@ -51,7 +52,7 @@ def request_body(prompt: Prompt) -> dict[str, Any]:
     return body
 
 
-class ResponsesClient:
+class ResponsesClient(ModelClient):
     def __init__(
         self,
         *,
@@ -76,6 +77,8 @@ class ResponsesClient:
     @property
     def sdk(self) -> openai.AsyncOpenAI:
         return self._client
+
+    supports_compact = True
 
     async def aclose(self) -> None:
         await self._client.close()

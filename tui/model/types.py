@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, AsyncGenerator, Protocol, overload
+from typing import Any, AsyncGenerator, overload
 
 
 @dataclass(frozen=True)
@@ -136,11 +136,29 @@ class ContextWindowExceeded(ModelError):
         super().__init__(message, retryable=False, code="context_length_exceeded")
 
 
-class ModelClient(Protocol):
+class ModelClient:
+    """A provider's client. `stream` is what every provider does; the other methods are
+    abilities some have, declared here with their defaults so callers never probe with getattr."""
+
     base_url: str
     """Where requests go: named in retry and failure messages."""
 
-    def stream(self, prompt: Prompt) -> AsyncGenerator[ModelEvent, None]: ...
+    supports_compact: bool = False
+    """Whether `compact` asks the provider (`/responses/compact`) rather than failing."""
+
+    def stream(self, prompt: Prompt) -> AsyncGenerator[ModelEvent, None]:
+        raise NotImplementedError
+
+    async def compact(self, prompt: Prompt) -> list[dict[str, Any]]:
+        """The history in `prompt` compacted by the provider: its replacement items, unchecked."""
+        raise ModelError("this provider has no remote compaction", retryable=False)
+
+    def warm(self) -> None:
+        """Blocking set-up (importing the SDK, building the client) done ahead of the first
+        request; called from a thread. Nothing to do by default."""
+
+    async def aclose(self) -> None:
+        """Release pooled connections; called while the event loop still runs."""
 
 
 @dataclass

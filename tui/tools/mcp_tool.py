@@ -9,6 +9,7 @@ import time
 from pydantic import BaseModel, ConfigDict
 
 from tui.protocol import (
+    ABORTED_BY_USER,
     ApprovalRequested,
     McpToolCallBegan,
     McpToolCallEnded,
@@ -21,8 +22,6 @@ from tui.tools.base import ToolCall, ToolContext, ToolResult, parse_arguments
 from tui.tools.mcp import McpCallError, McpTool
 from tui.tools.mcp_specs import result_text
 from tui.tools.process import truncate_output
-
-ABORTED = "aborted by user"
 
 
 class _AnyObject(BaseModel):
@@ -66,7 +65,7 @@ async def handle_mcp_call(call: ToolCall, ctx: ToolContext, tool: McpTool) -> To
         output, success, timed_out = str(e), False, e.timed_out
     except asyncio.CancelledError:
         # The SDK tells the server the request is cancelled; the turn answers the call.
-        ctx.emit(McpToolCallEnded(call.call_id, server.name, tool.tool, False, time.monotonic() - started, ABORTED))
+        ctx.emit(McpToolCallEnded(call.call_id, server.name, tool.tool, False, time.monotonic() - started, ABORTED_BY_USER))
         raise
     else:
         output, success = result_text(result)

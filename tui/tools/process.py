@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.config import ShellEnvironmentPolicy
+from tui.protocol import ABORTED_BY_USER
 from tui.safety.redact import remembered_secret_variables
 from tui.safety.secret_names import is_secret_name, strip_url_secrets
 
@@ -26,7 +27,6 @@ TIMEOUT_EXIT_CODE = 124
 """Exit code reported for a timed-out command, as coreutils `timeout` does."""
 INTERRUPTED_EXIT_CODE = 130
 """Exit code reported for a command the user interrupted, as a shell reports one stopped by Ctrl+C."""
-ABORTED_BY_USER = "aborted by user"
 
 # After the main process exits, background children may still hold the pipe
 # open (`server &`); we read what they write for this long, then kill them.
