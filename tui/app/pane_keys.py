@@ -82,8 +82,8 @@ class PaneKeys(_Base):
             composer = self.screen.query_one(Composer)
             if self.focused is composer and self._app_key_over_composer(event.key):
                 # F2-F5 and the like: done now, so that "F4 F4 jk" restores before the j lands
-                await self._check_bindings(event.key)
-                return
+                if await self._check_bindings(event.key):
+                    return
             if self.focused is not composer:
                 if await self._check_bindings(event.key, priority=True) or await self._check_bindings(event.key):
                     return
@@ -93,13 +93,15 @@ class PaneKeys(_Base):
                     self._focus_composer()
                     composer._forward_event(event)
                     return
-        await super().on_event(event)  # type: ignore[misc]
+        await super().on_event(event)
 
     def _app_key_over_composer(self, key: str) -> bool:
         """A key the app binds and the composer (or its containers) neither binds nor types:
         F1-F5, the jump to the newest output. Not Esc (the composer's popups take it first)."""
         if key in ("escape", "enter", "tab") or key not in self._bindings.key_to_bindings:
             return False
+        if any(binding.priority for binding in self._bindings.key_to_bindings[key]):
+            return False  # Ctrl+C, Ctrl+Q: Textual runs priority bindings first anyway
         below_app = [bindings for node, bindings in self.screen._modal_binding_chain if node is not self]
         return not any(key in bindings.key_to_bindings for bindings in below_app)
 
