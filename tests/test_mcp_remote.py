@@ -178,3 +178,16 @@ def test_exec_warns_of_a_skipped_entry_by_name_and_runs_on(fake_openai: FakeOpen
         "warning: MCP server `half` skipped: set `command` (a server started over stdio) or `url` "
         "(a remote server) (mcp_servers.half in config.toml)"
     ) in proc.stderr
+
+
+async def test_an_unreachable_server_is_reported_without_the_credentials_in_its_url(tmp_path: Path) -> None:
+    seen: list[ev.Event] = []
+    url = "http://user:hunter2pass@127.0.0.1:9/mcp?key=zzzsecret"
+    mcp = McpManager({"far": McpServerConfig(url=url, startup_timeout_sec=120)}, tmp_path)
+    mcp.bind(seen.append)
+    mcp.start()
+    await mcp.wait_started()
+    await mcp.close()
+    [failed] = [e for e in seen if isinstance(e, ev.McpServerStatus) and e.state == "failed"]
+    assert failed.reason and failed.reason.startswith("cannot use 'http://127.0.0.1:9/mcp': ")
+    assert "hunter2pass" not in failed.reason and "zzzsecret" not in failed.reason

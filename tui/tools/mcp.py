@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import os
 import tempfile
+import urllib.parse
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,13 @@ def _import_http() -> tuple[Any, Any]:
     from mcp.client.streamable_http import streamable_http_client
 
     return streamable_http_client, httpx2
+
+
+def _shown_url(url: str) -> str:
+    """The URL without what may carry a credential: its user:password part and its query."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 class McpStartError(Exception):
@@ -286,7 +294,7 @@ class McpServer:
         if isinstance(leaf, McpStartError):
             return f"cannot connect: {leaf}"
         if self.config.url is not None:
-            return f"cannot use {self.config.url!r}: {_describe(leaf)}"
+            return f"cannot use {_shown_url(self.config.url)!r}: {_describe(leaf)}"
         if isinstance(leaf, OSError) and not _connection_closed(leaf):
             return f"cannot run {self.config.command!r}: {leaf.strerror or leaf}"
         if _connection_closed(leaf):
