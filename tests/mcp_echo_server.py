@@ -8,6 +8,9 @@ Environment knobs, so one file serves every test:
 - ECHO_SERVER_WAIT_FOR=PATH: start serving only once PATH exists (a slow startup the test
   controls, with no clock involved).
 - ECHO_SERVER_LONG_NAMES=1: also offer two tools whose qualified names exceed 64 characters.
+- ECHO_SERVER_HTTP_TOKEN=T: serve streamable HTTP on 127.0.0.1 instead of stdio, print the port
+  on stdout, and answer 401 unless a request carries `Authorization: Bearer T`, `X-Team: blue`
+  and `X-Key: $ECHO_SERVER_HTTP_KEY`.
 """
 
 from __future__ import annotations
@@ -88,5 +91,32 @@ if os.environ.get("ECHO_SERVER_LONG_NAMES"):
         server.add_tool(echo, name=f"a_tool_whose_name_is_far_too_long_to_fit_the_limit_{suffix}")
 
 
+def serve_http(token: str, key: str) -> None:
+    import socket
+
+    import uvicorn
+
+    inner = server.streamable_http_app()
+    wanted = {b"authorization": f"Bearer {token}".encode(), b"x-team": b"blue", b"x-key": key.encode()}
+
+    async def app(scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
+        if scope["type"] == "http":
+            headers = dict(scope["headers"])
+            if any(headers.get(name) != value for name, value in wanted.items()):
+                await send({"type": "http.response.start", "status": 401, "headers": [(b"content-type", b"text/plain")]})  # type: ignore[operator]
+                await send({"type": "http.response.body", "body": b"unauthorized"})  # type: ignore[operator]
+                return
+        await inner(scope, receive, send)  # type: ignore[arg-type]
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    print(sock.getsockname()[1], flush=True)
+    uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on")).run(sockets=[sock])
+
+
 if __name__ == "__main__":
-    server.run()
+    if TOKEN := os.environ.get("ECHO_SERVER_HTTP_TOKEN"):
+        serve_http(TOKEN, os.environ.get("ECHO_SERVER_HTTP_KEY", ""))
+    else:
+        server.run()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "apply_patch"
+SCENARIOS = Path(__file__).resolve().parent / "data" / "apply_patch"
 # Codex leaves the files written before a failing hunk; codeloop applies all or nothing.
 ALL_OR_NOTHING = "015_failure_after_partial_success_leaves_changes"
 FAILING_WORDS = ("rejects", "fails", "requires")

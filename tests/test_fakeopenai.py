@@ -41,7 +41,7 @@ async def collect(client: openai.AsyncOpenAI, **kwargs: Any) -> list[Any]:
     return [event async for event in stream]
 
 
-def test_fixtures_directory_is_found_beside_the_repo() -> None:
+def test_fixtures_directory_is_found_in_the_repo() -> None:
     assert RESPONSES_DIR.is_dir(), RESPONSES_DIR
     assert len(REPLAYABLE) >= 10
 
@@ -460,8 +460,8 @@ async def test_spec_compact_example_round_trips(fake_openai: FakeOpenAI, client:
     assert result.output[-1].type == "compaction"
 
 
-def test_fixture_root_is_two_levels_above_tests() -> None:
-    assert ev.SHARED == Path(__file__).resolve().parents[2] / "shared"
+def test_fixture_root_is_inside_the_repository() -> None:
+    assert ev.FIXTURES == Path(__file__).resolve().parent / "data" / "openai"
 
 
 async def test_a_raising_handler_fails_the_request_loudly(fake_openai: FakeOpenAI, client: openai.AsyncOpenAI) -> None:

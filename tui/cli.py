@@ -7,6 +7,7 @@ must not pay for textual or openai (the start path stays lazy).
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Sequence
 
 from tui import __version__
@@ -128,6 +129,17 @@ def build_parser() -> argparse.ArgumentParser:
         "apply-patch",
         help="apply an apply_patch-format patch read from stdin in the current directory",
     )
+
+    from tui.mcp_cli import add_subcommands
+
+    add_subcommands(
+        sub.add_parser(
+            "mcp",
+            help="add, list, show or remove MCP servers in config.toml",
+            description="Manage the MCP servers of $CODELOOP_HOME/config.toml ([mcp_servers.NAME]), "
+            "keeping the file's comments and layout.",
+        )
+    )
     return parser
 
 
@@ -135,12 +147,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     # Known-args so `exec resume --last PROMPT` parses: argparse gives a positional only the
     # words before the first option, and leaves the rest over.
+    argv = list(sys.argv[1:] if argv is None else argv)
+    server_command: list[str] | None = None
+    if "--" in argv and {"mcp", "add"} <= set(argv[: argv.index("--")]):
+        # `mcp add NAME [flags] -- COMMAND...`: the words after `--` are the server's, as typed
+        # (argparse would drop a second `--` and take flags after NAME as stray words).
+        cut = argv.index("--")
+        argv, server_command = argv[:cut], argv[cut + 1 :]
     args, extra = parser.parse_known_args(argv)
     strays = [w for w in extra if args.command != "exec" or (w.startswith("-") and w != "-" and " " not in w)]
     if strays:
         parser.error(f"unrecognized arguments: {' '.join(strays)}")
     if extra:
         args.prompt += extra
+    if args.command == "mcp":
+        from tui.mcp_cli import run_mcp
+
+        if server_command is not None and args.mcp_command == "add":
+            args.server_command = [*args.server_command, *server_command]
+        return run_mcp(args)
     if args.command == "apply-patch":
         from tui.tools.apply_patch import main as apply_patch_main
 

@@ -143,14 +143,26 @@ class Profile(_ConfigModel):
 
 
 class McpServerConfig(_ConfigModel):
-    """`[mcp_servers.<name>]`: an MCP tool server started over stdio (Codex's keys).
+    """`[mcp_servers.<name>]`: an MCP tool server (Codex's keys), started over stdio (`command`)
+    or reached over streamable HTTP (`url`).
 
     Its tools are offered to the model as `mcp__<name>__<tool>`. A call runs outside the
     sandbox, so it passes the approval policy like a write outside the workspace.
     """
 
-    command: str
-    """The program that starts the server, e.g. `npx` or `/usr/bin/python3`."""
+    command: str | None = None
+    """The program that starts a stdio server, e.g. `npx` or `/usr/bin/python3`."""
+    url: str | None = None
+    """The endpoint of a remote server speaking streamable HTTP, e.g.
+    `https://example.com/mcp` (instead of `command`)."""
+    bearer_token_env_var: str | None = None
+    """Remote servers: the variable holding a token sent as `Authorization: Bearer <token>`
+    (the token itself never goes in the config, and is never shown)."""
+    http_headers: dict[str, str] = {}
+    """Remote servers: headers sent with every request, as written."""
+    env_http_headers: dict[str, str] = {}
+    """Remote servers: headers whose values come from variables, header name -> variable name
+    (an unset variable leaves its header out)."""
     args: list[str] = []
     """Its arguments."""
     env: dict[str, str] = {}
@@ -170,6 +182,22 @@ class McpServerConfig(_ConfigModel):
     """Tools never offered (applied after `enabled_tools`)."""
     enabled: bool = True
     """`false` keeps the server configured but not started."""
+
+    def transport_problem(self) -> str | None:
+        """Why this entry names no one way to reach its server, or None when it does."""
+        if self.command is None and self.url is None:
+            return "set `command` (a server started over stdio) or `url` (a remote server)"
+        if self.command is not None and self.url is not None:
+            return "set either `command` or `url`, not both"
+        remote_only = ("bearer_token_env_var", "http_headers", "env_http_headers")
+        local_only = ("args", "env", "cwd")
+        wrong = [k for k in (local_only if self.url else remote_only) if k in self.model_fields_set]
+        if wrong:
+            kind = "a remote (`url`) server" if self.url else "a stdio (`command`) server"
+            return f"{', '.join(wrong)} do not apply to {kind}"
+        if self.url is not None and not re.match(r"https?://[^/\s]", self.url):
+            return f"`url` must start with http:// or https://, got {self.url!r}"
+        return None
 
 
 class Price(_ConfigModel):
@@ -549,7 +577,7 @@ def _validate(raw: dict[str, Any], where: str) -> Config:
         if len(errors) > 1:
             message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
         raise ConfigError(message) from None
-    for name in config.mcp_servers:
+    for name, server in config.mcp_servers.items():
         if not MCP_SERVER_NAME.fullmatch(name):
             raise ConfigError(
                 f"{where}: mcp_servers.{name}: the server name {name!r} may only use letters, "

@@ -9,8 +9,10 @@ files codeloop writes into the user's workspace keep the modes the user expects.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+import tempfile
 from pathlib import Path
 from typing import IO
 
@@ -46,6 +48,25 @@ def open_private_append(path: Path) -> IO[str]:
         raise
 
 
+def write_private_atomic(path: Path, text: str) -> None:
+    """Replace `path` with `text` in one step, 0600: readers see the old file or the new one,
+    never half of it (a temporary file beside it, synced, then renamed over it). A symlink is
+    followed, so a config file kept elsewhere (a dotfiles repository) stays linked."""
+    target = path.resolve() if path.is_symlink() else path
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            os.fchmod(f.fileno(), PRIVATE_FILE)
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
 def tighten_home(home: Path) -> None:
     """Take group and other permissions off `home` and everything of ours under it (symlinks
     are not followed; what another user owns is left alone). Missing `home` is made 0700."""
@@ -67,4 +88,4 @@ def _tighten(path: Path, me: int) -> None:
         pass  # gone meanwhile, or a filesystem without modes: nothing to tighten
 
 
-__all__ = ["make_private_dirs", "open_private_append", "tighten_home"]
+__all__ = ["make_private_dirs", "open_private_append", "tighten_home", "write_private_atomic"]

@@ -6,8 +6,8 @@ consistent stream: created, in_progress, the items at output_index 0, 1, 2..., t
 event whose `response.output` is the list of the items' final (`output_item.done`) objects.
 Every event `turn()` emits passes its SDK class's `model_validate` (tests pin that).
 
-Shapes follow the real captures in shared/fixtures/openai (see responses-protocol.md §1). Loading
-those captures is test-only (tests/fakeopenai/events.py): shared/ is not part of the package.
+Shapes follow the real captures in tests/data/openai (see responses-protocol.md §1). Loading
+those captures is test-only (tests/fakeopenai/events.py): tests/data/ is not part of the package.
 """
 
 from __future__ import annotations

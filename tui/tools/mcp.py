@@ -1,4 +1,5 @@
-"""MCP tool servers: started over stdio with the official SDK, kept for the session, then closed.
+"""MCP tool servers: started over stdio, or reached over streamable HTTP, with the official SDK,
+kept for the session, then closed.
 
 Each server lives in one asyncio task that owns the SDK's context managers (their anyio task
 groups must be entered and left by the same task): it starts the process, initialises the
@@ -11,21 +12,26 @@ because the tool list must be fixed then: it is byte-identical on every request 
 A server that fails, or crashes later, is reported with a `McpServerStatus` event and the
 session goes on without it.
 
+An entry that names no usable transport (`McpServerConfig.transport_problem`) is skipped with a
+`WarningIssued` naming it: a server codeloop cannot reach never stops the session.
+
 The SDK (~0.5 s to import) is imported in a thread, and only when a server is configured.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+import urllib.parse
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from tui.config import McpServerConfig
-from tui.protocol import Event, McpServerState, McpServerStatus
+from tui.protocol import Event, McpServerState, McpServerStatus, WarningIssued
 from tui.safety.redact import is_secret_name, remember_secret
 from tui.tools.mcp_specs import qualified_names, tool_spec
 
@@ -54,6 +60,45 @@ def _import_sdk() -> Any:
     # over the app's screen. Failures reach the user as McpServerStatus events instead.
     logging.getLogger("mcp").addHandler(logging.NullHandler())
     return mcp
+
+
+def _import_http() -> tuple[Any, Any]:
+    """The streamable HTTP client and the HTTP library it runs on (the SDK's own dependency)."""
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    return streamable_http_client, httpx2
+
+
+def _shown_url(url: str) -> str:
+    """The URL without what may carry a credential: its user:password part and its query."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+class McpStartError(Exception):
+    """A remote server that cannot be reached as configured; the message says why, no secret."""
+
+
+def remote_headers(config: McpServerConfig, env: Mapping[str, str]) -> dict[str, str]:
+    """The headers a remote server gets: `http_headers`, the set `env_http_headers`, and the
+    bearer token. Values taken from variables are remembered as secrets (never shown)."""
+    headers = dict(config.http_headers)
+    for header, variable in config.env_http_headers.items():
+        if value := env.get(variable):
+            remember_secret(value)
+            headers[header] = value
+    if token_variable := config.bearer_token_env_var:
+        token = env.get(token_variable)
+        if not token:
+            raise McpStartError(f"bearer_token_env_var: the variable {token_variable} is not set")
+        remember_secret(token)
+        headers["Authorization"] = f"Bearer {token}"
+    for header, value in config.http_headers.items():
+        if is_secret_name(header) or header.lower() == "authorization":
+            remember_secret(value)
+    return headers
 
 
 def _leaf(exc: BaseException) -> BaseException:
@@ -117,10 +162,7 @@ class McpServer:
             if not self.cwd.is_dir():
                 raise NotADirectoryError(f"its cwd {str(self.cwd)!r} is not a folder")
             sdk = await asyncio.to_thread(_import_sdk)
-            params = sdk.StdioServerParameters(
-                command=cfg.command, args=list(cfg.args), env=dict(cfg.env) or None, cwd=self.cwd
-            )
-            async with sdk.stdio_client(params, errlog=self._errlog) as (read, write):
+            async with self._transport(sdk) as (read, write):
                 async with sdk.ClientSession(read, write) as session:
                     await session.initialize()
                     tools = await self._list_tools(session)
@@ -134,6 +176,26 @@ class McpServer:
             self._session = None
             errlog, self._errlog = self._errlog, None
             errlog.close()
+
+    @contextlib.asynccontextmanager
+    async def _transport(self, sdk: Any) -> AsyncIterator[tuple[Any, Any]]:
+        """The server's read and write streams: a process over stdio, or streamable HTTP."""
+        cfg = self.config
+        if cfg.url is None:
+            params = sdk.StdioServerParameters(
+                command=cfg.command, args=list(cfg.args), env=dict(cfg.env) or None, cwd=self.cwd
+            )
+            async with sdk.stdio_client(params, errlog=self._errlog) as (read, write):
+                yield read, write
+            return
+        headers = remote_headers(cfg, os.environ)
+        streamable_http_client, httpx2 = await asyncio.to_thread(_import_http)
+        # The SDK's own timeouts (30 s, 300 s between events of a stream); the startup and
+        # tool timeouts of the config bound the whole exchange above this.
+        timeout = httpx2.Timeout(30.0, read=300.0)
+        async with httpx2.AsyncClient(headers=headers, timeout=timeout) as http:
+            async with streamable_http_client(cfg.url, http_client=http) as (read, write):
+                yield read, write
 
     async def _list_tools(self, session: Any) -> list[Any]:
         tools: list[Any] = []
@@ -229,6 +291,10 @@ class McpServer:
         leaf = _leaf(exc)
         if isinstance(leaf, NotADirectoryError) and leaf.strerror is None:
             return f"cannot start: {leaf}"
+        if isinstance(leaf, McpStartError):
+            return f"cannot connect: {leaf}"
+        if self.config.url is not None:
+            return f"cannot use {_shown_url(self.config.url)!r}: {_describe(leaf)}"
         if isinstance(leaf, OSError) and not _connection_closed(leaf):
             return f"cannot run {self.config.command!r}: {leaf.strerror or leaf}"
         if _connection_closed(leaf):
@@ -272,7 +338,13 @@ class McpManager:
 
     def __init__(self, servers: Mapping[str, McpServerConfig], cwd: Path) -> None:
         self._emit_to: Callable[[Event], None] | None = None
-        self.servers = {name: McpServer(name, cfg, cwd, self._emit) for name, cfg in sorted(servers.items())}
+        # Entries codeloop cannot use, by name: why (said once the session can hear it).
+        self.skipped = {name: p for name, cfg in sorted(servers.items()) if (p := cfg.transport_problem())}
+        self.servers = {
+            name: McpServer(name, cfg, cwd, self._emit)
+            for name, cfg in sorted(servers.items())
+            if name not in self.skipped
+        }
         for cfg in servers.values():
             for key, value in cfg.env.items():
                 if is_secret_name(key):
@@ -291,6 +363,8 @@ class McpManager:
         if self._started:
             return
         self._started = True
+        for name, problem in self.skipped.items():
+            self._emit(WarningIssued(f"MCP server `{name}` skipped: {problem} (mcp_servers.{name} in config.toml)"))
         for server in self.servers.values():
             server.start()
 
