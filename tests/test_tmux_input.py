@@ -274,3 +274,38 @@ def test_esc_then_a_message_typed_at_once_interrupts_and_sends_it_whole(app: Liv
         app.tmux.wait_for_text(f"answer {n}", timeout_s=60)
         sent = app.wait_sent(2 * (n + 1))
         assert sent[-2:] == [f"long one {n}", f"next message {n}"], sent
+
+
+ESC_THEN = [
+    "? and then a message longer than thirty-two characters, typed at once",
+    " hello after a space",
+    "? what changed",
+    "/status",
+    "! ls -la",
+    "42 is the answer",
+    "Upper case first",
+]
+
+
+def test_esc_then_a_space_digit_or_punctuation_typed_at_once_is_esc_then_that_text(app: LiveApp) -> None:
+    """Esc and the next text in one burst (`ESC ?…`): Textual dropped the Esc when the
+    character after it was no letter (and made it a `^` past 32 characters). The turn streaming
+    is interrupted, and the composer holds exactly the text, first character included.
+    7 rounds: a long burst, a space, `?`, `/`, `!`, a digit, an uppercase letter."""
+    for n, text in enumerate(ESC_THEN):
+        app.fake.queue_handler(lambda body: Paced(fe.turn(fe.message_item("slow " * 4000)), delay=0.01))
+        app.tmux.type_text(f"long one {n}\r")
+        app.tmux.wait_for(
+            f"answer {n} streaming",
+            lambda s, m=f"long one {n}": "slow slow" in (panel(s, "Conversation") or "").rpartition(m)[2],
+            timeout_s=30,
+        )
+        app.tmux.type_text("\x1b" + text)
+        screen = app.tmux.wait_for(
+            f"the turn aborted and {text!r} in the composer",
+            lambda s, want=text.strip(): app.composer_of(s).startswith(want[:40]) and s.count("Turn aborted") == n + 1,
+            timeout_s=30,
+        )
+        assert "^" not in app.composer_of(screen)
+        app.tmux.press("C-u")  # clear the composer for the next round (TextArea: delete to line start)
+        app.tmux.wait_for("an empty composer", lambda s: "Ask codeloop" in app.composer_of(s), timeout_s=30)
