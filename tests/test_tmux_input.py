@@ -8,6 +8,7 @@ the machine is shared and loaded, which is what shakes such races out.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -309,3 +310,29 @@ def test_esc_then_a_space_digit_or_punctuation_typed_at_once_is_esc_then_that_te
         assert "^" not in app.composer_of(screen)
         app.tmux.press("C-u")  # clear the composer for the next round (TextArea: delete to line start)
         app.tmux.wait_for("an empty composer", lambda s: "Ask codeloop" in app.composer_of(s), timeout_s=30)
+
+
+def test_up_and_enter_in_fast_bursts_resend_from_the_prompt_history(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    """history.jsonl from an earlier session; Up+Enter in the first burst after start resends its
+    newest entry; then 8 bursts of `round N` Enter Up Enter (one write each) send every round
+    twice, in order, and the file holds every message sent."""
+    home = tmp_path / "codeloop-home"
+    home.mkdir()
+    (home / "history.jsonl").write_text(
+        "".join(json.dumps({"text": t, "time": 1.0, "session": "old"}) + "\n" for t in ("from yesterday 1", "from yesterday 2")),
+        encoding="utf-8",
+    )
+    _answers(fake_openai, 17)
+    started = LiveApp.start(tmp_path, fake_openai)
+    try:
+        started.tmux.burst("Up", "Enter")
+        assert started.wait_sent(1) == ["from yesterday 2"]
+        expected = ["from yesterday 2"]
+        for n in range(1, 9):
+            started.tmux.burst(f"round {n}", "Enter", "Up", "Enter")
+            expected += [f"round {n}", f"round {n}"]
+            assert started.wait_sent(len(expected), timeout_s=60) == expected
+        stored = [json.loads(line)["text"] for line in (home / "history.jsonl").read_text(encoding="utf-8").splitlines()]
+        assert stored == ["from yesterday 1", "from yesterday 2", *expected]
+    finally:
+        started.close()
