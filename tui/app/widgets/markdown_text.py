@@ -24,14 +24,15 @@ class MarkdownText(Static):
     DEFAULT_CSS = "MarkdownText { height: auto; text-wrap: nowrap; text-overflow: clip; }"
 
     def __init__(self, markdown: RichMarkdown | None = None, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+        # Given to Static too, so `content` is the Markdown shown (its `.markup`, the source).
+        super().__init__(markdown if markdown is not None else "", **kwargs)  # type: ignore[arg-type]
         self._markdown = markdown
         self._by_width: dict[int, Content] = {}
 
     def show(self, markdown: RichMarkdown) -> None:
         self._markdown = markdown
         self._by_width.clear()
-        self.refresh(layout=True)
+        self.update(markdown)  # refreshes the layout; render() below draws it
 
     def content_at(self, width: int) -> Content:
         width = max(1, width)
