@@ -88,8 +88,8 @@ class Composer(TextArea):
         except OSError as e:
             self.app.notify(f"Prompt history not read: {e}", severity="warning")
             return
-        mine = self._session_id()
-        self.past = [e.text for e in entries if not mine or e.session != mine]
+        # All of it, a resumed session's own messages too: read before this composer sent any.
+        self.past = [e.text for e in entries]
 
     def _remember(self, text: str) -> None:
         self.sent.append(text)
