@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tests.app_support import SIZE, idle, type_text, until
 from tests.app_tmux_support import live_app
+from tests.tmux_driver import TmuxDriver, cell_slice, find_cell
 from tests.engine_support import make_session, shell_call
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
@@ -70,3 +71,52 @@ def test_osc52_payload_the_terminal_receives_is_exactly_the_answer(tmp_path: Pat
         app.tmux.wait_for_text("Copied the last answer", timeout_s=30)
         buffer = app.tmux._run("show-buffer", check=False).stdout
         assert buffer == ANSWER
+
+
+def _sgr_mouse(tmux: TmuxDriver, button: int, column: int, row: int, release: bool = False) -> None:
+    """One SGR mouse report, as the terminal writes it (1-based), sent as raw bytes (`-H`)."""
+    report = f"\x1b[<{button};{column + 1};{row + 1}{'m' if release else 'M'}"
+    tmux._run("send-keys", "-t", tmux.session, "-H", *(f"{b:02x}" for b in report.encode()))
+
+
+def _drag(tmux: TmuxDriver, row: int, start: int, end: int) -> None:
+    """Press at `start`, move cell by cell to `end` with the button held, release there."""
+    _sgr_mouse(tmux, 0, start, row)
+    for column in range(start + 1, end + 1):
+        _sgr_mouse(tmux, 32, column, row)  # 32: motion with the left button held
+    _sgr_mouse(tmux, 0, end, row, release=True)
+
+
+MOUSE_ANSWER = "alpha beta gamma delta, then `pytest -q` and ./src/main.py"
+
+
+def test_ctrl_c_after_a_mouse_drag_copies_exactly_the_selected_words(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    """Real SGR mouse reports over an answer (a Markdown answer: Rich renders it, and Textual
+    could not select in a Rich rendering before answers were drawn as Content), then Ctrl+C.
+    What tmux's clipboard receives (OSC 52, set-clipboard on) is the selected text alone:
+    no border, no side pane; and Ctrl+C did not arm quit. Five selections."""
+    fake_openai.queue_response(fe.turn(fe.message_item(MOUSE_ANSWER)))
+    for app in live_app(tmp_path, fake_openai):
+        app.tmux._run("set-option", "-s", "set-clipboard", "on")
+        app.tmux.type_text("hi\r")
+        screen = app.tmux.wait_for_text("./src/main.py", timeout_s=30)
+        found = find_cell(screen.splitlines(), "alpha beta")
+        assert found is not None
+        row, col = found
+        shown = cell_slice(screen.splitlines()[row], col)
+        for round_, word in enumerate(["alpha", "beta gamma", "pytest -q", "./src/main.py", "alpha beta gamma delta,"]):
+            start = col + shown.index(word)
+            _drag(app.tmux, row, start, start + len(word) - 1)
+            app.tmux.press("C-c")
+            app.tmux.wait_for(
+                f"the copy of {word!r}",
+                lambda s, n=len(word): f"Copied {n} characters." in s,
+                timeout_s=30,
+            )
+            buffer = app.tmux._run("show-buffer", check=False).stdout
+            assert buffer == word, (round_, buffer)
+            assert "Press Ctrl+C again to quit" not in app.tmux.screen()
+            app.tmux._run("delete-buffer", check=False)
+            # The next round's notification must be its own: wait for this one to go.
+            app.tmux.wait_for("the notification to close", lambda s: "Copied" not in s, timeout_s=30)
+        assert app.tmux.screen().count("alpha beta gamma") == 1  # nothing typed into the composer

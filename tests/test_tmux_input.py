@@ -8,6 +8,7 @@ the machine is shared and loaded, which is what shakes such races out.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -274,3 +275,64 @@ def test_esc_then_a_message_typed_at_once_interrupts_and_sends_it_whole(app: Liv
         app.tmux.wait_for_text(f"answer {n}", timeout_s=60)
         sent = app.wait_sent(2 * (n + 1))
         assert sent[-2:] == [f"long one {n}", f"next message {n}"], sent
+
+
+ESC_THEN = [
+    "? and then a message longer than thirty-two characters, typed at once",
+    " hello after a space",
+    "? what changed",
+    "/status",
+    "! ls -la",
+    "42 is the answer",
+    "Upper case first",
+]
+
+
+def test_esc_then_a_space_digit_or_punctuation_typed_at_once_is_esc_then_that_text(app: LiveApp) -> None:
+    """Esc and the next text in one burst (`ESC ?…`): Textual dropped the Esc when the
+    character after it was no letter (and made it a `^` past 32 characters). The turn streaming
+    is interrupted, and the composer holds exactly the text, first character included.
+    7 rounds: a long burst, a space, `?`, `/`, `!`, a digit, an uppercase letter."""
+    for n, text in enumerate(ESC_THEN):
+        app.fake.queue_handler(lambda body: Paced(fe.turn(fe.message_item("slow " * 400)), delay=0.01))
+        app.tmux.type_text(f"long one {n}\r")
+        app.tmux.wait_for(
+            f"turn {n} running",
+            lambda s, m=f"long one {n}": m in (panel(s, "Conversation") or "") and "esc to interrupt" in s,
+            timeout_s=30,
+        )
+        app.tmux.type_text("\x1b" + text)
+        screen = app.tmux.wait_for(
+            f"the turn aborted and {text!r} in the composer",
+            lambda s, want=text.strip(): app.composer_of(s).startswith(want[:40]) and s.count("Turn aborted") == n + 1,
+            timeout_s=30,
+        )
+        assert "^" not in app.composer_of(screen)
+        app.tmux.press("C-u")  # clear the composer for the next round (TextArea: delete to line start)
+        app.tmux.wait_for("an empty composer", lambda s: "Ask codeloop" in app.composer_of(s), timeout_s=30)
+
+
+def test_up_and_enter_in_fast_bursts_resend_from_the_prompt_history(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    """history.jsonl from an earlier session; Up+Enter in the first burst after start resends its
+    newest entry; then 8 bursts of `round N` Enter Up Enter (one write each) send every round
+    twice, in order, and the file holds every message sent."""
+    home = tmp_path / "codeloop-home"
+    home.mkdir()
+    (home / "history.jsonl").write_text(
+        "".join(json.dumps({"text": t, "time": 1.0, "session": "old"}) + "\n" for t in ("from yesterday 1", "from yesterday 2")),
+        encoding="utf-8",
+    )
+    _answers(fake_openai, 17)
+    started = LiveApp.start(tmp_path, fake_openai)
+    try:
+        started.tmux.burst("Up", "Enter")
+        assert started.wait_sent(1) == ["from yesterday 2"]
+        expected = ["from yesterday 2"]
+        for n in range(1, 9):
+            started.tmux.burst(f"round {n}", "Enter", "Up", "Enter")
+            expected += [f"round {n}", f"round {n}"]
+            assert started.wait_sent(len(expected), timeout_s=60) == expected
+        stored = [json.loads(line)["text"] for line in (home / "history.jsonl").read_text(encoding="utf-8").splitlines()]
+        assert stored == ["from yesterday 1", "from yesterday 2", *expected]
+    finally:
+        started.close()

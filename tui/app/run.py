@@ -133,6 +133,9 @@ def run_app(args: argparse.Namespace, resume: ResumeRequest | None = None) -> in
             preview=preview,
         )
         try:
+            from tui.app.escape_keys import install
+
+            install()
             app.run()
         finally:
             from tui.tools.process import kill_live_groups

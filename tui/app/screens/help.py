@@ -34,7 +34,8 @@ PANE_HELP = {
         "and the estimated cost when [tui.prices] has the model. F5 maximizes it."
     ),
     "composer": (
-        "Composer\n\nEnter sends · Ctrl+J newline · Up/Down recall earlier messages · / opens the command "
+        "Composer\n\nEnter sends · Ctrl+J newline · Up/Down recall earlier messages (earlier sessions "
+        "too) · Ctrl+R searches them · / opens the command "
         "list (Tab completes) · Ctrl+C copies selected text. Letters typed while a pane has the focus "
         "come here; Esc brings the focus back from any pane."
     ),

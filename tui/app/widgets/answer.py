@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from textual.containers import Vertical
-from textual.widgets import Static
+from tui.app.widgets.markdown_text import MarkdownText
 
 if TYPE_CHECKING:
     from rich.markdown import Markdown as RichMarkdown
@@ -69,7 +69,7 @@ def render_markdown(text: str, dark: bool = True) -> RichMarkdown:
 class AnswerCell(Vertical):
     DEFAULT_CSS = """
     AnswerCell { height: auto; margin: 1 0 0 0; padding: 0 1; }
-    AnswerCell > Static { height: auto; }
+    AnswerCell > MarkdownText { height: auto; }
     """
 
     def __init__(self, text: str = "", *, done: bool = False) -> None:
@@ -80,12 +80,12 @@ class AnswerCell(Vertical):
         self._scheduled = False
         self._painted_at = 0.0
         self.done = done
-        self._live = Static("")
+        self._live = MarkdownText()
         self._initial = text
 
     def on_mount(self) -> None:
         if self._initial:
-            self._live.update(render_markdown(self._initial, self._dark))
+            self._live.show(render_markdown(self._initial, self._dark))
 
     @property
     def _dark(self) -> bool:
@@ -121,8 +121,8 @@ class AnswerCell(Vertical):
         if cut >= SEGMENT_CHARS:
             finished, self._tail = self._tail[:cut], self._tail[cut:]
             self._frozen += finished
-            await self.mount(Static(render_markdown(finished, self._dark)), before=self._live)
-        self._live.update(render_markdown(self._tail, self._dark))
+            await self.mount(MarkdownText(render_markdown(finished, self._dark)), before=self._live)
+        self._live.show(render_markdown(self._tail, self._dark))
 
     async def finish(self, text: str) -> None:
         """The final text is the truth: if the stream missed or garbled anything, re-render it."""

@@ -1,22 +1,28 @@
 """The composer: multi-line input where Enter sends and Ctrl+J inserts a newline.
 
 Two popups complete what is typed: slash commands (a line starting with `/`) and file paths
-(`@` then part of a path, anywhere in the text).
+(`@` then part of a path, anywhere in the text). Up/Down recall sent messages, this session's
+first, then earlier sessions' (`$CODELOOP_HOME/history.jsonl`, tui/engine/prompt_history.py);
+Ctrl+R searches them (tui/app/widgets/history_popup.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from textual import events
 from textual.binding import Binding
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import TextArea
 
 from tui.app.commands import BY_NAME
 from tui.app.widgets.answer import note_typing
 from tui.app.widgets.file_popup import FilePopup
+from tui.app.widgets.history_popup import HistoryPopup
 from tui.app.widgets.slash_popup import SlashPopup
+from tui.engine.prompt_history import PromptHistory
 
 
 class Composer(TextArea):
@@ -37,6 +43,7 @@ class Composer(TextArea):
     BINDINGS = [
         Binding("enter", "submit", "Send", id="composer.submit", show=False),
         Binding("ctrl+j,shift+enter", "newline", "Newline", id="composer.newline", show=False),
+        Binding("ctrl+r", "history_search", "Search history", id="composer.history_search", show=False),
     ]
 
     @dataclass
@@ -50,11 +57,58 @@ class Composer(TextArea):
             **kwargs,  # type: ignore[arg-type]
         )
         self.sent: list[str] = []
+        self.past: list[str] = []  # sent in earlier sessions, oldest first (history.jsonl)
+        self.prompts: PromptHistory | None = None
+        self.search: HistoryPopup | None = None
         self._history_pos: int | None = None
         self.popup: SlashPopup | None = None
         self.files: FilePopup | None = None
         self._dismissed: tuple[int, int] | None = None  # the `@` whose finder Esc closed
         self._synced: tuple[str, tuple[int, int], bool] | None = None  # what the popups show
+
+    def on_mount(self) -> None:
+        home: Path | None = getattr(self.app, "home", None)
+        if home is not None:
+            self.prompts = PromptHistory(home, self._session_id())
+            # Read now, not in a worker: Up pressed right after start must find it, and the file
+            # is bounded (1000 short lines, a few ms).
+            self._load_past()
+        if isinstance(self.parent, Widget):  # beside the composer, above it, as the other popups
+            self.search = HistoryPopup(id="history-popup")
+            self.parent.mount(self.search, before=self)
+
+    def _session_id(self) -> str:
+        session = getattr(self.app, "session", None)
+        return str(getattr(session, "session_id", "") or "")
+
+    def _load_past(self) -> None:
+        assert self.prompts is not None
+        try:
+            entries = self.prompts.load()
+        except OSError as e:
+            self.app.notify(f"Prompt history not read: {e}", severity="warning")
+            return
+        # All of it, a resumed session's own messages too: read before this composer sent any.
+        self.past = [e.text for e in entries]
+
+    def _remember(self, text: str) -> None:
+        self.sent.append(text)
+        if self.prompts is None:
+            return
+        self.prompts.session_id = self._session_id()  # the session may have started since mount
+        try:
+            self.prompts.append(text)  # one short write: cheaper than a thread hop
+        except OSError as e:
+            self.app.notify(f"Prompt history not saved: {e}", severity="warning")
+
+    def _walk(self) -> list[str]:
+        """What Up walks back through: earlier sessions', then this session's, oldest first,
+        repeats in a row shown once."""
+        walk: list[str] = []
+        for text in (*self.past, *self.sent):
+            if not walk or walk[-1] != text:
+                walk.append(text)
+        return walk
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         self.sync_popups()
@@ -147,7 +201,7 @@ class Composer(TextArea):
                 return
         text = self.text.strip()
         if text:
-            self.sent.append(text)
+            self._remember(text)
             self._history_pos = None
             self.clear()
             for popup in (self.popup, self.files):
@@ -157,6 +211,44 @@ class Composer(TextArea):
 
     def action_newline(self) -> None:
         self.insert("\n")
+
+    def action_history_search(self) -> None:
+        if self.search is None:
+            return
+        if self.search.is_open:
+            self.search.action_cursor_down()  # Ctrl+R again: the next older match
+        else:
+            for popup in (self.popup, self.files):
+                if popup is not None:
+                    popup.close()
+            self.search.open_for(self._walk()[::-1])
+
+    def _search_key(self, event: events.Key) -> bool:
+        """A key while the history search is open: True when the search took it."""
+        search = self.search
+        assert search is not None
+        key = event.key
+        if key == "escape":
+            search.close()
+        elif key == "enter":
+            chosen = search.chosen()
+            search.close()
+            if chosen is not None:
+                self.text = chosen
+                self.move_cursor(self.document.end)
+                self._history_pos = None
+        elif key in ("up", "down"):
+            search.action_cursor_up() if key == "up" else search.action_cursor_down()
+        elif self._own_action(key) == "history_search":
+            search.action_cursor_down()
+        elif key == "backspace":
+            search.backspace()
+        elif event.is_printable and event.character and not key.startswith("alt+"):
+            search.type(event.character)
+        else:
+            search.close()  # any other key ends the search and does what it does
+            return False
+        return True
 
     def _own_action(self, key: str) -> str | None:
         """The composer action bound to `key`, the user's `[tui.keymap]` applied."""
@@ -183,6 +275,10 @@ class Composer(TextArea):
 
     async def _on_key(self, event: events.Key) -> None:
         note_typing()
+        if self.search is not None and self.search.is_open and self._search_key(event):
+            event.stop()
+            event.prevent_default()
+            return
         if event.key.startswith("alt+") and event.is_printable and self._own_action(event.key) is None:
             # A terminal sends Alt+a as ESC a, so Esc and a letter typed at once (interrupt, then
             # the next message) arrive as one Alt chord: split it back, in order.
@@ -210,19 +306,20 @@ class Composer(TextArea):
     def _recall(self, key: str) -> bool:
         """Up/Down walk the sent history when the cursor is on the first/last line."""
         row, _ = self.cursor_location
-        if not self.sent:
+        sent = self._walk()
+        if not sent:
             return False
         if key == "up" and row == 0:
-            pos = len(self.sent) if self._history_pos is None else self._history_pos
+            pos = len(sent) if self._history_pos is None else min(self._history_pos, len(sent))
             self._history_pos = max(0, pos - 1)
         elif key == "down" and row == self.document.line_count - 1 and self._history_pos is not None:
             self._history_pos += 1
-            if self._history_pos >= len(self.sent):
+            if self._history_pos >= len(sent):
                 self._history_pos = None
                 self.clear()
                 return True
         else:
             return False
-        self.text = self.sent[self._history_pos]
+        self.text = sent[self._history_pos]
         self.move_cursor(self.document.end)
         return True
