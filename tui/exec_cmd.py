@@ -4,8 +4,12 @@ With `--json` every event is printed to stdout as one JSON line instead, a runni
 output included (`exec_command_output_delta`, a few a second: Codex's exec JSON has no such
 line, its `command_execution` item shows the output only at the end; ours are the engine's own
 events, so a consumer can show progress). The human progress lines show only the command and
-how it ended. Nobody is there to
-approve, so a call that needs approval is declined and the model is told why.
+how it ended. Nobody is there to approve, so a call that needs approval is declined and the
+model is told why.
+
+The two outputs are two renderers over the same events, dispatched alike (tui/dispatch.py: one
+handler per event class, or the class listed as ignored): `_Progress` and `_JsonLines`. The
+words exec shares with the app are in tui/wording.py.
 
 `codeloop exec resume --last PROMPT` and `codeloop exec resume SESSION_ID PROMPT` continue a
 recorded session instead of starting one: `--last` takes the newest session started in the
@@ -22,9 +26,11 @@ import shlex
 import signal
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import ClassVar, TextIO
 
 from tui import protocol as ev
+from tui import wording
+from tui.dispatch import handler, renders
 from tui.engine.resume import ResumeRequest
 from tui.safety.redact import Redactor, default_redactor, redact
 from tui.safety.terminal_text import displayable, neutralize
@@ -112,7 +118,7 @@ async def _exec(rc, provider, prompt: str, *, json_mode: bool, resume: Path | No
     # Everything printed goes through the redactor (tui/safety/redact.py), taken after the
     # configuration was read: that told it the provider's key variable.
     redactor = default_redactor()
-    printer = _Progress(sys.stderr, redactor)
+    output: _JsonLines | _Progress = _JsonLines(sys.stdout, redactor) if json_mode else _Progress(sys.stderr, redactor)
     try:
         while True:
             event = await session.next_event()
@@ -120,25 +126,13 @@ async def _exec(rc, provider, prompt: str, *, json_mode: bool, resume: Path | No
                 gc.collect()
                 gc.freeze()
                 gc.enable()
-            if json_mode:
-                # Exact text: JSON escapes every control character, so nothing reaches a terminal.
-                line = json.dumps(redactor.redact_json(event.to_json()), ensure_ascii=False)
-                print(line.translate(_JSON_C1_ESCAPES), flush=True)
-            else:
-                # The one choke point of the human face: every string of the event neutralized
-                # (tui/safety/terminal_text.py) before anything of it is printed.
-                event = displayable(event)
-                printer.show(event)
+            output.show(event)
             if isinstance(event, ev.TurnCompleted):
-                if not json_mode and event.last_agent_message:
-                    print(redactor.redact(event.last_agent_message), flush=True)
                 return 0
             if isinstance(event, ev.TurnAborted):
                 # 128 + the signal, as a shell reports a process the signal killed: 130, 143.
                 return 128 + (received[0] if received else signal.SIGINT)
             if isinstance(event, ev.TurnFailed):
-                if json_mode:
-                    print(neutralize(redactor.redact(f"codeloop: turn failed: {event.message}")), file=sys.stderr, flush=True)
                 return 1
     finally:
         await session.submit(ev.Shutdown())
@@ -149,15 +143,70 @@ async def _exec(rc, provider, prompt: str, *, json_mode: bool, resume: Path | No
 _JSON_C1_ESCAPES = {code: f"\\u{code:04x}" for code in range(0x7F, 0xA0)}
 
 
-class _Progress:
-    """Human-readable progress lines on stderr."""
+class _JsonLines:
+    """`--json`: every event as one JSON line on stdout, the exact text (JSON escapes every control
+    character, so nothing reaches a terminal), redacted; a failed turn says so on stderr too."""
 
-    def __init__(self, out: TextIO, redactor: Redactor) -> None:
+    IGNORED: ClassVar[frozenset[type[ev.Event]]] = frozenset()  # every event is printed
+
+    def __init__(self, out: TextIO, redactor: Redactor, err: TextIO | None = None) -> None:
         self.out = out
+        self.err = err
+        self.redactor = redactor
+
+    def show(self, event: ev.Event) -> None:
+        render = handler(self, event)
+        if render is not None:
+            render(event)
+
+    @renders(ev.Event)
+    def _line(self, e: ev.Event) -> None:
+        line = json.dumps(self.redactor.redact_json(e.to_json()), ensure_ascii=False)
+        print(line.translate(_JSON_C1_ESCAPES), file=self.out, flush=True)
+
+    @renders(ev.TurnFailed)
+    def _failed(self, e: ev.TurnFailed) -> None:
+        self._line(e)
+        text = neutralize(self.redactor.redact(f"codeloop: {wording.turn_failed(e.message)}"))
+        print(text, file=self.err or sys.stderr, flush=True)
+
+
+class _Progress:
+    """The human face: progress lines on `out` (stderr), the final answer on stdout. The choke
+    point: every string of an event is neutralized (tui/safety/terminal_text.py) before anything
+    of it is printed, and every line is redacted."""
+
+    IGNORED: ClassVar[frozenset[type[ev.Event]]] = frozenset(
+        {
+            ev.TurnStarted,
+            ev.UserMessageRecorded,
+            ev.AgentMessageDelta,  # the answer is printed whole, at the end
+            ev.AgentMessage,
+            ev.ReasoningDelta,  # the summary's headline is printed (ReasoningSummary)
+            ev.ToolCallProposed,  # a call is printed when it runs
+            ev.ExecCommandOutputDelta,  # the command and how it ended, not its output
+            ev.McpToolCallEnded,  # ended: ToolCallEnded's line
+            ev.ApprovalRequested,  # never sent to a headless session
+            ev.ContextEstimated,
+            ev.CompactionStarted,  # CompactionDone's line says it all
+            ev.UndoDone,  # exec sends no Undo
+            ev.TurnFailed,  # Error's line said why
+        }
+    )
+
+    def __init__(self, out: TextIO, redactor: Redactor, answer: TextIO | None = None) -> None:
+        self.out = out
+        self.answer = answer  # the final message's stream; None: stdout
         self.redactor = redactor
         self.session_cwd: str | None = None
         self.retrying = False  # a retry line is showing: the next retry replaces it
         self.tty = out.isatty()
+
+    def show(self, event: ev.Event) -> None:
+        shown = displayable(event)
+        render = handler(self, shown)
+        if render is not None:
+            render(shown)
 
     def line(self, text: str) -> None:
         if self.retrying and self.tty:
@@ -175,57 +224,91 @@ class _Progress:
             print(self.redactor.redact(text), file=self.out, flush=True)
         self.retrying = True
 
-    def show(self, event: ev.Event) -> None:
-        if isinstance(event, ev.SessionConfigured):
-            self.session_cwd = str(event.cwd)
-            self.line(
-                f"codeloop · model {event.model} · {event.approval_policy} · sandbox {event.sandbox_mode} · {event.cwd}"
-            )
-        elif isinstance(event, ev.ReasoningSummary):
-            self.line(f"thinking: {event.headline()}")
-        elif isinstance(event, ev.ExecCommandBegan):
-            where = "" if event.sandboxed else " (no sandbox)"
-            # A call's workdir is the model's choice: shown whenever it is not the session's folder.
-            if self.session_cwd is not None and event.cwd != self.session_cwd:
-                where += f" (in {event.cwd})"
-            self.line(f"$ {shlex.join(event.command)}{where}")
-        elif isinstance(event, ev.ExecCommandEnded):
-            state = "timed out" if event.timed_out else "interrupted" if event.interrupted else f"exit {event.exit_code}"
-            self.line(f"  {state} in {event.duration_s:.1f}s")
-        elif isinstance(event, ev.WebSearchEnded):
-            self.line(event.describe())
-        elif isinstance(event, ev.PatchApplyBegan):
-            for c in event.changes:
-                self.line(f"  {c.kind} {c.path} (+{c.added} -{c.removed})")
-        elif isinstance(event, ev.PatchApplyEnded) and not event.success:
-            self.line(f"  patch failed: {event.output}")
-        elif isinstance(event, ev.ApprovalDecided) and event.by == "policy":
-            self.line(f"  declined {event.call_id}: needs approval, and exec has nobody to ask")
-            if event.reason:
-                self.line(f"    reason: {neutralize(event.reason)}")
-            if event.justification:
-                self.line(f"    the model's justification (its own words, not verified): {event.justification}")
-        elif isinstance(event, ev.PlanUpdated):
-            marks = {"completed": "[x]", "in_progress": "[>]", "pending": "[ ]"}
-            self.line("plan:" + "".join(f"\n  {marks.get(s.status, '[ ]')} {s.step}" for s in event.plan))
-        elif isinstance(event, ev.McpServerStatus) and event.state == "failed":
-            self.line(f"warning: MCP server {event.server!r} failed: {event.reason}; going on without it")
-        elif isinstance(event, ev.McpToolCallBegan):
-            self.line(f"mcp {event.server} › {event.tool} {' '.join(event.arguments.split())[:200]}")
-        elif isinstance(event, ev.ToolCallEnded) and event.name not in ("shell", "apply_patch", "update_plan"):
-            self.line(f"  {event.name}: {event.output[:200]}")
-        elif isinstance(event, ev.CompactionDone):
-            self.line(f"compacted ({event.method}, {event.reason}): {event.before_tokens} → ≈{event.after_tokens} tokens")
-        elif isinstance(event, ev.WarningIssued):
-            self.line(f"warning: {event.message}")
-        elif isinstance(event, ev.StreamRetrying):
-            self.retry(event.describe())
-        elif isinstance(event, ev.TokenUsage):
-            self.line(
-                f"tokens: {event.input_tokens} in ({event.cached_input_tokens} cached), "
-                f"{event.output_tokens} out"
-            )
-        elif isinstance(event, ev.Error):
-            self.line(f"error: {event.message}")
-        elif isinstance(event, ev.TurnAborted):
-            self.line(f"turn aborted: {event.reason}")
+    @renders(ev.SessionConfigured)
+    def _configured(self, e: ev.SessionConfigured) -> None:
+        self.session_cwd = str(e.cwd)
+        self.line(f"codeloop · model {e.model} · {e.approval_policy} · sandbox {e.sandbox_mode} · {e.cwd}")
+
+    @renders(ev.ReasoningSummary)
+    def _reasoning(self, e: ev.ReasoningSummary) -> None:
+        self.line(wording.thinking(e.headline()))
+
+    @renders(ev.ExecCommandBegan)
+    def _command_began(self, e: ev.ExecCommandBegan) -> None:
+        where = "" if e.sandboxed else " (no sandbox)"
+        # A call's workdir is the model's choice: shown whenever it is not the session's folder.
+        if self.session_cwd is not None and e.cwd != self.session_cwd:
+            where += f" (in {e.cwd})"
+        self.line(f"$ {shlex.join(e.command)}{where}")
+
+    @renders(ev.ExecCommandEnded)
+    def _command_ended(self, e: ev.ExecCommandEnded) -> None:
+        self.line(f"  {wording.command_state(e.exit_code, e.timed_out, e.interrupted)} in {e.duration_s:.1f}s")
+
+    @renders(ev.WebSearchEnded)
+    def _web_search(self, e: ev.WebSearchEnded) -> None:
+        self.line(e.describe())
+
+    @renders(ev.PatchApplyBegan)
+    def _patch_began(self, e: ev.PatchApplyBegan) -> None:
+        for c in e.changes:
+            self.line(f"  {c.kind} {c.path} (+{c.added} -{c.removed})")
+
+    @renders(ev.PatchApplyEnded)
+    def _patch_ended(self, e: ev.PatchApplyEnded) -> None:
+        if not e.success:
+            self.line(wording.patch_failed_line(e))
+
+    @renders(ev.ApprovalDecided)
+    def _decided(self, e: ev.ApprovalDecided) -> None:
+        if e.by == "policy":
+            for line in wording.declined_lines(e):
+                self.line(line)
+
+    @renders(ev.PlanUpdated)
+    def _plan(self, e: ev.PlanUpdated) -> None:
+        marks = {"completed": "[x]", "in_progress": "[>]", "pending": "[ ]"}
+        self.line("plan:" + "".join(f"\n  {marks.get(s.status, '[ ]')} {s.step}" for s in e.plan))
+
+    @renders(ev.McpServerStatus)
+    def _mcp_server(self, e: ev.McpServerStatus) -> None:
+        if e.state == "failed":
+            self.line(wording.mcp_server_failed_line(e))
+
+    @renders(ev.McpToolCallBegan)
+    def _mcp_call(self, e: ev.McpToolCallBegan) -> None:
+        self.line(f"mcp {e.server} › {e.tool} {' '.join(e.arguments.split())[:200]}")
+
+    @renders(ev.ToolCallEnded)
+    def _tool_ended(self, e: ev.ToolCallEnded) -> None:
+        if e.name not in ("shell", "apply_patch", "update_plan"):  # those printed their own lines
+            self.line(f"  {e.name}: {e.output[:200]}")
+
+    @renders(ev.CompactionDone)
+    def _compacted(self, e: ev.CompactionDone) -> None:
+        self.line(wording.compacted_line(e))
+
+    @renders(ev.WarningIssued)
+    def _warning(self, e: ev.WarningIssued) -> None:
+        self.line(f"warning: {e.message}")
+
+    @renders(ev.StreamRetrying)
+    def _retrying(self, e: ev.StreamRetrying) -> None:
+        self.retry(e.describe())
+
+    @renders(ev.TokenUsage)
+    def _usage(self, e: ev.TokenUsage) -> None:
+        self.line(f"tokens: {e.input_tokens} in ({e.cached_input_tokens} cached), {e.output_tokens} out")
+
+    @renders(ev.Error)
+    def _error(self, e: ev.Error) -> None:
+        self.line(f"error: {e.message}")
+
+    @renders(ev.TurnAborted)
+    def _aborted(self, e: ev.TurnAborted) -> None:
+        self.line(wording.turn_aborted_line(e))
+
+    @renders(ev.TurnCompleted)
+    def _completed(self, e: ev.TurnCompleted) -> None:
+        if e.last_agent_message:
+            print(self.redactor.redact(e.last_agent_message), file=self.answer or sys.stdout, flush=True)

@@ -1,8 +1,11 @@
 """The codeloop Textual app: one client of the engine.
 
-Events from the session are pumped by a worker and routed to the panes; operations go back
-through `session.submit`. An approval is a future the engine awaits: the modal resolves it,
-and nothing else in the UI waits on it.
+The app is the frame around one session: themes, keys (pane_keys.py), the terminal (hang-up,
+desktop notifications), start-up, and switching sessions (/new, /resume and its picker). What a
+session shows lives in its screen (screens/session.py: the panes, the user's messages in, the
+engine's events out with one handler per event); the slash commands are an object of their own
+(slash.py). Operations go to the engine through `session.submit`; an approval is a future the
+engine awaits, resolved by the modal, and nothing else in the UI waits on it.
 """
 
 from __future__ import annotations
@@ -11,45 +14,42 @@ import asyncio
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, cast
+from typing import TYPE_CHECKING, Any, Callable
 
-from textual import events, on, work
-from textual.app import App, ComposeResult
+from textual import events, work
+from textual.app import App
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Tab, Tabs
+from textual.screen import Screen
 
 from tui import protocol as ev
-from tui.app.commands import SlashCommandProvider
-from tui.app.engine_view import EngineView
+from tui.app.commands import BY_NAME, SlashCommandProvider
 from tui.app.hangup import HANGUP_EXIT_CODE, TerminalWatch
-from tui.app.pane_keys import PaneKeys
+from tui.app.notify import osc9
+from tui.app.pane_keys import PaneKeysApp
 from tui.app.screens.approval import ApprovalScreen
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.help import HelpScreen
-from tui.app.slash_actions import SlashActions
+from tui.app.screens.session import SessionScreen
+from tui.app.slash import SlashCommands
 from tui.app.startup import settle_startup_garbage, warm_renderers
 from tui.app.themes import (
     DEFAULT_THEME,
     app_variable_defaults,
     follow_theme_in_markdown,
+    known_themes,
     load_themes,
 )
-from tui.app.widgets.budget import BudgetView, Prices
 from tui.app.widgets.composer import Composer
-from tui.app.widgets.conversation import JUMP_KEY, Conversation, ToolCell
+from tui.app.widgets.conversation import JUMP_KEY, ToolCell
 from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.file_popup import FilePopup
-from tui.app.widgets.plan import PlanView
-from tui.app.widgets.slash_popup import SlashPopup
-from tui.app.widgets.status import StatusLine
 from tui.config import TuiSettings
+from tui.safety.redact import redact
 
 if TYPE_CHECKING:
     from tui.engine.session import Session
 
 NARROW_BELOW = 100  # columns: under this the side panes become tabs under the conversation
-SIDE_PANES = ("plan", "diff", "budget")
 STARTUP_BEAT_S = 0.05
 FILE_LIST_STALE_S = 10.0  # an @ mention lists the files again when the last listing is older
 
@@ -76,30 +76,9 @@ class SessionPreview:
     start: Callable[[], Session]
 
 
-class CodeloopApp(PaneKeys, EngineView, SlashActions, App[None]):
+class CodeloopApp(PaneKeysApp):
     TITLE = "codeloop"
     COMMANDS = App.COMMANDS | {SlashCommandProvider}
-    CSS = """
-    #main { height: 1fr; }
-    #conversation { width: 2fr; border: round $primary 40%; }
-    #side { width: 1fr; min-width: 36; }
-    #side > .side-pane { border: round $primary 40%; }
-    #plan { height: auto; max-height: 30%; }
-    #diff { height: 1fr; }
-    #budget { height: auto; }
-    #side-tabs { display: none; }
-    Screen.-narrow #main { layout: vertical; }
-    Screen.-narrow #conversation { width: 1fr; height: 3fr; }
-    Screen.-narrow #side { width: 1fr; min-width: 0; height: 2fr; }
-    Screen.-narrow #side-tabs { display: block; }
-    Screen.-narrow #side > .side-pane { display: none; }
-    Screen.-narrow #side > .side-pane.-active { display: block; height: 1fr; max-height: 100%; }
-    /* F2–F5: a maximized pane fills the screen, whatever its share of the layout was. */
-    #conversation.-maximized, #plan.-maximized, #diff.-maximized, #budget.-maximized {
-        width: 1fr; height: 1fr; max-height: 100%;
-    }
-    Screen.-narrow #side > .side-pane.-maximized { display: block; }
-    """
     BINDINGS = [
         Binding("escape", "interrupt", "Interrupt", id="app.interrupt", show=False),
         Binding("ctrl+c", "interrupt_or_quit", "Interrupt/quit", id="app.ctrl_c", priority=True),
@@ -135,19 +114,23 @@ class CodeloopApp(PaneKeys, EngineView, SlashActions, App[None]):
         self.initial_text = initial_text
         self.transcript = transcript  # a resumed session: (role, text) of its last messages
         self.sessions = sessions  # how /new and /resume make another session; None: unavailable
-        # None only until _start_session builds it; nothing reads it before (see _attach_session).
-        self.session = cast("Session", session)
         self.demo = demo
         self.auto_compact_limit = auto_compact_limit
         self.branch = branch
         self.tui = tui or TuiSettings()
         self.home = home
-        self.queued: list[str] = []
         self._files_listed_at: float | None = None  # monotonic time of the last file listing
         self._ctrl_c_armed = False
         self._terminal_watch: TerminalWatch | None = None
         self.startup_notes: list[str] = []
+        self.main = SessionScreen(session, tui=self.tui, desktop_notify=self.desktop_notify)
+        self.slash = SlashCommands(self.main, self, quit=self.action_quit, switch_session=self.switch_session)
         self._setup_themes()
+
+    @property
+    def session(self) -> Session:
+        """The session shown (None only until `_start_session` built the first one)."""
+        return self.main.session
 
     # ------------------------------------------------------------------ setup
 
@@ -163,23 +146,15 @@ class CodeloopApp(PaneKeys, EngineView, SlashActions, App[None]):
             self.startup_notes.append(f"theme {wanted!r} is not known; using {DEFAULT_THEME}. Known: {self.known_themes()}")
             self.theme = DEFAULT_THEME
 
+    def known_themes(self) -> str:
+        return known_themes(self)
+
     def get_theme_variable_defaults(self) -> dict[str, str]:
         theme = self.get_theme(self.theme) if self.theme else None
         return app_variable_defaults(theme.dark if theme is not None else True)
 
-    def compose(self) -> ComposeResult:
-        with Horizontal(id="main"):
-            yield Conversation(id="conversation")
-            with Vertical(id="side"):
-                yield Tabs(Tab("Plan", id="tab-plan"), Tab("Diff", id="tab-diff"), Tab("Budget", id="tab-budget"), id="side-tabs")
-                yield PlanView(id="plan", classes="side-pane -active")
-                yield DiffView(id="diff", classes="side-pane")
-                yield BudgetView(id="budget", classes="side-pane")
-        yield StatusLine(id="status")
-        yield SlashPopup(id="slash-popup")
-        yield FilePopup(id="file-popup")
-        yield Composer(id="composer")
-        yield Footer()
+    def get_default_screen(self) -> Screen[Any]:
+        return self.main
 
     def _shown(self) -> tuple[str, Path, str, str, int | None]:
         """Model, folder, approval policy, sandbox mode, context window: the session's, or the
@@ -192,25 +167,34 @@ class CodeloopApp(PaneKeys, EngineView, SlashActions, App[None]):
         return p.model, p.cwd, p.approval, p.sandbox, p.context_window
 
     async def on_mount(self) -> None:
+        """Fill the session screen's panes from the configuration, then attach the session, or
+        build it a beat after the first frame."""
+        main = self.main
+        await main.panes_mounted.wait()  # composed in the screen's own task: the app is ready after
         follow_theme_in_markdown(self)
         model, cwd, approval, sandbox, window = self._shown()
-        self.query_one(StatusLine).set(
+        main.status.set(
             demo="DEMO (scripted model)" if self.demo else "",
             model=model, cwd=str(cwd), branch=self.branch, approval=approval, sandbox=sandbox,
         )
-        for pane, title in (("conversation", "Conversation"), ("plan", "Plan"), ("diff", "Diff preview"), ("budget", "Token budget")):
-            self.query_one(f"#{pane}").border_title = title
-        budget = self.query_one(BudgetView)
-        budget.set_limits(window, self.auto_compact_limit)
-        budget.set_prices(self._prices(model))
-        composer = self.query_one(Composer)
-        composer.popup = self.query_one(SlashPopup)
-        composer.files = self.query_one(FilePopup)
+        main.budget.set_limits(window, self.auto_compact_limit)
+        main.budget.set_prices(main.prices(model))
         if self.initial_text:
-            composer.text = self.initial_text
-            composer.move_cursor(composer.document.end)
-        composer.focus()
-        self.watch(self.screen, "maximized", self._maximized_changed, init=False)
+            main.prefill(self.initial_text)
+        else:
+            main.composer.focus()
+        self.watch(main, "maximized", self._maximized_changed, init=False)
+        self._watch_terminal()
+        self._apply_keymap()
+        self._set_narrow(self.size.width)
+        await self._first_notices(cwd)
+        if self.session is None:
+            # A beat after the first frame, so it reaches the terminal before the engine loads.
+            self.set_timer(STARTUP_BEAT_S, self._start_session)
+        else:
+            self._attach_session(self.session)
+
+    def _watch_terminal(self) -> None:
         loop = asyncio.get_running_loop()
 
         def terminal_gone() -> None:
@@ -219,27 +203,24 @@ class CodeloopApp(PaneKeys, EngineView, SlashActions, App[None]):
         self._terminal_watch = TerminalWatch(terminal_gone)
         if not self.is_headless:
             self._terminal_watch.start()
-        self._apply_keymap()
-        self._set_narrow(self.size.width)
+
+    async def _first_notices(self, cwd: Path) -> None:
+        """The demo's introduction, a resumed session's last messages, problems met at start."""
+        conv = self.main.conversation
         if self.demo:
-            await self.query_one(Conversation).add_notice(
+            await conv.add_notice(
                 "This is codeloop's demo: a scripted stand-in model on 127.0.0.1, no API key, in a "
                 f"temporary copy of a sample project ({cwd}). Commands and edits are real there. "
                 "Its context window is tiny on purpose, so you also see a compaction. "
                 "Press Enter to send the task below; approve with y."
             )
         if self.transcript is not None:
-            await self._show_transcript(self.transcript)
+            await self.main.show_transcript(self.transcript)
         for note in self.startup_notes:
-            await self.query_one(Conversation).add_notice(note, "warning")
-        if self.session is None:
-            # A beat after the first frame, so it reaches the terminal before the engine loads.
-            self.set_timer(STARTUP_BEAT_S, self._start_session)
-        else:
-            self._attach_session()
+            await conv.add_notice(note, "warning")
 
-    def _attach_session(self) -> None:
-        self.pump_events()
+    def _attach_session(self, session: Session) -> None:
+        self.main.attach(session)
         # After the first frame is on screen: the warm-up's imports would compete for the GIL.
         self.call_after_refresh(self.warm_up)
 
@@ -252,11 +233,11 @@ class CodeloopApp(PaneKeys, EngineView, SlashActions, App[None]):
         try:
             # The imports in a thread, so the first frame reaches the terminal meanwhile.
             await asyncio.to_thread(preload)
-            self.session = self.preview.start()
+            session = self.preview.start()
         except Exception as e:  # e.g. the sessions folder cannot be written
             self.exit(return_code=2, message=f"codeloop: could not start the session: {e}")
             return
-        self._attach_session()
+        self._attach_session(session)
         early, self._early = self._early, []
         for text in early:
             await self._submitted(text)
@@ -273,24 +254,6 @@ class CodeloopApp(PaneKeys, EngineView, SlashActions, App[None]):
             session.load_tokenizer()
         finally:
             settle_startup_garbage()
-
-    async def _show_transcript(self, transcript: list[tuple[str, str]]) -> None:
-        conv = self.query_one(Conversation)
-        for role, text in transcript:
-            if role == "user":
-                await conv.add_user(text)
-            else:
-                await conv.finish_answer(text)
-        await conv.add_notice(
-            f"Resumed session {self.session.session_id} ({len(self.session.history)} items): "
-            "the model has the whole conversation; the last messages are shown above."
-        )
-
-    def _prices(self, model: str) -> Prices | None:
-        p = self.tui.prices.get(model)
-        if p is None:
-            return None
-        return Prices(input=p.input, cached_input=p.cached_input if p.cached_input is not None else p.input, output=p.output)
 
     def _apply_keymap(self) -> None:
         if not self.tui.keymap:
@@ -311,17 +274,6 @@ class CodeloopApp(PaneKeys, EngineView, SlashActions, App[None]):
         for screen in self.screen_stack:
             screen.set_class(width < NARROW_BELOW, "-narrow")
 
-    @on(Tabs.TabActivated, "#side-tabs")
-    def _show_side_pane(self, event: Tabs.TabActivated) -> None:
-        chosen = (event.tab.id or "tab-plan").removeprefix("tab-")
-        for pane in SIDE_PANES:
-            self.query_one(f"#{pane}").set_class(pane == chosen, "-active")
-
-    def _reveal(self, pane: str) -> None:
-        """In the narrow layout, bring a side pane's tab forward when it has news."""
-        if self.screen.has_class("-narrow"):
-            self.query_one("#side-tabs", Tabs).active = f"tab-{pane}"
-
     # ------------------------------------------------------------------ user → engine
 
     async def on_composer_submitted(self, message: Composer.Submitted) -> None:
@@ -331,22 +283,16 @@ class CodeloopApp(PaneKeys, EngineView, SlashActions, App[None]):
         if self.session is None:  # sent within the first frame: runs once the session exists
             self._early.append(text)
         elif text.startswith("/"):
-            await self.run_slash(text)
-        elif self.session.turn_running or self.queued:
-            # Behind the queue even when the turn just ended: its TurnCompleted, still on its way
-            # to this app, sends the queue's head next; sending now would overtake it.
-            self.queued.append(text)
-            await self.query_one(Conversation).add_user(text, queued=True)
+            await self.slash.run(text)
         else:
-            await self.send(text)
+            await self.main.take(text)
 
-    async def send(self, text: str) -> None:
-        if text.startswith("!"):
-            # The user's own command: its tool cell is what the conversation shows.
-            await self.session.submit(ev.RunUserShell(text[1:].strip()))
-            return
-        await self.query_one(Conversation).add_user(text)
-        await self.session.submit(ev.UserInput(text))
+    async def palette_command(self, name: str) -> None:
+        """A slash command picked in the palette: typed out when it takes an argument, else run."""
+        if BY_NAME[name].takes_argument:
+            self.main.prefill(name + " ")
+        else:
+            await self._submitted(name)
 
     # ------------------------------------------------------------------ @ mentions
 
@@ -364,19 +310,18 @@ class CodeloopApp(PaneKeys, EngineView, SlashActions, App[None]):
         from tui.app.file_index import list_files
 
         listing = list_files(cwd)
-        self.call_from_thread(self.query_one(FilePopup).set_paths, listing.paths)
+        self.call_from_thread(self.main.file_popup.set_paths, listing.paths)
 
     # ------------------------------------------------------------------ keys
 
     async def action_interrupt(self) -> None:
         """Esc: interrupt the turn, and bring the keys back to the composer from any pane."""
-        self._focus_composer()
-        if self.session is not None and self.session.turn_running:
-            await self.session.submit(ev.Interrupt())
+        await self.main.interrupt()
 
     async def action_interrupt_or_quit(self) -> None:
         """Ctrl+C: copy the selection if there is one; else interrupt the turn; else arm quit."""
         if self._copy_selection():
+            self._ctrl_c_armed = False
             return
         if self.session is not None and self.session.turn_running:
             self._ctrl_c_armed = False
@@ -391,18 +336,94 @@ class CodeloopApp(PaneKeys, EngineView, SlashActions, App[None]):
     def _disarm(self) -> None:
         self._ctrl_c_armed = False
 
-    def _terminal_gone(self) -> None:
-        """The terminal hung up (tui/app/hangup.py killed the commands already): end."""
-        self.exit(return_code=HANGUP_EXIT_CODE)
-
     def action_follow_conversation(self) -> None:
-        self.query_one(Conversation).follow()
-
-    def on_unmount(self) -> None:
-        if self._terminal_watch is not None:
-            self._terminal_watch.stop()
+        self.main.conversation.follow()
 
     async def action_quit(self) -> None:
         if self.session is not None:
             await self.session.submit(ev.Shutdown())
         self.exit()
+
+    # ------------------------------------------------------------------ the terminal
+
+    def _terminal_gone(self) -> None:
+        """The terminal hung up (tui/app/hangup.py killed the commands already): end."""
+        self.exit(return_code=HANGUP_EXIT_CODE)
+
+    def on_unmount(self) -> None:
+        if self._terminal_watch is not None:
+            self._terminal_watch.stop()
+
+    def desktop_notify(self, text: str) -> bool:
+        """An OSC 9 notification, only while the terminal window is not focused; True if sent.
+
+        Textual has no public way to write an escape sequence; its own bell() and clipboard
+        copy go through the driver the same way."""
+        if not self.tui.notifications or self.app_focus or self._driver is None:
+            return False
+        self._driver.write(osc9(f"codeloop: {text}"))
+        return True
+
+    # ------------------------------------------------------------------ switching sessions
+
+    async def switch_session(self, name: str) -> None:
+        """/new, or /resume (its picker first)."""
+        conv = self.main.conversation
+        if self.sessions is None:
+            await conv.add_notice(f"{name} is not available in this window (no configuration to start sessions from).", "warning")
+        elif self.session.turn_running:
+            await conv.add_notice(f"A turn is running; interrupt it (Esc) before {name}.", "warning")
+        elif name == "/new":
+            await self._replace_session(self.sessions.new(), None)
+        else:
+            self.pick_session()
+
+    @work(thread=True, exclusive=True, group="resume-list")
+    def pick_session(self) -> None:
+        """Listing reads every rollout's head: a thread, not the event loop."""
+        from tui.engine.resume import list_sessions
+
+        assert self.sessions is not None
+        found = list_sessions(self.sessions.home)
+        self.call_from_thread(self._show_picker, found)
+
+    def _show_picker(self, found: list[Any]) -> None:
+        from tui.app.screens.resume import ResumeScreen
+
+        self.push_screen(ResumeScreen(found, self.session.session_id), callback=self._resume_chosen)
+
+    async def _resume_chosen(self, path: Path | None) -> None:
+        if path is None or self.sessions is None:
+            return
+        from tui.engine.resume import transcript
+
+        try:
+            session = self.sessions.resume(path)
+        except Exception as e:  # a damaged rollout: say so, keep the current session
+            await self.main.conversation.add_notice(redact(f"/resume: {e}"), "error")
+            return
+        await self._replace_session(session, transcript(session.history))
+
+    async def _replace_session(self, session: Session, shown: list[tuple[str, str]] | None) -> None:
+        self._files_listed_at = None  # the new session may work in another folder
+        await self.main.switch_to(session, shown)
+        self.warm_up()
+
+    # ------------------------------------------------------------------ the session screen's
+    # Reached through the app by the tests, which hold the app; the screen does the work.
+
+    @property
+    def queued(self) -> list[str]:
+        return self.main.queued
+
+    async def send(self, text: str) -> None:
+        await self.main.send(text)
+
+    async def show_event(self, event: ev.Event) -> None:
+        await self.main.show_event(event)
+
+    def ask(self, request: ev.ApprovalRequested) -> None:
+        self.main.ask(request)
+
+    async def run_slash(self, line: str) -> None:
+        await self._submitted(line)

@@ -1,5 +1,7 @@
 """Panes and keys: F1 help for the visible pane, F2-F5 maximize/restore, where keys go when a
-pane has the focus, and Ctrl+C's copy of a selection. A part of CodeloopApp kept in its own file (as engine_view.py is).
+pane has the focus, and Ctrl+C's copy of a selection. `PaneKeysApp` is the App that CodeloopApp
+(app.py) builds on: the keys' part of the app, which works on any screen whose panes have ids
+and whose composer is a `Composer`.
 
 The rule: text always ends up in the composer. A maximized pane takes the keys while it fills
 the screen (its own keys act); restoring it gives them back to the composer; a printable key no
@@ -8,26 +10,17 @@ binding took is the composer's, wherever the focus was.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import events
+from textual.app import App
 
 from tui.app.screens.help import PANE_HELP, HelpScreen
 from tui.app.widgets.composer import Composer
 
-if TYPE_CHECKING:
-    from textual.app import App
 
-    _Base = App[None]
-else:
-    _Base = object
-
-
-class PaneKeys(_Base):
-    """Mixed into CodeloopApp: every method here runs with the app as `self`."""
-
-    if TYPE_CHECKING:  # what CodeloopApp provides
-        _ctrl_c_armed: bool
+class PaneKeysApp(App[None]):
+    """Where keys go; the bindings that name these actions are CodeloopApp's."""
 
     def action_pane_help(self) -> None:
         # The maximized pane is the visible one, whatever holds the focus.
@@ -139,6 +132,5 @@ class PaneKeys(_Base):
             return False
         self.copy_to_clipboard(selected)
         self.screen.clear_selection()
-        self._ctrl_c_armed = False
         self.notify(f"Copied {len(selected):,} characters.", timeout=2)
         return True

@@ -63,6 +63,11 @@ def app_variable_defaults(dark: bool) -> dict[str, str]:
     return dict(_DARK_DEFAULTS if dark else _LIGHT_DEFAULTS)
 
 
+def known_themes(app: App[Any]) -> str:
+    """Every theme `/theme NAME` accepts, as every message about themes lists them."""
+    return ", ".join(sorted(app.available_themes))
+
+
 def app_color(app: App[Any], name: str) -> str:
     """The value of one of codeloop's variables under the app's current theme."""
     return app.theme_variables.get(name) or app_variable_defaults(app.current_theme.dark)[name]

@@ -23,6 +23,7 @@ from textual.widgets import Collapsible, Static
 from tui.app.widgets.answer import AnswerCell, render_markdown
 from tui.protocol import FileChangeSummary, ReasoningSummary
 from tui.safety.terminal_text import neutralize
+from tui.wording import command_state, mcp_call_state, thinking
 
 TAIL_LINES = 6
 LIVE_LINES = 200  # what a running command's cell keeps of its output (the model gets it all at the end)
@@ -106,7 +107,7 @@ class ToolCell(Static, can_focus=True):
         self.render_cell()
 
     def finish(self, exit_code: int, duration_s: float, output: str, timed_out: bool, interrupted: bool = False) -> None:
-        state = "timed out" if timed_out else "interrupted" if interrupted else f"exit {exit_code}"
+        state = command_state(exit_code, timed_out, interrupted)
         self.end(f"{state} · {duration_s:.1f}s", output, exit_code != 0 or timed_out or interrupted)
 
     def end(self, status: str, output: str, failed: bool) -> None:
@@ -289,7 +290,7 @@ class Conversation(VerticalScroll):
         # Content, not a str: a str title is parsed as markup, and the model's `[link=…]` would
         # become a live hyperlink (or a MarkupError that ends the event pump).
         # Collapsible's `title` is typed str but goes to CollapsibleTitle.label (ContentText).
-        heading: Any = Content(f"thinking: {title[:70]}")
+        heading: Any = Content(thinking(title[:70]))
         cell = Collapsible(body, title=heading, collapsed=True, classes="reasoning")
         self._attempt.append(cell)
         await self.mount(cell)
@@ -324,7 +325,7 @@ class Conversation(VerticalScroll):
     def mcp_call_ended(self, call_id: str, success: bool, duration_s: float, output: str, timed_out: bool) -> None:
         cell = self._tools.get(call_id)
         if cell is not None:
-            state = "timed out" if timed_out else "done" if success else "failed"
+            state = mcp_call_state(success, timed_out)
             cell.end(f"{state} · {duration_s:.1f}s", output, not success)
 
     async def add_patch(self, changes: list[FileChangeSummary], *, applied: bool) -> None:

@@ -1,0 +1,118 @@
+"""What codeloop says about the engine's events, worded here once for both faces: the app's
+notices and cells (tui/app) and exec's progress lines (tui/exec_cmd.py). Where the faces say a
+thing differently (a notice in the conversation, a terse line on stderr), both forms sit side by
+side, so a change of wording is made in one place. Text only: the caller neutralizes and redacts
+(the faces' choke points), and no Textual is imported, so exec loads none of it.
+
+The retry line and a web search's line are the events' own (`StreamRetrying.describe`,
+`WebSearchEnded.describe`, with `failing` that the engine's failed-turn message shares): they
+live in tui/protocol.py, which may import nothing of ours.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from tui import protocol as ev
+
+TURN_ABORTED = "turn aborted"
+PATCH_FAILED = "patch failed"
+NOBODY_TO_ASK = "needs approval, and exec has nobody to ask"
+
+
+def thinking(headline: str) -> str:
+    """A reasoning summary's title: the app's collapsed cell, exec's progress line."""
+    return f"thinking: {headline}"
+
+
+def command_state(exit_code: int, timed_out: bool, interrupted: bool = False) -> str:
+    """How a command ended: the app's tool cell and exec's line after the command."""
+    return "timed out" if timed_out else "interrupted" if interrupted else f"exit {exit_code}"
+
+
+def mcp_call_state(success: bool, timed_out: bool) -> str:
+    """How an MCP tool call ended, in the app's cell."""
+    return "timed out" if timed_out else "done" if success else "failed"
+
+
+def mcp_server_failed(server: str, reason: str | None) -> str:
+    return f"MCP server {server!r} failed: {reason}"
+
+
+def mcp_server_failed_notice(e: ev.McpServerStatus) -> str:
+    return f"{mcp_server_failed(e.server, e.reason)}. The session goes on without it; /mcp lists the servers."
+
+
+def mcp_server_failed_line(e: ev.McpServerStatus) -> str:
+    return f"warning: {mcp_server_failed(e.server, e.reason)}; going on without it"
+
+
+def patch_failed_notice(e: ev.PatchApplyEnded) -> str:
+    return f"{PATCH_FAILED.capitalize()}: {e.output}"
+
+
+def patch_failed_line(e: ev.PatchApplyEnded) -> str:
+    return f"  {PATCH_FAILED}: {e.output}"
+
+
+def approval_needed(request: ev.ApprovalRequested) -> str:
+    """The desktop notification while an approval waits."""
+    if request.kind == "exec" and request.command:
+        what = f"run {shlex.join(request.command)}"
+    else:
+        what = f"edit {len(request.changes or [])} file(s)"
+    return f"approval needed to {what}"
+
+
+def denied_notice(e: ev.ApprovalDecided) -> str:
+    """The app: the user (or the policy) said no."""
+    return f"Denied ({e.by}); the model was told."
+
+
+def declined_lines(e: ev.ApprovalDecided) -> list[str]:
+    """exec: a call that needed approval was declined, since nobody is there to give it."""
+    lines = [f"  declined {e.call_id}: {NOBODY_TO_ASK}"]
+    if e.reason:
+        lines.append(f"    reason: {e.reason}")
+    if e.justification:
+        lines.append(f"    the model's justification (its own words, not verified): {e.justification}")
+    return lines
+
+
+def compacting_notice(e: ev.CompactionStarted) -> str:
+    return f"Compacting the conversation ({e.reason}, {e.tokens:,} tokens)…"
+
+
+def compacted_notice(e: ev.CompactionDone) -> str:
+    return (
+        f"── compacted ({e.method}): {e.before_tokens:,} → ≈{e.after_tokens:,} tokens. "
+        "Your messages are kept verbatim; the rest is summarised. ──"
+    )
+
+
+def compacted_line(e: ev.CompactionDone) -> str:
+    return f"compacted ({e.method}, {e.reason}): {e.before_tokens} → ≈{e.after_tokens} tokens"
+
+
+def undone_notice(e: ev.UndoDone) -> str:
+    listed = ", ".join(e.paths[:8]) + (" …" if len(e.paths) > 8 else "")
+    return f"Undone: restored {len(e.paths)} file(s){': ' + listed if listed else ''}. The model was told."
+
+
+def turn_done(e: ev.TurnCompleted) -> str:
+    """The desktop notification when a turn ends: the answer's first line."""
+    last = (e.last_agent_message or "").strip().splitlines()
+    return f"done: {last[0]}" if last else "done"
+
+
+def turn_failed(message: str) -> str:
+    """The app's desktop notification; exec --json's line on stderr (after "codeloop: ")."""
+    return f"turn failed: {message}"
+
+
+def turn_aborted_notice(e: ev.TurnAborted) -> str:
+    return f"{TURN_ABORTED.capitalize()} ({e.reason})."
+
+
+def turn_aborted_line(e: ev.TurnAborted) -> str:
+    return f"{TURN_ABORTED}: {e.reason}"
