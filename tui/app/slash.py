@@ -14,6 +14,7 @@ from tui import protocol as ev
 from tui.app.commands import BY_NAME, help_text, mcp_text
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.themes import known_themes
+from tui.model.items import message_text
 from tui.safety.redact import redact
 
 if TYPE_CHECKING:
@@ -158,7 +159,7 @@ class SlashCommands:
     async def _copy_last_answer(self, _: str) -> None:
         for item in reversed(self.screen.session.history):
             if item.get("type") == "message" and item.get("role") == "assistant":
-                text = "".join(p.get("text", "") for p in item.get("content", []) if p.get("type") == "output_text")
+                text = message_text(item)
                 if text:
                     # As shown on screen: redacted, so /copy never puts a secret on the clipboard.
                     self.app.copy_to_clipboard(redact(text))
