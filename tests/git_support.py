@@ -3,7 +3,6 @@ starts (gitpython runs each through Git.execute)."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any, Callable
 
@@ -50,12 +49,5 @@ class ScratchRepo:
 
 def one_file_repo(path: Path) -> Path:
     """`path` as a git repository with one commit: `a.txt` holding "one"."""
-
-    def git(*args: str) -> None:
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=path, check=True, capture_output=True)
-
-    git("init", "-q")
-    (path / "a.txt").write_text("one\n")
-    git("add", "a.txt")
-    git("commit", "-qm", "init")
+    ScratchRepo(path).commit(**{"a.txt": "one\n"})
     return path

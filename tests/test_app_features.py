@@ -170,17 +170,10 @@ async def test_approval_modal_works_with_arrows_and_enter(fake_openai: FakeOpenA
 
 
 async def test_slash_diff_shows_the_working_tree_including_untracked(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
-    import subprocess
-
+    from tests.git_support import ScratchRepo
     from tui.app.widgets.diff_view import DiffView
 
-    def git(*args: str) -> None:
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True, capture_output=True)
-
-    git("init", "-q")
-    (tmp_path / "a.py").write_text("x = 1\n")
-    git("add", "a.py")
-    git("commit", "-qm", "init")
+    ScratchRepo(tmp_path).commit(**{"a.py": "x = 1\n"})
     (tmp_path / "a.py").write_text("x = 2\n")
     (tmp_path / "new.md").write_text("# new\n")
     app = CodeloopApp(make_session(fake_openai, tmp_path))
