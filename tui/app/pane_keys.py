@@ -38,7 +38,7 @@ class PaneKeysApp(App[None]):
         else:
             self.screen.maximize(widget, container=False)
             # It takes the keys while it fills the screen: its own (F1 lists them) act, and
-            # letters bring the layout back and go to the composer (_on_key). A pane with no
+            # letters bring the layout back and go to the composer (on_event). A pane with no
             # keys of its own takes the focus too: left with the hidden composer, Textual hands
             # the focus to another hidden pane, and keys typed then were lost.
             widget.can_focus = True
@@ -72,19 +72,18 @@ class PaneKeysApp(App[None]):
             and self.screen is self.screen_stack[0]
             and not (self.screen.maximized is not None and event.key == "escape")
         ):
-            composer = self.screen.query_one(Composer)
-            if self.focused is composer and self._app_key_over_composer(event.key):
+            if isinstance(self.focused, Composer):  # the common case, and no DOM query per key
                 # F2-F5 and the like: done now, so that "F4 F4 jk" restores before the j lands
-                if await self._check_bindings(event.key):
+                if self._app_key_over_composer(event.key) and await self._check_bindings(event.key):
                     return
-            if self.focused is not composer:
+            else:
                 if await self._check_bindings(event.key, priority=True) or await self._check_bindings(event.key):
                     return
                 if event.is_printable:
                     if self.screen.maximized is not None:
                         self.screen.minimize()
                     self._focus_composer()
-                    composer._forward_event(event)
+                    self.screen.query_one(Composer)._forward_event(event)
                     return
         await super().on_event(event)
 
@@ -97,27 +96,6 @@ class PaneKeysApp(App[None]):
             return False  # Ctrl+C, Ctrl+Q: Textual runs priority bindings first anyway
         below_app = [bindings for node, bindings in self.screen._modal_binding_chain if node is not self]
         return not any(key in bindings.key_to_bindings for bindings in below_app)
-
-    async def _on_key(self, event: events.Key) -> None:
-        """A key no binding took. A printable one typed while a pane (the conversation, the diff,
-        a tool cell) has the focus is text for the composer: it goes there, in order, and the
-        layout comes back if a pane was maximized (letters must not land in a hidden widget).
-
-        Textual calls App._on_key after this one unless the default is prevented."""
-        if await self._check_bindings(event.key):
-            event.prevent_default()  # done: App._on_key must not run the binding a second time
-            return
-        composer = self.screen_stack[0].query_one(Composer)
-        # Not "unless the composer has the focus": the composer takes every printable key it
-        # gets, so one here came from elsewhere, even if the focus has moved to it since.
-        if event.is_printable and self.screen is self.screen_stack[0]:
-            event.prevent_default()
-            if self.screen.maximized is not None:
-                self.screen.minimize()
-            self._focus_composer()
-            copy = events.Key(event.key, event.character)
-            copy.bubble = False  # type: ignore[misc]
-            composer.post_message(copy)
 
     def _copy_selection(self) -> bool:
         """Text selected with the mouse (Textual's selection, not the terminal's, so no borders
