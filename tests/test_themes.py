@@ -138,7 +138,7 @@ async def test_a_registered_theme_feeds_the_widgets_colours() -> None:
 def test_the_wheel_lists_what_package_discovery_would_find_plus_the_themes() -> None:
     # pyproject lists packages by hand (only so `tui._themes` can be mapped onto themes/); a
     # package added under tui/ without being listed would silently go missing from the wheel.
-    setuptools = pytest.importorskip("setuptools")
+    import setuptools  # a test dependency (pyproject), also on Pythons whose venvs lack it
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     listed = pyproject["tool"]["setuptools"]["packages"]
     discovered = setuptools.find_namespace_packages(where=str(REPO), include=["tui*"])

@@ -128,8 +128,43 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def _make_server(command: str, sock: socket.socket, public_url: str, guard: ServeGuard) -> Any:
+    import textual_serve.server
     from aiohttp import web
+    from textual_serve.app_service import AppService
     from textual_serve.server import Server
+
+    class ClosingAppService(AppService):
+        """textual-serve's per-tab process, closed once it has exited.
+
+        The library waits for the app's output to end but never closes the subprocess transport;
+        Python 3.13 then closes it from `__del__` after the event loop is gone and prints
+        "Exception ignored … Event loop is closed" on every stop. Closed here, on the loop, after
+        the process has exited (killed if it has not within a few seconds of its "quit").
+        """
+
+        async def stop(self) -> None:
+            try:
+                await super().stop()
+            finally:
+                # Also when the library's stop fails (a tab gone mid-write) or is cancelled.
+                await self._close_process()
+
+        async def _close_process(self) -> None:
+            process = self._process
+            if process is None:
+                return
+            try:
+                await asyncio.wait_for(process.wait(), 5)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+            finally:
+                transport = getattr(process, "_transport", None)  # asyncio.subprocess.Process keeps it private
+                if transport is not None:
+                    transport.close()
+
+    # The server builds one AppService per websocket by this module-level name.
+    textual_serve.server.AppService = ClosingAppService  # type: ignore[misc]
 
     class AppServer(Server):
         """textual-serve's Server on a socket bound beforehand.
