@@ -317,7 +317,7 @@ def resumed_tools(
     win over the cache: the handlers implement the current specs, not the stored ones. Web search
     follows the configuration (`web_search`): switching it off must really switch it off.
     """
-    from tui.engine.session import json_bytes
+    from tui.engine.cache_miss import json_bytes
     from tui.tools.registry import ToolRouter
     from tui.tools.specs import default_apply_patch_kind
 

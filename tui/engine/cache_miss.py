@@ -1,0 +1,203 @@
+"""Why a request read less from the provider's prompt cache than the one before it.
+
+The provider caches a request's prompt by its prefix: the tokens rendered from the model, the
+tools, the instructions and the input items, in that order, under the `prompt_cache_key`. The
+next request reads back as much of that prefix as it shares. codeloop keeps its prefix stable
+(append-only history, settings changes appended, tools fixed and sorted), so when a request
+reads less than the previous request's input, something changed, and the engine can usually
+say what: it keeps a fingerprint of each request sent (digests, never a second copy of the
+history) and compares the two when the usage arrives.
+
+Caching facts used here (OpenAI's prompt caching guide): only prompts of at least 1024 tokens
+are cached, and hits come in 128-token blocks after the first 1024, so a request can read up to
+127 tokens less than the previous input without anything being wrong. One more block is
+allowed for the boundary: the framing where the previous prompt ended is rendered again.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from tui.model.types import Prompt, Usage
+from tui.protocol import CacheMissed, CacheMissReason
+
+MIN_CACHED_PROMPT = 1024
+"""Prompts shorter than this are never cached."""
+CACHE_BLOCK = 128
+"""Cache hits grow in blocks of this many tokens after the first MIN_CACHED_PROMPT."""
+SLACK_BLOCKS = 1
+"""Blocks a request may read less than expected before it counts as a miss."""
+RECENT_MISSES = 5
+"""Misses kept for `/status`."""
+
+
+def json_bytes(value: Any) -> str:
+    """The bytes a JSON value is sent as. Key order matters to the prefix cache, and dict
+    equality ignores it."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def cacheable(tokens: int) -> int:
+    """The most a later request can read from the cache of a prompt of `tokens` tokens."""
+    if tokens < MIN_CACHED_PROMPT:
+        return 0
+    return MIN_CACHED_PROMPT + (tokens - MIN_CACHED_PROMPT) // CACHE_BLOCK * CACHE_BLOCK
+
+
+def _item_kind(item: dict[str, Any]) -> str:
+    """A few words naming an item in a miss's detail (no content: that may be long or secret)."""
+    kind = str(item.get("type", "message"))
+    if kind != "message":
+        return kind.replace("_", " ")
+    role = str(item.get("role", "?"))
+    content = item.get("content")
+    first = content[0] if isinstance(content, list) and content else None
+    text = first.get("text", "") if isinstance(first, dict) else content if isinstance(content, str) else ""
+    if role == "developer" or (role == "user" and isinstance(text, str) and text.startswith("<environment_context>")):
+        return "settings message"
+    return f"{role} message"
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What decides a request's cached prefix, as digests: one per input item, so the longest
+    common prefix with another request is found without keeping either history."""
+
+    model: str
+    cache_key: str
+    reasoning: str
+    tools: tuple[tuple[str, bytes], ...]  # (name, digest of its spec) in the order sent
+    instructions: bytes
+    items: tuple[bytes, ...]
+    kinds: tuple[str, ...]  # _item_kind of each item (a few interned words each)
+
+    @classmethod
+    def of(cls, prompt: Prompt) -> Fingerprint:
+        return cls(
+            model=prompt.model,
+            cache_key=prompt.prompt_cache_key,
+            reasoning=json_bytes(prompt.reasoning),
+            tools=tuple((str(t.get("name") or t.get("type") or "?"), _digest(json_bytes(t))) for t in prompt.tools),
+            instructions=_digest(prompt.instructions),
+            items=tuple(_digest(json_bytes(item)) for item in prompt.input),
+            kinds=tuple(_item_kind(item) for item in prompt.input),
+        )
+
+
+def common_prefix(a: tuple[bytes, ...], b: tuple[bytes, ...]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def explain(prev: Fingerprint, cur: Fingerprint, *, compacted: bool, forked: bool) -> tuple[CacheMissReason, str]:
+    """The first difference between two requests that costs the cache, in the order the provider
+    renders the prompt (the model and its cache key first); "provider_evicted" when `prev`'s
+    input is a prefix of `cur`'s and nothing else changed."""
+    if prev.model != cur.model:
+        return "model", f"{prev.model} → {cur.model}"
+    if prev.cache_key != cur.cache_key:
+        return "cache_key", "the request went out under another prompt_cache_key"
+    if prev.reasoning != cur.reasoning:
+        return "reasoning", f"{prev.reasoning} → {cur.reasoning}"
+    if prev.tools != cur.tools:
+        return "tools", _tools_detail(prev.tools, cur.tools)
+    if prev.instructions != cur.instructions:
+        return "instructions", "the instructions sent with the request differ"
+    k = common_prefix(prev.items, cur.items)
+    if k == len(prev.items):
+        return "provider_evicted", "the previous request's input was sent unchanged"
+    where = f"item {k + 1} of {len(prev.items)}"
+    if compacted:
+        return "compaction", f"the history was replaced from {where}"
+    if forked:
+        return "fork", f"the history was rewound to before {where}"
+    inserted = _inserted(prev.items, cur.items, k)
+    if inserted:
+        what = ", ".join(dict.fromkeys(cur.kinds[k:k + inserted]))
+        return "items_inserted", f"{_count(inserted, 'item')} ({what}) put before {where}, the history pushed back"
+    if k == len(cur.items):
+        return "history_rewritten", f"the history ends before {where} (compaction or fork)"
+    return "history_rewritten", f"{where} ({prev.kinds[k]}) differs (compaction or fork)"
+
+
+def _inserted(old: tuple[bytes, ...], new: tuple[bytes, ...], k: int) -> int:
+    """How many items were put in at k with old[k:] following unchanged; 0 when it wasn't that."""
+    for n in range(1, len(new) - len(old) + 1):
+        if new[k + n:k + n + len(old) - k] == old[k:]:
+            return n
+    return 0
+
+
+def _tools_detail(prev: tuple[tuple[str, bytes], ...], cur: tuple[tuple[str, bytes], ...]) -> str:
+    old, new = dict(prev), dict(cur)
+    parts = []
+    added = [name for name in new if name not in old]
+    removed = [name for name in old if name not in new]
+    changed = [name for name in new if name in old and old[name] != new[name]]
+    for label, names in (("added", added), ("removed", removed), ("changed", changed)):
+        if names:
+            parts.append(f"{label} {', '.join(names[:3])}" + (f" and {len(names) - 3} more" if len(names) > 3 else ""))
+    return "; ".join(parts) or "the tools were sent in another order"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+class CacheWatch:
+    """Keeps the fingerprint of the last measured request and explains each cache miss.
+
+    The session calls `sent` with each sampling request, `measured` when its usage arrives (a
+    request that never completed, a retried or interrupted one, is simply replaced by the next),
+    `compacted` after a compaction replaced the history and `forked` when the history was
+    rewound to an earlier turn, so the next miss is put down to them rather than to a rewrite.
+    """
+
+    def __init__(self) -> None:
+        self._pending: Fingerprint | None = None
+        self._last: tuple[Fingerprint, int] | None = None  # the last measured request, its input tokens
+        self._compacted = False
+        self._forked = False
+        self.requests = 0
+        self.recent: collections.deque[CacheMissed] = collections.deque(maxlen=RECENT_MISSES)
+
+    def sent(self, prompt: Prompt) -> None:
+        self._pending = Fingerprint.of(prompt)
+
+    def compacted(self) -> None:
+        self._compacted = True
+
+    def forked(self) -> None:
+        """Hook for a fork (backtrack): the next request's history is rewound on purpose."""
+        self._forked = True
+
+    def measured(self, usage: Usage) -> CacheMissed | None:
+        """The pending request's usage arrived: the miss to report, if it is one."""
+        cur, self._pending = self._pending, None
+        if cur is None:
+            return None
+        self.requests += 1
+        last, self._last = self._last, (cur, usage.input_tokens)
+        compacted, forked = self._compacted, self._forked
+        self._compacted = self._forked = False
+        if last is None:
+            return None  # a first request has nothing to read
+        expected = cacheable(min(last[1], usage.input_tokens))
+        if usage.cached_input_tokens >= expected - SLACK_BLOCKS * CACHE_BLOCK or expected == 0:
+            return None
+        reason, detail = explain(last[0], cur, compacted=compacted, forked=forked)
+        miss = CacheMissed(reason, detail, expected, usage.cached_input_tokens, self.requests)
+        self.recent.append(miss)
+        return miss
