@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,10 @@ SLACK_BLOCKS = 1
 """Blocks a request may read less than expected before it counts as a miss."""
 RECENT_MISSES = 5
 """Misses kept for `/status`."""
+
+# Fingerprinting serializes the whole input (~20 ms for a full 272k-token window here): done on
+# a worker while the request streams, never on the event loop that draws the app.
+_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cache-fingerprint")
 
 
 def json_bytes(value: Any) -> str:
@@ -117,7 +122,7 @@ def explain(prev: Fingerprint, cur: Fingerprint, *, compacted: bool, forked: boo
         return "instructions", "the instructions sent with the request differ"
     k = common_prefix(prev.items, cur.items)
     if k == len(prev.items):
-        return "provider_evicted", "the previous request's input was sent unchanged"
+        return "provider_evicted", "the prefix was sent unchanged"
     where = f"item {k + 1} of {len(prev.items)}"
     if compacted:
         return "compaction", f"the history was replaced from {where}"
@@ -166,7 +171,7 @@ class CacheWatch:
     """
 
     def __init__(self) -> None:
-        self._pending: Fingerprint | None = None
+        self._pending: Future[Fingerprint] | None = None
         self._last: tuple[Fingerprint, int] | None = None  # the last measured request, its input tokens
         self._compacted = False
         self._forked = False
@@ -174,7 +179,8 @@ class CacheWatch:
         self.recent: collections.deque[CacheMissed] = collections.deque(maxlen=RECENT_MISSES)
 
     def sent(self, prompt: Prompt) -> None:
-        self._pending = Fingerprint.of(prompt)
+        """`prompt` went out; its items are not changed afterwards (the history only grows)."""
+        self._pending = _WORKER.submit(Fingerprint.of, prompt)
 
     def compacted(self) -> None:
         self._compacted = True
@@ -185,8 +191,13 @@ class CacheWatch:
 
     def measured(self, usage: Usage) -> CacheMissed | None:
         """The pending request's usage arrived: the miss to report, if it is one."""
-        cur, self._pending = self._pending, None
-        if cur is None:
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return None
+        try:
+            cur = pending.result()  # done long since, but for the quickest of responses
+        except Exception:  # a bug here must not fail the turn: this request is just not compared
+            self._last = None
             return None
         self.requests += 1
         last, self._last = self._last, (cur, usage.input_tokens)

@@ -38,11 +38,12 @@ def cache_rows(misses: Sequence[CacheMissed], colour: str) -> list[tuple[str, Co
             (f"#{miss.request} ", _MUTED),
             (reason, colour),
             f": {miss.detail}",
-            (f" · read {miss.cached_input_tokens:,}/{miss.expected_cached_tokens:,}", _MUTED),
+            (f" · read {miss.cached_input_tokens:,} of {miss.expected_cached_tokens:,}", _MUTED),
         )
-        rows.append(("Cache miss" if number == 0 else "", value))
+        rows.append(("Missed" if number == 0 else "", value))
     if len(misses) > MISS_LINES:
-        rows.append(("", Content.styled(f"+{plural(len(misses) - MISS_LINES, 'earlier miss')}", _MUTED)))
+        more = len(misses) - MISS_LINES
+        rows.append(("", Content.styled(f"+{more:,} earlier {'miss' if more == 1 else 'misses'}", _MUTED)))
     return rows
 
 
