@@ -29,11 +29,12 @@ def reply(fake: FakeOpenAI, input_tokens: int, cached: int) -> None:
 
 
 async def second_turn(
-    fake: FakeOpenAI, sess: Session, between: Callable[[Session], Any], cached: int
+    fake: FakeOpenAI, sess: Session, between: Callable[[Session], Any], cached: int, first_cached: int = 1_024
 ) -> list[ev.Event]:
     """A first turn, then `between` (a change to the session), then a second turn whose response
-    reports `cached` tokens read from the cache."""
-    reply(fake, FIRST_INPUT, 0)
+    reports `cached` tokens read from the cache. The first reads `first_cached`: by default the
+    instructions and tools, which every session sends first, cached by an earlier one."""
+    reply(fake, FIRST_INPUT, first_cached)
     first = await run_turn(sess, "first")
     assert not of_type(first, ev.CacheMissed), "a session's first request has nothing to read"
     result = between(sess)
@@ -89,6 +90,19 @@ async def test_an_intact_prefix_that_missed_is_put_down_to_the_provider(fake_ope
     recorded = [ln["payload"] for ln in lines if ln["type"] == "event_msg" and ln["payload"]["type"] == "cache_missed"]
     assert recorded == [miss.to_json()]
     assert list(sess.cache_watch.recent) == [miss]
+
+
+async def test_no_eviction_is_claimed_of_a_provider_that_never_reported_a_cached_token(
+    fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    """Many local servers report no cached tokens at all: silence, not a miss per request. A
+    cause the engine sees (here the model) is still named."""
+    sess = make_session(fake_openai, tmp_path)
+    assert not of_type(await second_turn(fake_openai, sess, nothing, 0, first_cached=0), ev.CacheMissed)
+    assert not sess.cache_watch.provider_caches
+    change = ev.OverrideSettings(model="gpt-5-mini")
+    events = await second_turn(fake_openai, make_session(fake_openai, tmp_path), lambda s: s.submit(change), 0, 0)
+    assert the_miss(events).reason == "model"
 
 
 async def test_a_model_change_is_named_with_both_models(fake_openai: FakeOpenAI, tmp_path: Path) -> None:

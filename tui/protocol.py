@@ -488,7 +488,8 @@ class CacheMissed(Event):
     (beyond the 128-token blocks it caches in): sent by the session right after that response's
     `TokenUsage`, never for a session's first request. `reason` is the first difference the engine
     sees between the two requests (tui/engine/cache_miss.py), "provider_evicted" when the previous
-    input went out unchanged; `request` counts the session's measured requests from 1."""
+    input went out unchanged (only once the provider reported a cached token in the session);
+    `request` counts the session's measured requests from 1."""
 
     type: ClassVar[str] = "cache_missed"
     reason: CacheMissReason

@@ -12,6 +12,8 @@ Caching facts used here (OpenAI's prompt caching guide): only prompts of at leas
 are cached, and hits come in 128-token blocks after the first 1024, so a request can read up to
 127 tokens less than the previous input without anything being wrong. One more block is
 allowed for the boundary: the framing where the previous prompt ended is rendered again.
+Providers that never report a cached token (many local servers) are not told to have evicted
+anything: "provider_evicted" waits until the session has seen the provider cache.
 """
 
 from __future__ import annotations
@@ -140,7 +142,7 @@ def explain(prev: Fingerprint, cur: Fingerprint, *, compacted: bool, forked: boo
 def _inserted(old: tuple[bytes, ...], new: tuple[bytes, ...], k: int) -> int:
     """How many items were put in at k with old[k:] following unchanged; 0 when it wasn't that."""
     for n in range(1, len(new) - len(old) + 1):
-        if new[k + n:k + n + len(old) - k] == old[k:]:
+        if new[k + n] == old[k] and new[k + n:k + n + len(old) - k] == old[k:]:
             return n
     return 0
 
@@ -176,6 +178,7 @@ class CacheWatch:
         self._compacted = False
         self._forked = False
         self.requests = 0
+        self.provider_caches = False  # a response reported cached tokens: the provider caches
         self.recent: collections.deque[CacheMissed] = collections.deque(maxlen=RECENT_MISSES)
 
     def sent(self, prompt: Prompt) -> None:
@@ -200,6 +203,7 @@ class CacheWatch:
             self._last = None
             return None
         self.requests += 1
+        self.provider_caches = self.provider_caches or usage.cached_input_tokens > 0
         last, self._last = self._last, (cur, usage.input_tokens)
         compacted, forked = self._compacted, self._forked
         self._compacted = self._forked = False
@@ -209,6 +213,8 @@ class CacheWatch:
         if usage.cached_input_tokens >= expected - SLACK_BLOCKS * CACHE_BLOCK or expected == 0:
             return None
         reason, detail = explain(last[0], cur, compacted=compacted, forked=forked)
+        if reason == "provider_evicted" and not self.provider_caches:
+            return None  # a provider that never reported a cached token (many local servers) evicted nothing
         miss = CacheMissed(reason, detail, expected, usage.cached_input_tokens, self.requests)
         self.recent.append(miss)
         return miss
