@@ -18,6 +18,7 @@ from tui.engine.cache_miss import CacheWatch, Fingerprint, cacheable, explain
 from tui.engine.context import message
 from tui.engine.rollout import RolloutWriter
 from tui.engine.session import Session
+from tui.model.chat import ChatClient
 from tui.model.types import Prompt, Usage
 
 FIRST_INPUT = 5_000
@@ -194,6 +195,20 @@ async def test_misses_inside_one_turn_are_counted_per_request(fake_openai: FakeO
     misses = of_type(await run_turn(make_session(fake_openai, tmp_path), "go"), ev.CacheMissed)
     assert [(m.request, m.reason, m.expected_cached_tokens, m.cached_input_tokens) for m in misses] == [
         (3, "provider_evicted", cacheable(6_200), 1_024)]
+
+
+async def test_a_chat_completions_provider_is_explained_the_same(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    client = ChatClient(base_url=fake_openai.base_url, api_key="k", request_max_retries=0)
+    sess = make_session(fake_openai, tmp_path, client=client, apply_patch_kind="function")
+    fake_openai.queue_chat(fe.chat_text_chunks("a1") + [fe.chat_usage_chunk(3_000, 10, cached_tokens=1_024)])
+    fake_openai.queue_chat(fe.chat_text_chunks("a2") + [fe.chat_usage_chunk(3_200, 10, cached_tokens=2_944)])
+    fake_openai.queue_chat(fe.chat_text_chunks("a3") + [fe.chat_usage_chunk(3_400, 10, cached_tokens=1_024)])
+    events: list[ev.Event] = []
+    for text in ("one", "two", "three"):
+        events += await run_turn(sess, text)
+    miss = the_miss(events)  # the only one: the second request read what it should
+    assert (miss.reason, miss.expected_cached_tokens, miss.cached_input_tokens, miss.request) == (
+        "provider_evicted", cacheable(3_200), 1_024, 3)
 
 
 def _prompt(**changes: Any) -> Prompt:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
+import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -63,14 +64,14 @@ def _item_kind(item: dict[str, Any]) -> str:
     """A few words naming an item in a miss's detail (no content: that may be long or secret)."""
     kind = str(item.get("type", "message"))
     if kind != "message":
-        return kind.replace("_", " ")
+        return sys.intern(kind.replace("_", " "))
     role = str(item.get("role", "?"))
     content = item.get("content")
     first = content[0] if isinstance(content, list) and content else None
     text = first.get("text", "") if isinstance(first, dict) else content if isinstance(content, str) else ""
     if role == "developer" or (role == "user" and isinstance(text, str) and text.startswith("<environment_context>")):
         return "settings message"
-    return f"{role} message"
+    return sys.intern(f"{role} message")
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class Fingerprint:
     tools: tuple[tuple[str, bytes], ...]  # (name, digest of its spec) in the order sent
     instructions: bytes
     items: tuple[bytes, ...]
-    kinds: tuple[str, ...]  # _item_kind of each item (a few interned words each)
+    kinds: tuple[str, ...]  # _item_kind of each item (interned: a pointer each)
 
     @classmethod
     def of(cls, prompt: Prompt) -> Fingerprint:
