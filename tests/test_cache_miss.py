@@ -245,3 +245,17 @@ def test_a_request_that_never_reported_usage_is_replaced_by_the_next() -> None:
     watch.sent(_prompt())
     assert watch.measured(Usage(input_tokens=3_100, cached_input_tokens=2_944)) is None
     assert watch.measured(Usage(input_tokens=3_100)) is None, "usage with nothing sent is not compared"
+
+
+def test_an_eviction_after_a_pause_says_how_long_it_was() -> None:
+    now = [1_000.0]
+    watch = CacheWatch(clock=lambda: now[0])
+    for input_tokens, cached, pause in ((3_000, 1_024, 0.0), (3_100, 0, 30.0), (3_200, 0, 14 * 60.0), (3_300, 0, 3 * 3600.0 + 5 * 60)):
+        now[0] += pause
+        watch.sent(_prompt(input=[message("user", "same")]))
+        watch.measured(Usage(input_tokens=input_tokens, cached_input_tokens=cached))
+    assert [m.detail for m in watch.recent] == [
+        "the prefix was sent unchanged",
+        "the prefix was sent unchanged, 14 min after the previous request",
+        "the prefix was sent unchanged, 3 h 5 min after the previous request",
+    ]

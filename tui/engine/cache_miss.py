@@ -22,6 +22,8 @@ import collections
 import hashlib
 import json
 import sys
+import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +39,9 @@ SLACK_BLOCKS = 1
 """Blocks a request may read less than expected before it counts as a miss."""
 RECENT_MISSES = 5
 """Misses kept for `/status`."""
+IDLE_NOTE_S = 60.0
+"""An eviction after a pause at least this long says how long it was: providers drop a prefix
+unused for some minutes (OpenAI: 5-10, up to an hour off-peak)."""
 
 # Fingerprinting serializes the whole input (~20 ms for a full 272k-token window here): done on
 # a worker while the request streams, never on the event loop that draws the app.
@@ -160,6 +165,13 @@ def _tools_detail(prev: tuple[tuple[str, bytes], ...], cur: tuple[tuple[str, byt
     return "; ".join(parts) or "the tools were sent in another order"
 
 
+def _duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h" + (f" {minutes % 60} min" if minutes % 60 else "")
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
@@ -173,9 +185,10 @@ class CacheWatch:
     rewound to an earlier turn, so the next miss is put down to them rather than to a rewrite.
     """
 
-    def __init__(self) -> None:
-        self._pending: Future[Fingerprint] | None = None
-        self._last: tuple[Fingerprint, int] | None = None  # the last measured request, its input tokens
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._pending: tuple[Future[Fingerprint], float] | None = None  # and when it went out
+        self._last: tuple[Fingerprint, int, float] | None = None  # the last measured: its input tokens too
         self._compacted = False
         self._forked = False
         self.requests = 0
@@ -184,7 +197,7 @@ class CacheWatch:
 
     def sent(self, prompt: Prompt) -> None:
         """`prompt` went out; its items are not changed afterwards (the history only grows)."""
-        self._pending = _WORKER.submit(Fingerprint.of, prompt)
+        self._pending = (_WORKER.submit(Fingerprint.of, prompt), self._clock())
 
     def compacted(self) -> None:
         self._compacted = True
@@ -198,14 +211,14 @@ class CacheWatch:
         pending, self._pending = self._pending, None
         if pending is None:
             return None
+        self.requests += 1
+        self.provider_caches = self.provider_caches or usage.cached_input_tokens > 0
         try:
-            cur = pending.result()  # done long since, but for the quickest of responses
+            cur = pending[0].result()  # done long since, but for the quickest of responses
         except Exception:  # a bug here must not fail the turn: this request is just not compared
             self._last = None
             return None
-        self.requests += 1
-        self.provider_caches = self.provider_caches or usage.cached_input_tokens > 0
-        last, self._last = self._last, (cur, usage.input_tokens)
+        last, self._last = self._last, (cur, usage.input_tokens, pending[1])
         compacted, forked = self._compacted, self._forked
         self._compacted = self._forked = False
         if last is None:
@@ -214,8 +227,12 @@ class CacheWatch:
         if usage.cached_input_tokens >= expected - SLACK_BLOCKS * CACHE_BLOCK or expected == 0:
             return None
         reason, detail = explain(last[0], cur, compacted=compacted, forked=forked)
-        if reason == "provider_evicted" and not self.provider_caches:
-            return None  # a provider that never reported a cached token (many local servers) evicted nothing
+        if reason == "provider_evicted":
+            if not self.provider_caches:
+                return None  # a provider that never reported a cached token (many local servers) evicted nothing
+            idle = pending[1] - last[2]
+            if idle >= IDLE_NOTE_S:
+                detail += f", {_duration(idle)} after the previous request"
         miss = CacheMissed(reason, detail, expected, usage.cached_input_tokens, self.requests)
         self.recent.append(miss)
         return miss
