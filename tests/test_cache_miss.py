@@ -132,14 +132,16 @@ async def test_a_settings_message_put_before_the_history_is_named(fake_openai: F
 
     miss = the_miss(await second_turn(fake_openai, make_session(fake_openai, tmp_path), insert, 0))
     assert miss.reason == "items_inserted"
-    assert miss.detail.startswith("1 item (settings message) put before item 3 of ")
+    # The first request held 3 items: the developer message, the context, "first".
+    assert miss.detail == "1 item (settings message) put before item 3 of 3"
 
 
 async def test_changed_instructions_are_named(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
     def change(sess: Session) -> None:
         sess.instructions = "OTHER INSTRUCTIONS"
 
-    assert the_miss(await second_turn(fake_openai, make_session(fake_openai, tmp_path), change, 0)).reason == "instructions"
+    miss = the_miss(await second_turn(fake_openai, make_session(fake_openai, tmp_path), change, 0))
+    assert (miss.reason, miss.detail) == ("instructions", "17 → 18 characters")
 
 
 async def test_an_added_tool_is_named(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
@@ -154,11 +156,13 @@ async def test_an_added_tool_is_named(fake_openai: FakeOpenAI, tmp_path: Path) -
 
 async def test_another_prompt_cache_key_is_named(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
     def rekey(sess: Session) -> None:
-        sess.session_id = "another-session"
+        sess.session_id = "0f1e2d3c-another-session"
 
-    miss = the_miss(await second_turn(fake_openai, make_session(fake_openai, tmp_path), rekey, 0))
-    assert miss.reason == "cache_key"
-    assert fake_openai.responses_bodies()[-1]["prompt_cache_key"] == "another-session"
+    sess = make_session(fake_openai, tmp_path)
+    first_key = sess.session_id
+    miss = the_miss(await second_turn(fake_openai, sess, rekey, 0))
+    assert (miss.reason, miss.detail) == ("cache_key", f"{first_key[:8]}… → 0f1e2d3c…")
+    assert fake_openai.responses_bodies()[-1]["prompt_cache_key"] == "0f1e2d3c-another-session"
 
 
 async def test_a_compaction_is_named(fake_openai: FakeOpenAI, tmp_path: Path) -> None:

@@ -89,6 +89,7 @@ class Fingerprint:
     reasoning: str
     tools: tuple[tuple[str, bytes], ...]  # (name, digest of its spec) in the order sent
     instructions: bytes
+    instructions_chars: int
     items: tuple[bytes, ...]
     kinds: tuple[str, ...]  # _item_kind of each item (interned: a pointer each)
 
@@ -100,6 +101,7 @@ class Fingerprint:
             reasoning=json_bytes(prompt.reasoning),
             tools=tuple((str(t.get("name") or t.get("type") or "?"), _digest(json_bytes(t))) for t in prompt.tools),
             instructions=_digest(prompt.instructions),
+            instructions_chars=len(prompt.instructions),
             items=tuple(_digest(json_bytes(item)) for item in prompt.input),
             kinds=tuple(_item_kind(item) for item in prompt.input),
         )
@@ -121,13 +123,13 @@ def explain(prev: Fingerprint, cur: Fingerprint, *, compacted: bool, forked: boo
     if prev.model != cur.model:
         return "model", f"{prev.model} → {cur.model}"
     if prev.cache_key != cur.cache_key:
-        return "cache_key", "the request went out under another prompt_cache_key"
+        return "cache_key", f"{_short(prev.cache_key)} → {_short(cur.cache_key)}"
     if prev.reasoning != cur.reasoning:
         return "reasoning", f"{prev.reasoning} → {cur.reasoning}"
     if prev.tools != cur.tools:
         return "tools", _tools_detail(prev.tools, cur.tools)
     if prev.instructions != cur.instructions:
-        return "instructions", "the instructions sent with the request differ"
+        return "instructions", f"{prev.instructions_chars:,} → {cur.instructions_chars:,} characters"
     k = common_prefix(prev.items, cur.items)
     if k == len(prev.items):
         return "provider_evicted", "the prefix was sent unchanged"
@@ -139,7 +141,7 @@ def explain(prev: Fingerprint, cur: Fingerprint, *, compacted: bool, forked: boo
     inserted = _inserted(prev.items, cur.items, k)
     if inserted:
         what = ", ".join(dict.fromkeys(cur.kinds[k:k + inserted]))
-        return "items_inserted", f"{_count(inserted, 'item')} ({what}) put before {where}, the history pushed back"
+        return "items_inserted", f"{_count(inserted, 'item')} ({what}) put before {where}"
     if k == len(cur.items):
         return "history_rewritten", f"the history ends before {where} (compaction or fork)"
     return "history_rewritten", f"{where} ({prev.kinds[k]}) differs (compaction or fork)"
@@ -163,6 +165,10 @@ def _tools_detail(prev: tuple[tuple[str, bytes], ...], cur: tuple[tuple[str, byt
         if names:
             parts.append(f"{label} {', '.join(names[:3])}" + (f" and {len(names) - 3} more" if len(names) > 3 else ""))
     return "; ".join(parts) or "the tools were sent in another order"
+
+
+def _short(key: str) -> str:
+    return key if len(key) <= 12 else key[:8] + "…"
 
 
 def _duration(seconds: float) -> str:
