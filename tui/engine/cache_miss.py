@@ -205,6 +205,12 @@ class CacheWatch:
         """`prompt` went out; its items are not changed afterwards (the history only grows)."""
         self._pending = (_WORKER.submit(Fingerprint.of, prompt), self._clock())
 
+    def seed(self, prompt: Prompt, input_tokens: int, cached_input_tokens: int, age_s: float) -> None:
+        """A resumed session: `prompt` is the last request its rollout recorded, measured `age_s`
+        ago, so the first request sent here is compared with it."""
+        self._last = (Fingerprint.of(prompt), input_tokens, self._clock() - max(0.0, age_s))
+        self.provider_caches = cached_input_tokens > 0
+
     def compacted(self) -> None:
         self._compacted = True
 
