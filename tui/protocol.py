@@ -486,7 +486,8 @@ class TokenUsage(Event):
 class CacheMissed(Event):
     """A request read less from the provider's prompt cache than the previous request's input
     (beyond the 128-token blocks it caches in): sent by the session right after that response's
-    `TokenUsage`, never for a session's first request. `reason` is the first difference the engine
+    `TokenUsage`, never for a new session's first request (a resumed session's is compared with
+    the last request its rollout measured). `reason` is the first difference the engine
     sees between the two requests (tui/engine/cache_miss.py), "provider_evicted" when the previous
     input went out unchanged (only once the provider reported a cached token in the session);
     `request` counts the session's measured requests from 1."""
