@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tui.app.widgets.budget import BudgetModel, Prices, human_tokens
-from tui.protocol import TokenUsage
+from tui.app.widgets.budget_cache import MISS_LINES, cache_rows, cost_rows
+from tui.protocol import CacheMissed, TokenUsage
 
 
 def usage(
@@ -118,6 +119,46 @@ def test_cost_bills_cached_input_at_its_own_price_and_reasoning_inside_output() 
     assert model.requests[0].cost == pytest.approx(1.2 + 0.2 + 0.8)
     cost, unpriced = model.session_cost
     assert cost == pytest.approx(2.2) and unpriced == 0
+
+
+def test_the_cache_saving_is_cached_tokens_at_the_input_price_less_their_own() -> None:
+    model = BudgetModel(Prices(input=2.0, cached_input=0.5, output=8.0))
+    model.record_usage(usage(1_000_000, cached=400_000))
+    assert model.requests[0].saved == pytest.approx(400_000 * (2.0 - 0.5) / 1_000_000)
+    assert BudgetModel().requests == [] and Prices(1.0, 1.0, 1.0).saved(10**6) == 0
+
+
+def test_the_last_turn_costs_its_own_requests_and_the_session_all_of_them() -> None:
+    model = BudgetModel(Prices(input=1.0, cached_input=0.1, output=10.0))
+    model.start_turn()
+    model.record_usage(usage(1_000_000))  # $1
+    model.start_turn()
+    model.record_usage(usage(1_000_000, cached=1_000_000))  # $0.10, saved $0.90
+    model.record_usage(usage(0, output=100_000))  # $1
+    rows = {label: str(value) for label, value in cost_rows(model.requests, model.turns) if label}
+    assert rows == {"Last turn": "≈ $1.1000 · 2 requests", "Cost": "≈ $2.1000"}
+    text = [str(value) for _, value in cost_rows(model.requests, model.turns)]
+    assert text[1] == "cache saved ≈ $0.9000" and text[3] == "cache saved ≈ $0.9000"
+
+
+def test_without_turns_or_prices_there_is_no_turn_row() -> None:
+    model = BudgetModel(Prices(input=1.0, cached_input=0.1, output=10.0))
+    model.record_usage(usage(1_000))
+    assert [label for label, _ in cost_rows(model.requests, model.turns)] == ["Cost", ""]
+    unpriced = BudgetModel()
+    unpriced.start_turn()
+    unpriced.record_usage(usage(1_000))
+    [(label, value)] = cost_rows(unpriced.requests, unpriced.turns)
+    assert (label, str(value)) == ("Cost", "no prices for this model")
+
+
+def test_miss_rows_list_the_newest_first_and_count_the_rest() -> None:
+    misses = [CacheMissed("provider_evicted", "the prefix was sent unchanged", 4_992, 0, n) for n in range(2, 8)]
+    rows = cache_rows(misses, "red")
+    assert [label for label, _ in rows] == ["Missed"] + [""] * MISS_LINES
+    assert str(rows[0][1]) == "#7 provider evicted: the prefix was sent unchanged · read 0 of 4,992"
+    assert str(rows[-1][1]) == f"+{len(misses) - MISS_LINES} earlier misses"
+    assert cache_rows([], "red") == []
 
 
 def test_requests_made_without_prices_are_counted_as_unpriced() -> None:

@@ -18,7 +18,7 @@ from tui.app.themes import app_variable_defaults, load_themes
 from tui.app.widgets.budget import BudgetView, Prices
 from tui.app.widgets.diff_view import DiffView, highlight_file, parse_unified_diff
 from tui.app.widgets.plan import PlanView
-from tui.protocol import FileChangeSummary, PlanStep, TokenUsage
+from tui.protocol import CacheMissed, FileChangeSummary, PlanStep, TokenUsage
 
 PYTHON_DIFF = '''\
 --- a/tui/greet.py
@@ -92,6 +92,20 @@ def feed_budget(view: BudgetView) -> None:
     view.set_estimate(1_500, approximate=True)
 
 
+def feed_budget_turns(view: BudgetView) -> None:
+    """Two turns of two requests; the second turn's requests missed the cache (a model switch,
+    then an eviction)."""
+    view.set_limits(200_000, 180_000)
+    view.start_turn()
+    view.record_usage(TokenUsage(12_000, 0, 800, 200, 12_800, 12_800, 200_000))
+    view.record_usage(TokenUsage(13_000, 11_904, 500, 100, 13_500, 26_300, 200_000))
+    view.start_turn()
+    view.record_usage(TokenUsage(14_000, 0, 600, 0, 14_600, 40_900, 200_000))
+    view.record_miss(CacheMissed("model", "gpt-5.4 → gpt-5-mini", 12_928, 0, 3))
+    view.record_usage(TokenUsage(15_000, 1_024, 700, 0, 15_700, 56_600, 200_000))
+    view.record_miss(CacheMissed("provider_evicted", "the prefix was sent unchanged", 13_952, 1_024, 4))
+
+
 def feed_plan(view: PlanView) -> None:
     view.update_plan(
         [
@@ -121,6 +135,11 @@ def test_plan_view_marks_each_step_by_status(snap_compare: Any) -> None:
 def test_budget_view_after_three_requests_and_a_compaction(snap_compare: Any) -> None:
     view = BudgetView(prices=Prices(input=1.25, cached_input=0.125, output=10.0))
     assert snap_compare(WidgetHost(view, feed_budget), terminal_size=(60, 16))
+
+
+def test_budget_view_explains_cache_misses_and_prices_the_last_turn(snap_compare: Any) -> None:
+    view = BudgetView(prices=Prices(input=1.25, cached_input=0.125, output=10.0))
+    assert snap_compare(WidgetHost(view, feed_budget_turns), terminal_size=(60, 22))
 
 
 # ---------------------------------------------------------------- keys

@@ -300,6 +300,10 @@ class _Progress:
     def _usage(self, e: ev.TokenUsage) -> None:
         self.line(f"tokens: {e.input_tokens} in ({e.cached_input_tokens} cached), {e.output_tokens} out")
 
+    @renders(ev.CacheMissed)
+    def _cache_missed(self, e: ev.CacheMissed) -> None:
+        self.line(wording.cache_miss_line(e))
+
     @renders(ev.Error)
     def _error(self, e: ev.Error) -> None:
         self.line(f"error: {e.message}")

@@ -29,6 +29,10 @@ DecidedBy = Literal["user", "policy"]
 FileChangeKind = Literal["add", "delete", "update"]
 McpServerState = Literal["starting", "ready", "failed", "disabled"]
 CompactionReason = Literal["auto", "manual", "overflow"]
+CacheMissReason = Literal[
+    "model", "cache_key", "reasoning", "tools", "instructions", "compaction", "fork", "items_inserted",
+    "history_rewritten", "provider_evicted",
+]
 
 # The output a call gets when the user stopped it (an interrupt, or an abort at its approval):
 # Codex's words, which models trained on its transcripts know.
@@ -476,6 +480,24 @@ class TokenUsage(Event):
     total_tokens: int
     session_total_tokens: int
     model_context_window: int | None = None
+
+
+@dataclass
+class CacheMissed(Event):
+    """A request read less from the provider's prompt cache than the previous request's input
+    (beyond the 128-token blocks it caches in): sent by the session right after that response's
+    `TokenUsage`, never for a new session's first request (a resumed session's is compared with
+    the last request its rollout measured). `reason` is the first difference the engine
+    sees between the two requests (tui/engine/cache_miss.py), "provider_evicted" when the previous
+    input went out unchanged (only once the provider reported a cached token in the session);
+    `request` counts the session's measured requests from 1."""
+
+    type: ClassVar[str] = "cache_missed"
+    reason: CacheMissReason
+    detail: str
+    expected_cached_tokens: int
+    cached_input_tokens: int
+    request: int
 
 
 @dataclass

@@ -12,6 +12,7 @@ live in tui/protocol.py, which may import nothing of ours.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 
 from tui import protocol as ev
 
@@ -116,3 +117,36 @@ def turn_aborted_notice(e: ev.TurnAborted) -> str:
 
 def turn_aborted_line(e: ev.TurnAborted) -> str:
     return f"{TURN_ABORTED}: {e.reason}"
+
+
+CACHE_MISS_REASONS: dict[str, str] = {
+    "model": "model changed",
+    "cache_key": "prompt_cache_key changed",
+    "reasoning": "reasoning settings changed",
+    "tools": "tools changed",
+    "instructions": "instructions changed",
+    "compaction": "compaction",
+    "fork": "fork (backtrack)",
+    "items_inserted": "inserted before the history",
+    "history_rewritten": "history rewritten",
+    "provider_evicted": "provider evicted",
+}
+
+
+def cache_miss_reason(e: ev.CacheMissed) -> str:
+    """The miss's cause in a few words, then what the engine saw: the budget pane's line."""
+    return f"{CACHE_MISS_REASONS.get(e.reason, e.reason)}: {e.detail}"
+
+
+def cache_miss_figures(e: ev.CacheMissed) -> str:
+    return f"read {e.cached_input_tokens:,} of ≈{e.expected_cached_tokens:,} cached tokens"
+
+
+def cache_miss_line(e: ev.CacheMissed) -> str:
+    """exec's progress line and `/status`'s."""
+    return f"cache miss on request {e.request}: {cache_miss_reason(e)} ({cache_miss_figures(e)})"
+
+
+def cache_miss_status(misses: Sequence[ev.CacheMissed]) -> list[str]:
+    """`/status`'s lines about the prompt cache: the last misses, newest last (none: no lines)."""
+    return [cache_miss_line(m) for m in misses]

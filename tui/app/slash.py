@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, cast, get_args
 from textual.app import App
 
 from tui import protocol as ev
+from tui import wording
 from tui.app.commands import BY_NAME, help_text, mcp_text
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.themes import known_themes
@@ -84,6 +85,9 @@ class SlashCommands:
         await self._say(
             f"model {s.model} · approvals {s.approval_policy} · sandbox {s.sandbox.mode} · cwd {s.cwd} · session {session.session_id}"
         )
+        misses = wording.cache_miss_status(session.cache_watch.recent)
+        if misses:
+            await self._say("\n".join(misses), "warning")
 
     async def _mcp(self, _: str) -> None:
         await self._say(redact(mcp_text(self.screen.session.mcp)))

@@ -26,6 +26,7 @@ from tui.safety.sandbox import SandboxPolicy, SandboxUnavailable, bwrap_problem
 # paints its first frame from the configuration alone and builds the session just after.
 if TYPE_CHECKING:
     from tui.engine.options import SessionOptions
+    from tui.engine.resume import Resumed
     from tui.engine.session import Session
     from tui.tools.mcp import McpManager
     from tui.tools.registry import ToolRouter
@@ -287,6 +288,7 @@ def resume_session(
         reference=reference_settings(resumed.reference, sandbox),
         recorded_mcp_tools=resumed.mcp_tools,
     )
+    seed_cache_watch(session, resumed)
     for notice in notices:
         session.emit(WarningIssued(notice))
     if web_search_warning:
@@ -317,7 +319,7 @@ def resumed_tools(
     win over the cache: the handlers implement the current specs, not the stored ones. Web search
     follows the configuration (`web_search`): switching it off must really switch it off.
     """
-    from tui.engine.session import json_bytes
+    from tui.engine.cache_miss import json_bytes
     from tui.tools.registry import ToolRouter
     from tui.tools.specs import default_apply_patch_kind
 
@@ -333,3 +335,25 @@ def resumed_tools(
         return router, False
     return router, json_bytes(router.specs) != json_bytes(stored)
 
+
+def seed_cache_watch(session: Session, resumed: Resumed) -> None:
+    """Compare the resumed session's first request with the last one its rollout measured: the
+    same id, instructions, recorded tools and rebuilt history, with the model last told about.
+    The rollout is untrusted: anything missing or malformed, and nothing is compared."""
+    if resumed.last_usage is None:
+        return
+    usage, at = resumed.last_usage
+    input_tokens, cached = (usage.get(k) for k in ("input_tokens", "cached_input_tokens"))
+    tools = resumed.meta.get("tools")
+    model = (resumed.reference or {}).get("model", resumed.meta.get("model"))
+    if not (isinstance(input_tokens, int) and isinstance(cached, int) and input_tokens >= cached >= 0):
+        return
+    if not isinstance(tools, list) or not isinstance(model, str):
+        return
+    prompt = Prompt(
+        model=model, instructions=session.instructions, input=list(resumed.history),
+        tools=[*tools, *resumed.mcp_tools], parallel_tool_calls=session.options.parallel_tool_calls,
+        prompt_cache_key=session.session_id, reasoning=session.options.reasoning,
+    )
+    age = (_dt.datetime.now(_dt.timezone.utc) - at).total_seconds()
+    session.cache_watch.seed(prompt, input_tokens, cached, age)

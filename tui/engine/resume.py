@@ -68,6 +68,9 @@ class Resumed:
     """Outputs added for calls the rollout left unanswered; already at the end of `history`."""
     mcp_tools: list[dict[str, Any]]
     """The MCP tool specs the session was last offered (none recorded: none offered)."""
+    last_usage: tuple[dict[str, Any], _dt.datetime] | None = None
+    """The last `token_usage` event and when it was written, unless a compaction came after it:
+    what the first request of the resumed session is compared with (engine/cache_miss.py)."""
 
 
 class TurnContextLine(BaseModel):
@@ -205,6 +208,7 @@ def load_rollout(path: Path) -> Resumed:
     history: list[dict[str, Any]] = []
     reference: dict[str, Any] | None = None
     mcp_tools: list[dict[str, Any]] = []
+    last_usage: tuple[dict[str, Any], _dt.datetime] | None = None
     with _gc_paused():
         for line in iter_rollout(path):
             kind, payload = line.get("type"), line.get("payload")
@@ -217,17 +221,22 @@ def load_rollout(path: Path) -> Resumed:
                 if not isinstance(replacement, list):
                     raise RolloutError(f"{path}: a `compacted` line has no replacement_history")
                 history = list(replacement)
+                last_usage = None  # what was measured is not what the next request sends
             elif kind == "turn_context":
                 reference = payload
             elif kind == "mcp_tools" and isinstance(payload.get("tools"), list):
                 mcp_tools = payload["tools"]
             elif kind == "session_meta" and meta is None:
                 meta = payload
+            elif kind == "event_msg" and payload.get("type") == "token_usage":
+                at = _parse_time(line.get("timestamp"))
+                last_usage = (payload, at) if at is not None else None
     if meta is None or not meta.get("id"):
         raise RolloutError(f"{path} is not a codeloop session: it has no session_meta line")
     repaired = answer_open_calls(history)
     history.extend(repaired)
-    return Resumed(meta=meta, history=history, reference=reference, repaired=repaired, mcp_tools=mcp_tools)
+    return Resumed(meta=meta, history=history, reference=reference, repaired=repaired, mcp_tools=mcp_tools,
+                   last_usage=last_usage)
 
 
 @contextmanager

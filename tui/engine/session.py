@@ -13,6 +13,7 @@ import uuid
 from functools import partial
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
+from tui.engine.cache_miss import CacheWatch, json_bytes
 from tui.engine.compact import run_manual_compaction
 from tui.engine.context import TurnSettings, initial_context, message, settings_diff
 from tui.engine.options import SessionOptions
@@ -63,7 +64,7 @@ TURN_ABORTED_NOTE = (
 _PERSISTED_EVENTS = frozenset(
     {"token_usage", "plan_updated", "turn_completed", "turn_aborted", "turn_failed", "error",
      "approval_decided", "exec_command_ended", "patch_apply_ended", "stream_retrying", "warning",
-     "mcp_server_status", "mcp_tool_call_ended"}
+     "mcp_server_status", "mcp_tool_call_ended", "cache_missed"}
 )
 
 
@@ -115,6 +116,7 @@ class Session:
         self.history: list[dict[str, Any]] = list(history or [])
         self.approvals = ApprovalStore()
         self.total_usage = Usage()
+        self.cache_watch = CacheWatch()  # explains each request that reads less from the cache
         self._reference: TurnSettings | None = reference  # what the model was last told
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._pending: list[str] = []
@@ -352,6 +354,9 @@ class Session:
             usage.reasoning_tokens, usage.total_tokens, self.total_usage.total_tokens,
             self.options.context_window,
         ))
+        miss = self.cache_watch.measured(usage)
+        if miss is not None:
+            self.emit(miss)
 
     # ------------------------------------------------------------ context size and compaction
 
@@ -432,9 +437,3 @@ class Session:
             if call is not None and call.call_id not in answered:
                 self.record(call.output_item(ABORTED_BY_USER))
                 answered.add(call.call_id)
-
-
-def json_bytes(value: Any) -> str:
-    """The bytes a JSON value is sent as. Key order matters to the prefix cache, and dict
-    equality ignores it."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -132,8 +132,10 @@ def backoff_s(base_s: float, retry: int) -> float:
 
 async def sample(sess: Session) -> SampledResponse:
     response = SampledResponse()
+    prompt = sess.build_prompt()
+    sess.cache_watch.sent(prompt)
     # aclosing: leaving the loop at `Completed` must close the HTTP stream now, not at GC time.
-    async with aclosing(sess.client.stream(sess.build_prompt())) as stream:
+    async with aclosing(sess.client.stream(prompt)) as stream:
         async for event in stream:
             if isinstance(event, TextDelta):
                 sess.emit(AgentMessageDelta(event.delta))

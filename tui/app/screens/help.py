@@ -30,8 +30,10 @@ PANE_HELP = {
     "budget": (
         "Token budget\n\nContext used and left (from the last response's reported total; ≈ marks an "
         "estimate), the last request's input, cached input (hit %), output and reasoning tokens, "
-        "session totals, a sparkline of the cache-hit rate per request, where auto-compaction fires, "
-        "and the estimated cost when [tui.prices] has the model. F5 maximizes it."
+        "session totals, a sparkline of the cache-hit rate per request, why a request missed the "
+        "prompt cache (newest first), where auto-compaction fires, and the estimated cost of the last "
+        "turn and the session, with what the cache saved, when [tui.prices] has the model. F5 "
+        "maximizes it."
     ),
     "composer": (
         "Composer\n\nEnter sends · Ctrl+J newline · Up/Down recall earlier messages (earlier sessions "

@@ -263,6 +263,7 @@ class SessionScreen(Screen[None]):
     async def _turn_started(self, e: ev.TurnStarted) -> None:
         self.conversation.end_retries()
         self.status.working(True)
+        self.budget.start_turn()
 
     @renders(ev.AgentMessageDelta)
     async def _answer_delta(self, e: ev.AgentMessageDelta) -> None:
@@ -335,6 +336,10 @@ class SessionScreen(Screen[None]):
     @renders(ev.TokenUsage)
     async def _usage(self, e: ev.TokenUsage) -> None:
         self.budget.record_usage(e)
+
+    @renders(ev.CacheMissed)
+    async def _cache_missed(self, e: ev.CacheMissed) -> None:
+        self.budget.record_miss(e)
 
     @renders(ev.ContextEstimated)
     async def _estimate(self, e: ev.ContextEstimated) -> None:

@@ -18,7 +18,8 @@ from textual.geometry import Size
 from textual.widget import Widget
 
 from tui.app.themes import app_color
-from tui.protocol import TokenUsage
+from tui.app.widgets.budget_cache import cache_rows, cost_rows, plural
+from tui.protocol import CacheMissed, TokenUsage
 
 Level = Literal["ok", "warn", "danger"]
 _BARS = "▁▂▃▄▅▆▇█"
@@ -41,6 +42,10 @@ class Prices:
             + output_tokens * self.output
         ) / 1_000_000
 
+    def saved(self, cached_input_tokens: int) -> float:
+        """What the cache took off the bill: cached tokens at the input price less what they cost."""
+        return cached_input_tokens * (self.input - self.cached_input) / 1_000_000
+
 
 @dataclass(frozen=True)
 class RequestRecord:
@@ -52,6 +57,10 @@ class RequestRecord:
     reasoning_tokens: int
     total_tokens: int
     cost: float | None
+    saved: float | None = None
+    """What the prompt cache saved on this request (None without a price)."""
+    turn: int = 0
+    """The turn it was made in (`BudgetModel.start_turn` counts them from 1; 0: before any)."""
 
     @property
     def cache_hit(self) -> float | None:
@@ -95,6 +104,8 @@ class BudgetModel:
         self.prices = prices
         self.requests: list[RequestRecord] = []
         self.compactions: list[CompactionRecord] = []
+        self.misses: list[CacheMissed] = []
+        self.turns = 0
         self.session_total_tokens = 0
         # What the context holds now: the last response's total, or a compaction's result.
         self._held = 0
@@ -108,11 +119,12 @@ class BudgetModel:
 
     def record_usage(self, usage: TokenUsage) -> None:
         """A response finished. Its tokens replace any estimate of what was about to be sent."""
-        cost = None
+        cost = saved = None
         if self.prices is not None:
             cost = self.prices.cost(
                 usage.input_tokens, usage.cached_input_tokens, usage.output_tokens
             )
+            saved = self.prices.saved(usage.cached_input_tokens)
         self.requests.append(
             RequestRecord(
                 usage.input_tokens,
@@ -121,6 +133,8 @@ class BudgetModel:
                 usage.reasoning_tokens,
                 usage.total_tokens,
                 cost,
+                saved,
+                self.turns,
             )
         )
         self.session_total_tokens = usage.session_total_tokens
@@ -128,6 +142,13 @@ class BudgetModel:
             self.context_window = usage.model_context_window
         self._held, self._held_approximate = usage.total_tokens, False
         self.pending, self.pending_approximate = 0, False
+
+    def start_turn(self) -> None:
+        """A turn (or another task) started: the requests from now on are its cost."""
+        self.turns += 1
+
+    def record_miss(self, miss: CacheMissed) -> None:
+        self.misses.append(miss)
 
     def set_estimate(self, tokens: int, approximate: bool) -> None:
         """Tokens waiting to go out with the next request (typed text, tool output)."""
@@ -241,6 +262,14 @@ class BudgetView(Widget):
         self.model.set_estimate(tokens, approximate)
         self.refresh(layout=True)
 
+    def start_turn(self) -> None:
+        self.model.start_turn()
+
+    def record_miss(self, miss: CacheMissed) -> None:
+        """A request read less from the prompt cache than expected: a line saying why."""
+        self.model.record_miss(miss)
+        self.refresh(layout=True)
+
     def record_compaction(self, before: int, after: int) -> None:
         self.model.record_compaction(before, after)
         self.refresh(layout=True)
@@ -297,7 +326,7 @@ class BudgetView(Widget):
             (
                 "Session",
                 Content(
-                    f"{_count(len(m.requests), 'request')} · total {human_tokens(m.session_total_tokens)}"
+                    f"{plural(len(m.requests), 'request')} · total {human_tokens(m.session_total_tokens)}"
                 ),
             ),
             (
@@ -315,18 +344,13 @@ class BudgetView(Widget):
                 Content(_output(m.session_sum("output_tokens"), m.session_sum("reasoning_tokens"))),
             ),
             ("Cache hit", Content.styled(m.cache_hit_sparkline(value_width), self._colour("ok"))),
+            *cache_rows(m.misses, self._colour("warn")),
         ]
         for number, compaction in enumerate(m.compactions, 1):
             before, after = human_tokens(compaction.before), human_tokens(compaction.after)
             when = Content.styled(f" after request {compaction.after_request}", "$foreground-muted")
             rows.append(("Compacted" if number == 1 else "", Content(f"{before} → {after}") + when))
-        cost, unpriced = m.session_cost
-        if unpriced == len(m.requests):
-            rows.append(("Cost", Content.styled("no prices for this model", "$foreground-muted")))
-        else:
-            note = f" ({_count(unpriced, 'request')} unpriced)" if unpriced else ""
-            rows.append(("Cost", Content(f"≈ ${cost:,.4f}") + Content.styled(note, "$foreground-muted")))
-        return rows
+        return rows + cost_rows(m.requests, m.turns)
 
     def _gauge(self, width: int) -> Content:
         """The window as a bar: filled up to what is used, `┃` where auto-compaction fires."""
@@ -355,8 +379,3 @@ def _tokens(input_tokens: int, cached: int, hit: float | None) -> str:
 
 def _output(output_tokens: int, reasoning_tokens: int) -> str:
     return f"out {human_tokens(output_tokens)} · reasoning {human_tokens(reasoning_tokens)}"
-
-
-def _count(n: int, noun: str) -> str:
-    """`1 request`, `2 requests`: every count in the pane agrees with its noun."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
