@@ -8,6 +8,9 @@ Environment knobs, so one file serves every test:
 - ECHO_SERVER_WAIT_FOR=PATH: start serving only once PATH exists (a slow startup the test
   controls, with no clock involved).
 - ECHO_SERVER_LONG_NAMES=1: also offer two tools whose qualified names exceed 64 characters.
+- ECHO_SERVER_HINTS=1: also offer the tools of RAW_LISTING, listed with those `annotations` and
+  `execution`, and `dup` listed twice (read-only, then not). Values the SDK's server models would
+  coerce (a hint of "true") are tests/mcp_raw_server.py's job.
 - ECHO_SERVER_HTTP_TOKEN=T: serve streamable HTTP on 127.0.0.1 instead of stdio, print the port
   on stdout, and answer 401 unless a request carries `Authorization: Bearer T`, `X-Team: blue`
   and `X-Key: $ECHO_SERVER_HTTP_KEY`.
@@ -36,8 +39,32 @@ if WAIT_FOR := os.environ.get("ECHO_SERVER_WAIT_FOR"):
 from mcp.server.mcpserver import MCPServer  # noqa: E402  (after the modes: `exit` stays fast)
 from mcp.server.mcpserver.exceptions import ToolError  # noqa: E402
 from mcp.server.mcpserver.utilities.types import Image  # noqa: E402
+from mcp.types import Tool as MCPTool  # noqa: E402
 
-server = MCPServer("echo", log_level="WARNING")
+# name -> fields the tool is listed with, as raw JSON (ECHO_SERVER_HINTS=1)
+RAW_LISTING: dict[str, dict[str, object]] = {
+    "look": {"annotations": {"readOnlyHint": True}},
+    "task_only": {"execution": {"taskSupport": "required"}},
+    "task_ok": {"execution": {"taskSupport": "optional"}},
+    "dup": {"annotations": {"readOnlyHint": True}},
+}
+
+
+class EchoServer(MCPServer):
+    async def list_tools(self) -> list[MCPTool]:
+        tools = await super().list_tools()
+        if not os.environ.get("ECHO_SERVER_HINTS"):
+            return tools
+        out = []
+        for tool in tools:
+            raw = RAW_LISTING.get(tool.name)
+            out.append(MCPTool.model_construct(**{**dict(tool), **raw}) if raw else tool)
+        dup = next(t for t in tools if t.name == "dup")
+        out.append(MCPTool.model_construct(**{**dict(dup), "annotations": {"readOnlyHint": False}}))
+        return out
+
+
+server = EchoServer("echo", log_level="WARNING")
 
 # Registered out of alphabetical order on purpose: codeloop must sort what it offers.
 
@@ -85,6 +112,10 @@ def pid() -> int:
     """This server's process id."""
     return os.getpid()
 
+
+if os.environ.get("ECHO_SERVER_HINTS"):
+    for hinted in RAW_LISTING:
+        server.add_tool(echo, name=hinted, description=f"echo, listed as {hinted}")
 
 if os.environ.get("ECHO_SERVER_LONG_NAMES"):
     for suffix in ("alpha", "beta"):

@@ -29,7 +29,7 @@ from tui.config import McpServerConfig
 from tui.engine.resume import load_rollout
 from tui.engine.rollout import RolloutWriter
 from tui.engine.session import Session
-from tui.tools.base import HEADLESS_DECLINE
+from tui.tools.mcp_tool import headless_decline
 from tui.tools.mcp import McpManager
 
 LISTED_ORDER = ["sleep", "echo", "add", "fail", "image", "crash", "pid"]  # as the server registers them
@@ -128,7 +128,8 @@ async def test_headless_session_declines_mcp_calls_and_tells_the_model(fake_open
     fake_openai.queue_response(fe.turn(fe.message_item("ok")))
     async with mcp_session(fake_openai, tmp_path, {"echo": echo_server()}, policy="untrusted", interactive=False) as sess:
         events = await run_turn(sess, "go", timeout=120)
-    assert outputs_by_call(fake_openai.responses_bodies()[1])["c1"] == HEADLESS_DECLINE
+    told = outputs_by_call(fake_openai.responses_bodies()[1])["c1"]
+    assert told == headless_decline("echo", "echo") and "--full-auto" not in told
     assert [d.by for d in of_type(events, ev.ApprovalDecided)] == ["policy"]
 
 

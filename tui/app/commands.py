@@ -79,7 +79,10 @@ def mcp_text(mcp: McpManager | None) -> str:
             for tool in sorted(server.tools, key=lambda t: t.name):
                 summary = " ".join((tool.description or "").split())
                 summary = summary if len(summary) <= 60 else summary[:59] + "…"
-                lines.append(f"    {offered.get((name, tool.name), tool.name)}  {summary}".rstrip())
+                hint = "  (read-only hint)" if tool.name in server.read_only else ""
+                lines.append(f"    {offered.get((name, tool.name), tool.name)}{hint}  {summary}".rstrip())
+            for tool_name, why in sorted(server.unserved.items()):
+                lines.append(f"    not offered: {tool_name}: {why}")
         elif server.state == "failed":
             lines.append(f"  {name}: failed: {server.reason}")
         elif server.state == "disabled":

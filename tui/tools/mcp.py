@@ -33,7 +33,7 @@ from typing import IO, Any
 from tui.config import McpServerConfig
 from tui.protocol import Event, McpServerState, McpServerStatus, WarningIssued
 from tui.safety.redact import is_secret_name, remember_secret
-from tui.tools.mcp_specs import qualified_names, tool_spec
+from tui.tools.mcp_specs import qualified_names, read_only_hint, tool_spec, unservable
 
 # The SDK's own shutdown is bounded (flush 0.5 s, 2 s after closing stdin, 2 s after SIGTERM,
 # then SIGKILL): this only guards against a shutdown that hangs anyway.
@@ -60,6 +60,16 @@ def _import_sdk() -> Any:
     # over the app's screen. Failures reach the user as McpServerStatus events instead.
     logging.getLogger("mcp").addHandler(logging.NullHandler())
     return mcp
+
+
+def _listing_type(sdk: Any) -> Any:
+    """`tools/list` results whose tools keep `annotations` and `execution` as the server sent
+    them: the SDK's models coerce `"true"` or `1` into a boolean, and a hint that loosens
+    approvals must be a real JSON `true` (tui/tools/mcp_specs.read_only_hint)."""
+    from pydantic import create_model
+
+    tool = create_model("ListedTool", __base__=sdk.types.Tool, annotations=(Any, None), execution=(Any, None))
+    return create_model("ToolListing", __base__=sdk.types.ListToolsResult, tools=(list[tool], ...))  # type: ignore[valid-type]
 
 
 def _import_http() -> tuple[Any, Any]:
@@ -133,6 +143,8 @@ class McpServer:
         self.state: McpServerState = "starting" if config.enabled else "disabled"
         self.reason: str | None = None if config.enabled else "enabled = false"
         self.tools: list[Any] = []  # the SDK's Tool objects offered, after enabled/disabled_tools
+        self.read_only: set[str] = set()  # tools every listing of which says `readOnlyHint: true`
+        self.unserved: dict[str, str] = {}  # tools listed but not offered: why
         self.settled = asyncio.Event()  # set once ready, failed or disabled
         if not config.enabled:
             self.settled.set()
@@ -201,9 +213,15 @@ class McpServer:
         tools: list[Any] = []
         cursor: str | None = None
         sdk = await asyncio.to_thread(_import_sdk)
+        listing = _listing_type(sdk)
+        # The SDK's own bookkeeping of a listing (output schemas it checks results against; the
+        # headers of the 2026 protocol), which `session.list_tools()` would have done.
+        absorb = getattr(session, "_absorb_tool_listing", None)
         for _ in range(MAX_TOOL_PAGES):
             params = sdk.types.PaginatedRequestParams(cursor=cursor) if cursor else None
-            page = await session.list_tools(params=params)
+            page = await session.send_request(sdk.types.ListToolsRequest(params=params), listing)
+            if absorb is not None:
+                page = absorb(page, complete=cursor is None and page.next_cursor is None)
             tools.extend(page.tools)
             cursor = page.next_cursor
             if not cursor:
@@ -215,9 +233,14 @@ class McpServer:
             self._deadline.cancel()
         cfg = self.config
         first: dict[str, Any] = {}
+        read_only: dict[str, bool] = {}
         for t in tools:
             first.setdefault(t.name, t)  # a name listed twice would be a duplicate tool: the first wins
-        tools = list(first.values())
+            # ... but it is read-only only if every listing of it says so.
+            read_only[t.name] = read_only.get(t.name, True) and read_only_hint(t.annotations)
+        self.unserved = {t.name: why for t in first.values() if (why := unservable(t.execution))}
+        tools = [t for t in first.values() if t.name not in self.unserved]
+        self.read_only = {name for name, hinted in read_only.items() if hinted}
         if cfg.enabled_tools is not None:
             tools = [t for t in tools if t.name in cfg.enabled_tools]
         if cfg.disabled_tools:
@@ -331,6 +354,8 @@ class McpTool:
     server: McpServer
     tool: str
     spec: dict[str, Any]
+    read_only: bool = False
+    """The server marks it `readOnlyHint: true` (a hint: see safety/approvals.assess_mcp)."""
 
 
 class McpManager:
@@ -377,9 +402,12 @@ class McpManager:
         ready = [(s, t) for s in self.servers.values() if s.state == "ready" for t in s.tools]
         names = qualified_names((s.name, t.name) for s, t in ready)
         tools = [
-            McpTool(names[(s.name, t.name)], s, t.name, tool_spec(names[(s.name, t.name)], t.description, t.input_schema))
+            McpTool(
+                names[(s.name, t.name)], s, t.name,
+                tool_spec(names[(s.name, t.name)], t.description, t.input_schema), t.name in s.read_only,
+            )
             for s, t in ready
-        ]
+        ]  # fmt: skip
         return sorted(tools, key=lambda t: t.name)
 
     async def close(self) -> None:

@@ -129,6 +129,33 @@ def tool_spec(name: str, description: str | None, input_schema: object) -> dict[
     }
 
 
+# --- what a listed tool says about itself ---------------------------------------------------
+
+
+def read_only_hint(annotations: object) -> bool:
+    """Whether a tool's raw `annotations` (the JSON the server sent) mark it read-only: only a JSON
+    `true` counts. `"true"`, `1` or a non-object are no hint (the SDK's models would coerce them)."""
+    if not isinstance(annotations, dict):
+        return False
+    return annotations.get("readOnlyHint") is True
+
+
+SERVED_TASK_SUPPORT = (None, "forbidden", "optional")
+
+
+def unservable(execution: object) -> str | None:
+    """Why codeloop cannot call a tool with this raw `execution` object, or None when it can.
+
+    A tool whose `taskSupport` is "required" must be called as a task, which codeloop does not
+    do; a value codeloop does not know is treated the same way (a call might not work)."""
+    if not isinstance(execution, dict):
+        return None
+    support = execution.get("taskSupport")
+    if support in SERVED_TASK_SUPPORT:
+        return None
+    return f"it needs task-augmented calls (execution.taskSupport = {json.dumps(support)[:40]})"
+
+
 # --- results ---------------------------------------------------------------------------------
 
 

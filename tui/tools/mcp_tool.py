@@ -19,6 +19,7 @@ from tui.safety import approvals
 from tui.safety.approvals import Action
 from tui.safety.redact import default_redactor
 from tui.tools.base import ToolCall, ToolContext, ToolResult, parse_arguments
+from tui.mcp_config import approval_mode, approve_hint
 from tui.tools.mcp import McpCallError, McpTool
 from tui.tools.mcp_specs import result_text
 from tui.tools.process import truncate_output
@@ -30,6 +31,16 @@ class _AnyObject(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+def headless_decline(server: str, tool: str) -> str:
+    """What the model is told of an MCP call declined because nobody could be asked: the
+    setting that would let it run (`--full-auto` would not: MCP runs outside its sandbox)."""
+    return (
+        f"This call to the MCP tool `{tool}` of server `{server}` needs the user's approval, but "
+        "codeloop is running headless (`codeloop exec`) with nobody to ask, so it was declined. "
+        f"Do without it, or tell the user that {approve_hint(server, tool)} lets it run unasked."
+    )
+
+
 async def handle_mcp_call(call: ToolCall, ctx: ToolContext, tool: McpTool) -> ToolResult:
     parsed = parse_arguments(_AnyObject, call.payload)
     if isinstance(parsed, str):
@@ -38,9 +49,11 @@ async def handle_mcp_call(call: ToolCall, ctx: ToolContext, tool: McpTool) -> To
     server = tool.server
     if server.state != "ready":
         return ToolResult(f"Not run: the MCP server `{server.name}` is not running ({server.reason or server.state}).", False)
+    mode, mode_setting = approval_mode(server.name, server.config, tool.tool)
     verdict = approvals.assess_mcp(
-        policy=ctx.approval_policy, sandbox_mode=ctx.sandbox.mode, server=server.name, tool=tool.tool, store=ctx.approvals
-    )
+        policy=ctx.approval_policy, sandbox_mode=ctx.sandbox.mode, server=server.name, tool=tool.tool,
+        store=ctx.approvals, mode=mode, mode_setting=mode_setting, read_only=tool.read_only,
+    )  # fmt: skip
     if verdict.action is Action.REJECT:
         return ToolResult(f"Not run: {verdict.reason}.", False)
     shown = json.dumps(arguments, ensure_ascii=False, indent=2)
@@ -51,9 +64,11 @@ async def handle_mcp_call(call: ToolCall, ctx: ToolContext, tool: McpTool) -> To
                 server=server.name, tool=tool.tool, arguments=shown,
             )
         )
-        if decision is ReviewDecision.APPROVED_FOR_SESSION:
+        if decision is ReviewDecision.APPROVED_FOR_SESSION and mode != "prompt":
             ctx.approvals.approve_mcp_tool(server.name, tool.tool)
-        elif decision is not ReviewDecision.APPROVED:
+        elif decision not in (ReviewDecision.APPROVED, ReviewDecision.APPROVED_FOR_SESSION):
+            if not ctx.interactive:
+                return ToolResult(headless_decline(server.name, tool.tool), False)
             return ToolResult(ctx.declined_message(f"the call to the MCP tool `{tool.tool}` of server `{server.name}`"), False)
 
     ctx.emit(McpToolCallBegan(call.call_id, server.name, tool.tool, shown))
