@@ -33,6 +33,7 @@ from typing import IO, Any
 from tui.config import McpServerConfig
 from tui.protocol import Event, McpServerState, McpServerStatus, WarningIssued
 from tui.safety.redact import is_secret_name, remember_secret
+from tui.tools.mcp_stderr import with_stderr
 from tui.tools.mcp_specs import qualified_names, read_only_hint, tool_spec, unservable
 
 # The SDK's own shutdown is bounded (flush 0.5 s, 2 s after closing stdin, 2 s after SIGTERM,
@@ -328,9 +329,7 @@ class McpServer:
         return self._with_stderr("the server exited or closed its connection")
 
     def _with_stderr(self, reason: str) -> str:
-        tail = self.stderr_tail()
-        last = next((ln.strip() for ln in reversed(tail.splitlines()) if ln.strip()), "")
-        return f"{reason} (stderr: {last[:300]})" if last else reason
+        return with_stderr(reason, self.stderr_tail())
 
     def stderr_tail(self) -> str:
         """The end of what the server wrote to stderr, while it runs."""
