@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -21,7 +22,7 @@ from tui.safety.redact import default_redactor
 from tui.tools.base import ToolCall, ToolContext, ToolResult, parse_arguments
 from tui.mcp_config import approval_mode, approve_hint
 from tui.tools.mcp import McpCallError, McpTool
-from tui.tools.mcp_specs import result_text
+from tui.tools.mcp_specs import result_parts, result_text
 from tui.tools.process import truncate_output
 
 
@@ -74,6 +75,7 @@ async def handle_mcp_call(call: ToolCall, ctx: ToolContext, tool: McpTool) -> To
     ctx.emit(McpToolCallBegan(call.call_id, server.name, tool.tool, shown))
     started = time.monotonic()
     timed_out = False
+    parts: list[dict[str, Any]] | None = None
     try:
         result = await server.call(tool.tool, arguments)
     except McpCallError as e:
@@ -84,9 +86,14 @@ async def handle_mcp_call(call: ToolCall, ctx: ToolContext, tool: McpTool) -> To
         raise
     else:
         output, success = result_text(result)
+        parts = result_parts(result)
     # Redacted before anyone sees it, the model included (tui/safety/redact.py).
-    output = default_redactor().redact(output)
+    redactor = default_redactor()
+    output = redactor.redact(output)
+    for part in parts or ():
+        if part["type"] == "input_text":
+            part["text"] = truncate_output(redactor.redact(part["text"]), ctx.tool_output_token_limit)
     ctx.emit(McpToolCallEnded(
         call.call_id, server.name, tool.tool, success, time.monotonic() - started, output[-4000:], timed_out
     ))
-    return ToolResult(truncate_output(output, ctx.tool_output_token_limit), success)
+    return ToolResult(truncate_output(output, ctx.tool_output_token_limit), success, parts)
