@@ -88,3 +88,41 @@ def test_only_real_images_of_types_the_api_takes_become_image_parts() -> None:
     assert jpeg and jpeg[0]["image_url"].startswith("data:image/jpeg;base64,")
     error = result_parts(type("R", (), {"content": image(PNG_1X1).content, "is_error": True})())
     assert error and error[0] == {"type": "input_text", "text": "The tool reported an error:"}
+
+
+# --- progress ---------------------------------------------------------------------------------
+
+
+async def test_progress_is_reported_live_between_the_call_starting_and_ending(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.queue_response(fe.turn(call("c1", "mcp__s__progress", steps=3, delay=0.4)))
+    fake_openai.queue_response(fe.turn(fe.message_item("ok")))
+    async with mcp_session(fake_openai, tmp_path, {"s": rich_server()}) as sess:
+        events = await run_turn(sess, "go", timeout=120)
+    kinds = [type(e) for e in events if isinstance(e, (ev.McpToolCallBegan, ev.McpToolCallProgress, ev.McpToolCallEnded))]
+    assert kinds[0] is ev.McpToolCallBegan and kinds[-1] is ev.McpToolCallEnded
+    reports = of_type(events, ev.McpToolCallProgress)
+    assert len(reports) >= 2 and all(r.call_id == "c1" and r.total == 3 for r in reports)
+    assert reports[0].progress == 1 and reports[0].message == "step 1 of 3"
+    assert outputs_by_call(fake_openai.responses_bodies()[1])["c1"] == "3 steps done"
+
+
+async def test_progress_keeps_a_call_longer_than_its_timeout_alive(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.queue_response(fe.turn(call("c1", "mcp__s__progress", steps=8, delay=0.5)))  # 4 s, reports every 0.5 s
+    fake_openai.queue_response(fe.turn(fe.message_item("ok")))
+    async with mcp_session(fake_openai, tmp_path, {"s": rich_server(tool_timeout_sec=2)}) as sess:
+        await run_turn(sess, "go", timeout=120)
+    assert outputs_by_call(fake_openai.responses_bodies()[1])["c1"] == "8 steps done"
+
+
+async def test_progress_extends_a_call_only_up_to_the_hard_cap(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.queue_response(fe.turn(call("c1", "mcp__s__progress", steps=1000, delay=0.1)))  # would take 100 s
+    fake_openai.queue_response(fe.turn(call("c2", "mcp__s__echo", text="still serving")))
+    fake_openai.queue_response(fe.turn(fe.message_item("ok")))
+    async with mcp_session(fake_openai, tmp_path, {"s": rich_server(tool_timeout_sec=0.5)}) as sess:
+        events = await run_turn(sess, "go", timeout=120)
+    [ended, _] = of_type(events, ev.McpToolCallEnded)
+    assert ended.timed_out and 4.5 <= ended.duration_s < 30, ended.duration_s  # the cap: 10 x 0.5 s
+    out = outputs_by_call(fake_openai.responses_bodies()[2])
+    assert "tool_timeout_sec" in out["c1"] and "5 s" in out["c1"]
+    assert out["c2"] == "still serving"
+    assert len(of_type(events, ev.McpToolCallProgress)) <= 5 / 0.25 + 2, "reports are throttled"

@@ -24,8 +24,7 @@ import asyncio
 import contextlib
 import os
 import tempfile
-import urllib.parse
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -33,6 +32,7 @@ from typing import IO, Any
 from tui.config import McpServerConfig
 from tui.protocol import Event, McpServerState, McpServerStatus, WarningIssued
 from tui.safety.redact import is_secret_name, remember_secret
+from tui.tools.mcp_http import McpStartError, import_http, remote_headers, shown_url
 from tui.tools.mcp_stderr import with_stderr
 from tui.tools.mcp_specs import qualified_names, read_only_hint, tool_spec, unservable
 
@@ -40,8 +40,12 @@ from tui.tools.mcp_specs import qualified_names, read_only_hint, tool_spec, unse
 # then SIGKILL): this only guards against a shutdown that hangs anyway.
 CLOSE_TIMEOUT_S = 10.0
 STDERR_TAIL_BYTES = 4096
+PROGRESS_CAP_FACTOR = 10  # progress reports extend a call's timeout up to this many times it
 MAX_TOOL_PAGES = 100  # a server whose tools/list cursor never ends must not hang the startup
 _CONNECTION_CLOSED = -32000  # JSON-RPC code the SDK gives every request once the server is gone
+
+
+ProgressCallback = Callable[[float, "float | None", "str | None"], None]
 
 
 class McpCallError(Exception):
@@ -71,45 +75,6 @@ def _listing_type(sdk: Any) -> Any:
 
     tool = create_model("ListedTool", __base__=sdk.types.Tool, annotations=(Any, None), execution=(Any, None))
     return create_model("ToolListing", __base__=sdk.types.ListToolsResult, tools=(list[tool], ...))  # type: ignore[valid-type]
-
-
-def _import_http() -> tuple[Any, Any]:
-    """The streamable HTTP client and the HTTP library it runs on (the SDK's own dependency)."""
-    import httpx2
-    from mcp.client.streamable_http import streamable_http_client
-
-    return streamable_http_client, httpx2
-
-
-def _shown_url(url: str) -> str:
-    """The URL without what may carry a credential: its user:password part and its query."""
-    parts = urllib.parse.urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-class McpStartError(Exception):
-    """A remote server that cannot be reached as configured; the message says why, no secret."""
-
-
-def remote_headers(config: McpServerConfig, env: Mapping[str, str]) -> dict[str, str]:
-    """The headers a remote server gets: `http_headers`, the set `env_http_headers`, and the
-    bearer token. Values taken from variables are remembered as secrets (never shown)."""
-    headers = dict(config.http_headers)
-    for header, variable in config.env_http_headers.items():
-        if value := env.get(variable):
-            remember_secret(value)
-            headers[header] = value
-    if token_variable := config.bearer_token_env_var:
-        token = env.get(token_variable)
-        if not token:
-            raise McpStartError(f"bearer_token_env_var: the variable {token_variable} is not set")
-        remember_secret(token)
-        headers["Authorization"] = f"Bearer {token}"
-    for header, value in config.http_headers.items():
-        if is_secret_name(header) or header.lower() == "authorization":
-            remember_secret(value)
-    return headers
 
 
 def _leaf(exc: BaseException) -> BaseException:
@@ -202,7 +167,7 @@ class McpServer:
                 yield read, write
             return
         headers = remote_headers(cfg, os.environ)
-        streamable_http_client, httpx2 = await asyncio.to_thread(_import_http)
+        streamable_http_client, httpx2 = await asyncio.to_thread(import_http)
         # The SDK's own timeouts (30 s, 300 s between events of a stream); the startup and
         # tool timeouts of the config bound the whole exchange above this.
         timeout = httpx2.Timeout(30.0, read=300.0)
@@ -287,27 +252,49 @@ class McpServer:
 
     # ------------------------------------------------------------ calls
 
-    async def call(self, tool: str, arguments: dict[str, Any]) -> Any:
-        """The SDK's `CallToolResult`; McpCallError when there is none to give."""
+    async def call(self, tool: str, arguments: dict[str, Any], on_progress: ProgressCallback | None = None) -> Any:
+        """The SDK's `CallToolResult`; McpCallError when there is none to give.
+
+        `tool_timeout_sec` counts from the call's start and again from each progress report
+        (a long job that says it is alive goes on), never past PROGRESS_CAP_FACTOR times it."""
         session = self._session
-        if self.state != "ready" or session is None:
+        timeout = self.config.tool_timeout_sec
+        loop = asyncio.get_running_loop()
+        cap = loop.time() + timeout * PROGRESS_CAP_FACTOR
+
+        async def send(deadline: asyncio.Timeout) -> Any:
+            async def progressed(progress: float, total: float | None, message: str | None) -> None:
+                deadline.reschedule(min(loop.time() + timeout, cap))
+                if on_progress is not None:
+                    on_progress(progress, total, message)
+
+            return await session.call_tool(tool, arguments, progress_callback=progressed)
+
+        return await self.request(f"`{tool}`", send)
+
+    async def request(self, what: str, send: Callable[[asyncio.Timeout], Awaitable[Any]]) -> Any:
+        """`send(deadline)` (one request of the SDK's session) within `tool_timeout_sec`, its
+        failures turned into McpCallError: the server not running or gone (then marked failed),
+        or the deadline passed."""
+        if self.state != "ready" or self._session is None:
             raise McpCallError(f"the MCP server `{self.name}` is not running ({self.reason or self.state})")
         timeout = self.config.tool_timeout_sec
         try:
-            async with asyncio.timeout(timeout):
-                return await session.call_tool(tool, arguments)
+            async with asyncio.timeout(timeout) as deadline:
+                return await send(deadline)
         except TimeoutError:
             raise McpCallError(
-                f"the MCP tool `{tool}` of server `{self.name}` gave no result within {timeout:g} s "
-                "(tool_timeout_sec); the call was cancelled",
+                f"the MCP request {what} of server `{self.name}` gave no result within {timeout:g} s "
+                f"(tool_timeout_sec; counted again from each progress report, {timeout * PROGRESS_CAP_FACTOR:g} s "
+                "at most); it was cancelled",
                 timed_out=True,
             ) from None
         except Exception as e:
             if _connection_closed(e):
                 reason = self._stopped()
                 self._fail(reason)
-                raise McpCallError(f"the MCP server `{self.name}` stopped while running `{tool}`: {reason}") from None
-            raise McpCallError(f"the MCP call to `{tool}` failed: {_describe(e)}") from None
+                raise McpCallError(f"the MCP server `{self.name}` stopped while running {what}: {reason}") from None
+            raise McpCallError(f"the MCP request {what} failed: {_describe(e)}") from None
 
     # ------------------------------------------------------------ reasons
 
@@ -318,7 +305,7 @@ class McpServer:
         if isinstance(leaf, McpStartError):
             return f"cannot connect: {leaf}"
         if self.config.url is not None:
-            return f"cannot use {_shown_url(self.config.url)!r}: {_describe(leaf)}"
+            return f"cannot use {shown_url(self.config.url)!r}: {_describe(leaf)}"
         if isinstance(leaf, OSError) and not _connection_closed(leaf):
             return f"cannot run {self.config.command!r}: {leaf.strerror or leaf}"
         if _connection_closed(leaf):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -14,6 +15,7 @@ from tui.protocol import (
     ApprovalRequested,
     McpToolCallBegan,
     McpToolCallEnded,
+    McpToolCallProgress,
     ReviewDecision,
 )
 from tui.safety import approvals
@@ -30,6 +32,25 @@ class _AnyObject(BaseModel):
     """Any JSON object: the server validates against its own schema."""
 
     model_config = ConfigDict(extra="allow")
+
+
+PROGRESS_INTERVAL_S = 0.25  # a server may report progress as fast as it likes: show a few a second
+PROGRESS_MESSAGE_CHARS = 200
+
+
+def _progress_reporter(ctx: ToolContext, call_id: str) -> Callable[[float, float | None, str | None], None]:
+    last = -PROGRESS_INTERVAL_S
+
+    def report(progress: float, total: float | None, message: str | None) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last < PROGRESS_INTERVAL_S:
+            return
+        last = now
+        text = default_redactor().redact(" ".join(str(message).split())[:PROGRESS_MESSAGE_CHARS]) if message else None
+        ctx.emit(McpToolCallProgress(call_id, float(progress), float(total) if total else None, text))
+
+    return report
 
 
 def headless_decline(server: str, tool: str) -> str:
@@ -77,7 +98,7 @@ async def handle_mcp_call(call: ToolCall, ctx: ToolContext, tool: McpTool) -> To
     timed_out = False
     parts: list[dict[str, Any]] | None = None
     try:
-        result = await server.call(tool.tool, arguments)
+        result = await server.call(tool.tool, arguments, _progress_reporter(ctx, call.call_id))
     except McpCallError as e:
         output, success, timed_out = str(e), False, e.timed_out
     except asyncio.CancelledError:
