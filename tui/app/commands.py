@@ -70,7 +70,9 @@ def mcp_text(mcp: McpManager | None) -> str:
     """What /mcp shows: every configured server, its state and the tools it offers."""
     if mcp is None or not mcp.servers:
         return "No MCP servers are configured. Add one under [mcp_servers.NAME] in config.toml (see the README)."
-    offered = {(t.server.name, t.tool): t.name for t in mcp.offered_tools()}
+    from tui.tools.mcp import McpTool
+
+    offered = {(t.server.name, t.tool): t.name for t in mcp.offered_tools() if isinstance(t, McpTool)}
     lines = ["MCP servers:"]
     for name, server in mcp.servers.items():
         if server.state == "ready":

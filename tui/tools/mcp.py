@@ -32,6 +32,7 @@ from typing import IO, Any
 from tui.config import McpServerConfig
 from tui.protocol import Event, McpServerState, McpServerStatus, WarningIssued
 from tui.safety.redact import is_secret_name, remember_secret
+from tui.tools.mcp_listing import list_tools, offers_resources
 from tui.tools.mcp_http import McpStartError, import_http, remote_headers, shown_url
 from tui.tools.mcp_stderr import with_stderr
 from tui.tools.mcp_specs import qualified_names, read_only_hint, tool_spec, unservable
@@ -41,7 +42,6 @@ from tui.tools.mcp_specs import qualified_names, read_only_hint, tool_spec, unse
 CLOSE_TIMEOUT_S = 10.0
 STDERR_TAIL_BYTES = 4096
 PROGRESS_CAP_FACTOR = 10  # progress reports extend a call's timeout up to this many times it
-MAX_TOOL_PAGES = 100  # a server whose tools/list cursor never ends must not hang the startup
 _CONNECTION_CLOSED = -32000  # JSON-RPC code the SDK gives every request once the server is gone
 
 
@@ -65,16 +65,6 @@ def _import_sdk() -> Any:
     # over the app's screen. Failures reach the user as McpServerStatus events instead.
     logging.getLogger("mcp").addHandler(logging.NullHandler())
     return mcp
-
-
-def _listing_type(sdk: Any) -> Any:
-    """`tools/list` results whose tools keep `annotations` and `execution` as the server sent
-    them: the SDK's models coerce `"true"` or `1` into a boolean, and a hint that loosens
-    approvals must be a real JSON `true` (tui/tools/mcp_specs.read_only_hint)."""
-    from pydantic import create_model
-
-    tool = create_model("ListedTool", __base__=sdk.types.Tool, annotations=(Any, None), execution=(Any, None))
-    return create_model("ToolListing", __base__=sdk.types.ListToolsResult, tools=(list[tool], ...))  # type: ignore[valid-type]
 
 
 def _leaf(exc: BaseException) -> BaseException:
@@ -111,6 +101,7 @@ class McpServer:
         self.tools: list[Any] = []  # the SDK's Tool objects offered, after enabled/disabled_tools
         self.read_only: set[str] = set()  # tools every listing of which says `readOnlyHint: true`
         self.unserved: dict[str, str] = {}  # tools listed but not offered: why
+        self.has_resources = False  # it declared the `resources` capability
         self.settled = asyncio.Event()  # set once ready, failed or disabled
         if not config.enabled:
             self.settled.set()
@@ -142,8 +133,10 @@ class McpServer:
             sdk = await asyncio.to_thread(_import_sdk)
             async with self._transport(sdk) as (read, write):
                 async with sdk.ClientSession(read, write) as session:
-                    await session.initialize()
-                    tools = await self._list_tools(session)
+                    init = await session.initialize()
+                    tools = await list_tools(session, sdk)
+                    if getattr(init.capabilities, "resources", None) is not None:
+                        self.has_resources = await offers_resources(session)
                     self._ready(session, tools)
                     await self._closing.wait()
         except asyncio.CancelledError:
@@ -174,25 +167,6 @@ class McpServer:
         async with httpx2.AsyncClient(headers=headers, timeout=timeout) as http:
             async with streamable_http_client(cfg.url, http_client=http) as (read, write):
                 yield read, write
-
-    async def _list_tools(self, session: Any) -> list[Any]:
-        tools: list[Any] = []
-        cursor: str | None = None
-        sdk = await asyncio.to_thread(_import_sdk)
-        listing = _listing_type(sdk)
-        # The SDK's own bookkeeping of a listing (output schemas it checks results against; the
-        # headers of the 2026 protocol), which `session.list_tools()` would have done.
-        absorb = getattr(session, "_absorb_tool_listing", None)
-        for _ in range(MAX_TOOL_PAGES):
-            params = sdk.types.PaginatedRequestParams(cursor=cursor) if cursor else None
-            page = await session.send_request(sdk.types.ListToolsRequest(params=params), listing)
-            if absorb is not None:
-                page = absorb(page, complete=cursor is None and page.next_cursor is None)
-            tools.extend(page.tools)
-            cursor = page.next_cursor
-            if not cursor:
-                break
-        return tools
 
     def _ready(self, session: Any, tools: list[Any]) -> None:
         if self._deadline is not None:
@@ -257,12 +231,11 @@ class McpServer:
 
         `tool_timeout_sec` counts from the call's start and again from each progress report
         (a long job that says it is alive goes on), never past PROGRESS_CAP_FACTOR times it."""
-        session = self._session
         timeout = self.config.tool_timeout_sec
         loop = asyncio.get_running_loop()
         cap = loop.time() + timeout * PROGRESS_CAP_FACTOR
 
-        async def send(deadline: asyncio.Timeout) -> Any:
+        async def send(session: Any, deadline: asyncio.Timeout) -> Any:
             async def progressed(progress: float, total: float | None, message: str | None) -> None:
                 deadline.reschedule(min(loop.time() + timeout, cap))
                 if on_progress is not None:
@@ -272,16 +245,17 @@ class McpServer:
 
         return await self.request(f"`{tool}`", send)
 
-    async def request(self, what: str, send: Callable[[asyncio.Timeout], Awaitable[Any]]) -> Any:
-        """`send(deadline)` (one request of the SDK's session) within `tool_timeout_sec`, its
+    async def request(self, what: str, send: Callable[[Any, asyncio.Timeout], Awaitable[Any]]) -> Any:
+        """`send(session, deadline)` (one request of the SDK's session) within `tool_timeout_sec`, its
         failures turned into McpCallError: the server not running or gone (then marked failed),
         or the deadline passed."""
-        if self.state != "ready" or self._session is None:
+        session = self._session
+        if self.state != "ready" or session is None:
             raise McpCallError(f"the MCP server `{self.name}` is not running ({self.reason or self.state})")
         timeout = self.config.tool_timeout_sec
         try:
             async with asyncio.timeout(timeout) as deadline:
-                return await send(deadline)
+                return await send(session, deadline)
         except TimeoutError:
             raise McpCallError(
                 f"the MCP request {what} of server `{self.name}` gave no result within {timeout:g} s "
@@ -344,6 +318,16 @@ class McpTool:
     """The server marks it `readOnlyHint: true` (a hint: see safety/approvals.assess_mcp)."""
 
 
+@dataclass(frozen=True)
+class McpResourceTool:
+    """`list_mcp_resources`, `list_mcp_resource_templates` or `read_mcp_resource` (Codex's names),
+    offered once for all the servers."""
+
+    name: str
+    spec: dict[str, Any]
+    manager: McpManager
+
+
 class McpManager:
     """All configured servers of one session."""
 
@@ -383,8 +367,14 @@ class McpManager:
         """Until every server is ready, failed (its startup timeout included) or disabled."""
         await asyncio.gather(*(s.settled.wait() for s in self.servers.values()))
 
-    def offered_tools(self) -> list[McpTool]:
-        """The tools of the ready servers, sorted by their qualified names."""
+    def offered_tools(self) -> list[McpTool | McpResourceTool]:
+        """The tools of the ready servers, and the resource tools when one of them has resources
+        (tui/tools/mcp_resources.py), sorted by their names."""
+        from tui.tools.mcp_resources import RESOURCE_TOOL_SPECS
+
+        offered: list[McpTool | McpResourceTool] = []
+        if any(s.state == "ready" and s.has_resources for s in self.servers.values()):
+            offered = [McpResourceTool(spec["name"], spec, self) for spec in RESOURCE_TOOL_SPECS]
         ready = [(s, t) for s in self.servers.values() if s.state == "ready" for t in s.tools]
         names = qualified_names((s.name, t.name) for s, t in ready)
         tools = [
@@ -394,7 +384,11 @@ class McpManager:
             )
             for s, t in ready
         ]  # fmt: skip
-        return sorted(tools, key=lambda t: t.name)
+        return sorted([*offered, *tools], key=lambda t: t.name)
+
+    def resource_servers(self) -> list[McpServer]:
+        """The ready servers that have resources, by name."""
+        return [s for s in self.servers.values() if s.state == "ready" and s.has_resources]
 
     async def close(self) -> None:
         await asyncio.gather(*(s.close() for s in self.servers.values()))

@@ -201,7 +201,7 @@ _IMAGE_MAGIC = (
 )
 
 
-def _image_data_url(data: object) -> str | None:
+def image_data_url(data: object) -> str | None:
     """A data URL of a base64 image the API takes (PNG, JPEG, GIF, WebP, at most 10 MB), or
     None."""
     if not isinstance(data, str) or _b64_size(data) > MAX_IMAGE_BYTES:
@@ -222,11 +222,11 @@ def _image_data_url(data: object) -> str | None:
 def _block_image(block: Any) -> str | None:
     kind = getattr(block, "type", None)
     if kind == "image":
-        return _image_data_url(getattr(block, "data", None))
+        return image_data_url(getattr(block, "data", None))
     if kind == "resource":
         res = getattr(block, "resource", None)
         if str(getattr(res, "mime_type", "") or "").startswith("image/"):
-            return _image_data_url(getattr(res, "blob", None))
+            return image_data_url(getattr(res, "blob", None))
     return None
 
 

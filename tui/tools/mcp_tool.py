@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -23,7 +23,7 @@ from tui.safety.approvals import Action
 from tui.safety.redact import default_redactor
 from tui.tools.base import ToolCall, ToolContext, ToolResult, parse_arguments
 from tui.mcp_config import approval_mode, approve_hint
-from tui.tools.mcp import McpCallError, McpTool
+from tui.tools.mcp import McpCallError, McpServer, McpTool
 from tui.tools.mcp_specs import result_parts, result_text
 from tui.tools.process import truncate_output
 
@@ -69,12 +69,37 @@ async def handle_mcp_call(call: ToolCall, ctx: ToolContext, tool: McpTool) -> To
         return ToolResult(parsed, False)
     arguments = dict(parsed.model_extra or {})
     server = tool.server
+
+    async def send() -> Answer:
+        result = await server.call(tool.tool, arguments, _progress_reporter(ctx, call.call_id))
+        output, success = result_text(result)
+        return output, success, result_parts(result)
+
+    return await run_gated(call, ctx, server, tool.tool, arguments, send, read_only=tool.read_only)
+
+
+Answer = tuple[str, bool, "list[dict[str, Any]] | None"]  # text, success, content parts (images)
+
+
+async def run_gated(
+    call: ToolCall,
+    ctx: ToolContext,
+    server: McpServer,
+    tool: str,
+    arguments: dict[str, Any],
+    send: Callable[[], Awaitable[Answer]],
+    *,
+    read_only: bool,
+) -> ToolResult:
+    """One request to `server` on the model's behalf (`tool`: the server's tool, or a resource
+    tool): the approval gate, the Began/Ended events, the answer redacted and capped. `send`
+    raises McpCallError when there is no answer."""
     if server.state != "ready":
         return ToolResult(f"Not run: the MCP server `{server.name}` is not running ({server.reason or server.state}).", False)
-    mode, mode_setting = approval_mode(server.name, server.config, tool.tool)
+    mode, mode_setting = approval_mode(server.name, server.config, tool)
     verdict = approvals.assess_mcp(
-        policy=ctx.approval_policy, sandbox_mode=ctx.sandbox.mode, server=server.name, tool=tool.tool,
-        store=ctx.approvals, mode=mode, mode_setting=mode_setting, read_only=tool.read_only,
+        policy=ctx.approval_policy, sandbox_mode=ctx.sandbox.mode, server=server.name, tool=tool,
+        store=ctx.approvals, mode=mode, mode_setting=mode_setting, read_only=read_only,
     )  # fmt: skip
     if verdict.action is Action.REJECT:
         return ToolResult(f"Not run: {verdict.reason}.", False)
@@ -83,31 +108,28 @@ async def handle_mcp_call(call: ToolCall, ctx: ToolContext, tool: McpTool) -> To
         decision = await ctx.request_approval(
             ApprovalRequested(
                 call_id=call.call_id, kind="mcp", reason=verdict.reason, sandboxed=False,
-                server=server.name, tool=tool.tool, arguments=shown,
+                server=server.name, tool=tool, arguments=shown,
             )
         )
         if decision is ReviewDecision.APPROVED_FOR_SESSION and mode != "prompt":
-            ctx.approvals.approve_mcp_tool(server.name, tool.tool)
+            ctx.approvals.approve_mcp_tool(server.name, tool)
         elif decision not in (ReviewDecision.APPROVED, ReviewDecision.APPROVED_FOR_SESSION):
             if not ctx.interactive:
-                return ToolResult(headless_decline(server.name, tool.tool), False)
-            return ToolResult(ctx.declined_message(f"the call to the MCP tool `{tool.tool}` of server `{server.name}`"), False)
+                return ToolResult(headless_decline(server.name, tool), False)
+            return ToolResult(ctx.declined_message(f"the call to the MCP tool `{tool}` of server `{server.name}`"), False)
 
-    ctx.emit(McpToolCallBegan(call.call_id, server.name, tool.tool, shown))
+    ctx.emit(McpToolCallBegan(call.call_id, server.name, tool, shown))
     started = time.monotonic()
     timed_out = False
     parts: list[dict[str, Any]] | None = None
     try:
-        result = await server.call(tool.tool, arguments, _progress_reporter(ctx, call.call_id))
+        output, success, parts = await send()
     except McpCallError as e:
         output, success, timed_out = str(e), False, e.timed_out
     except asyncio.CancelledError:
         # The SDK tells the server the request is cancelled; the turn answers the call.
-        ctx.emit(McpToolCallEnded(call.call_id, server.name, tool.tool, False, time.monotonic() - started, ABORTED_BY_USER))
+        ctx.emit(McpToolCallEnded(call.call_id, server.name, tool, False, time.monotonic() - started, ABORTED_BY_USER))
         raise
-    else:
-        output, success = result_text(result)
-        parts = result_parts(result)
     # Redacted before anyone sees it, the model included (tui/safety/redact.py).
     redactor = default_redactor()
     output = redactor.redact(output)
@@ -115,6 +137,6 @@ async def handle_mcp_call(call: ToolCall, ctx: ToolContext, tool: McpTool) -> To
         if part["type"] == "input_text":
             part["text"] = truncate_output(redactor.redact(part["text"]), ctx.tool_output_token_limit)
     ctx.emit(McpToolCallEnded(
-        call.call_id, server.name, tool.tool, success, time.monotonic() - started, output[-4000:], timed_out
+        call.call_id, server.name, tool, success, time.monotonic() - started, output[-4000:], timed_out
     ))
     return ToolResult(truncate_output(output, ctx.tool_output_token_limit), success, parts)
