@@ -8,6 +8,11 @@ Environment knobs, so one file serves every test:
 - ECHO_SERVER_WAIT_FOR=PATH: start serving only once PATH exists (a slow startup the test
   controls, with no clock involved).
 - ECHO_SERVER_LONG_NAMES=1: also offer two tools whose qualified names exceed 64 characters.
+- ECHO_SERVER_HINTS=1: also offer the tools of RAW_LISTING, listed with those `annotations` and
+  `execution`, and `dup` listed twice (read-only, then not). Values the SDK's server models would
+  coerce (a hint of "true") are tests/mcp_raw_server.py's job.
+- ECHO_SERVER_RICH=1: also offer results with images (`chart`, `not_an_image`) and a tool that
+  reports progress (`progress`), and serve resources (RICH_RESOURCES, a template).
 - ECHO_SERVER_HTTP_TOKEN=T: serve streamable HTTP on 127.0.0.1 instead of stdio, print the port
   on stdout, and answer 401 unless a request carries `Authorization: Bearer T`, `X-Team: blue`
   and `X-Key: $ECHO_SERVER_HTTP_KEY`.
@@ -36,8 +41,32 @@ if WAIT_FOR := os.environ.get("ECHO_SERVER_WAIT_FOR"):
 from mcp.server.mcpserver import MCPServer  # noqa: E402  (after the modes: `exit` stays fast)
 from mcp.server.mcpserver.exceptions import ToolError  # noqa: E402
 from mcp.server.mcpserver.utilities.types import Image  # noqa: E402
+from mcp.types import Tool as MCPTool  # noqa: E402
 
-server = MCPServer("echo", log_level="WARNING")
+# name -> fields the tool is listed with, as raw JSON (ECHO_SERVER_HINTS=1)
+RAW_LISTING: dict[str, dict[str, object]] = {
+    "look": {"annotations": {"readOnlyHint": True}},
+    "task_only": {"execution": {"taskSupport": "required"}},
+    "task_ok": {"execution": {"taskSupport": "optional"}},
+    "dup": {"annotations": {"readOnlyHint": True}},
+}
+
+
+class EchoServer(MCPServer):
+    async def list_tools(self) -> list[MCPTool]:
+        tools = await super().list_tools()
+        if not os.environ.get("ECHO_SERVER_HINTS"):
+            return tools
+        out = []
+        for tool in tools:
+            raw = RAW_LISTING.get(tool.name)
+            out.append(MCPTool.model_construct(**{**dict(tool), **raw}) if raw else tool)
+        dup = next(t for t in tools if t.name == "dup")
+        out.append(MCPTool.model_construct(**{**dict(dup), "annotations": {"readOnlyHint": False}}))
+        return out
+
+
+server = EchoServer("echo", log_level="WARNING")
 
 # Registered out of alphabetical order on purpose: codeloop must sort what it offers.
 
@@ -85,6 +114,57 @@ def pid() -> int:
     """This server's process id."""
     return os.getpid()
 
+
+if os.environ.get("ECHO_SERVER_HINTS"):
+    for hinted in RAW_LISTING:
+        server.add_tool(echo, name=hinted, description=f"echo, listed as {hinted}")
+
+# The smallest valid PNG (1x1, transparent): what a screenshot tool returns, only smaller.
+PNG_1X1 = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082"
+)
+
+if os.environ.get("ECHO_SERVER_RICH"):
+    import base64
+
+    from mcp.server.mcpserver import Context
+    from mcp.types import CallToolResult, ImageContent, TextContent
+
+    @server.tool()
+    def chart() -> CallToolResult:
+        """Text, an image, text."""
+        png = base64.b64encode(PNG_1X1).decode()
+        return CallToolResult(content=[
+            TextContent(type="text", text="the chart:"),
+            ImageContent(type="image", data=png, mime_type="image/png"),
+            TextContent(type="text", text="that was the chart"),
+        ])  # fmt: skip
+
+    @server.tool()
+    def not_an_image() -> Image:
+        """Bytes labelled PNG that are no image."""
+        return Image(data=b"<svg onload=alert(1)>", format="png")
+
+    @server.tool()
+    async def progress(steps: int, delay: float, ctx: Context) -> str:  # type: ignore[type-arg]
+        """Report `steps` progress notifications, `delay` seconds apart, then answer."""
+        for i in range(steps):
+            await asyncio.sleep(delay)
+            await ctx.report_progress(i + 1, steps, f"step {i + 1} of {steps}")
+        return f"{steps} steps done"
+
+    @server.resource("file:///notes/readme.md", name="readme", description="The notes' readme", mime_type="text/markdown")
+    def readme() -> str:
+        return "# Notes\nread me"
+
+    @server.resource("file:///notes/logo.png", name="logo", mime_type="image/png")
+    def logo() -> bytes:
+        return PNG_1X1
+
+    @server.resource("note://{topic}", name="note", description="A note on a topic")
+    def note(topic: str) -> str:
+        return f"a note on {topic}"
 
 if os.environ.get("ECHO_SERVER_LONG_NAMES"):
     for suffix in ("alpha", "beta"):

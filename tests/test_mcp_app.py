@@ -96,3 +96,19 @@ async def test_mcp_approval_modal_shows_server_tool_and_arguments_and_y_runs_it(
         assert "shown in the modal" in cell.result
         await app.session.submit(ev.Shutdown())
     assert outputs_by_call(fake_openai.responses_bodies()[1]) == {"c1": "shown in the modal"}
+
+
+async def test_mcp_call_cell_shows_progress_live_and_then_the_result(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.queue_response(fe.turn(call("c1", "mcp__echo__progress", steps=40, delay=0.25)))
+    fake_openai.queue_response(fe.turn(fe.message_item("done")))
+    app = _app(fake_openai, tmp_path, {"echo": echo_server(env={"ECHO_SERVER_RICH": "1"})})
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("g", "o", "enter")
+        await until(pilot, lambda: bool(app.query(McpCallCell)) and "of 40" in str(app.query_one(McpCallCell).render()), WAIT_S)
+        live = str(app.query_one(McpCallCell).render())
+        assert "running…" in live and "/40 · step " in live
+        await until(pilot, lambda: not app.session.turn_running and app.query_one(McpCallCell).result is not None, WAIT_S)
+        cell = app.query_one(McpCallCell)
+        assert cell.result is not None and "40 steps done" in cell.result
+        assert "step " not in str(cell.render()), "the progress line goes once the call ended"
+        await app.session.submit(ev.Shutdown())

@@ -29,7 +29,7 @@ from tui.config import McpServerConfig
 from tui.engine.resume import load_rollout
 from tui.engine.rollout import RolloutWriter
 from tui.engine.session import Session
-from tui.tools.base import HEADLESS_DECLINE
+from tui.tools.mcp_tool import headless_decline
 from tui.tools.mcp import McpManager
 
 LISTED_ORDER = ["sleep", "echo", "add", "fail", "image", "crash", "pid"]  # as the server registers them
@@ -128,11 +128,12 @@ async def test_headless_session_declines_mcp_calls_and_tells_the_model(fake_open
     fake_openai.queue_response(fe.turn(fe.message_item("ok")))
     async with mcp_session(fake_openai, tmp_path, {"echo": echo_server()}, policy="untrusted", interactive=False) as sess:
         events = await run_turn(sess, "go", timeout=120)
-    assert outputs_by_call(fake_openai.responses_bodies()[1])["c1"] == HEADLESS_DECLINE
+    told = outputs_by_call(fake_openai.responses_bodies()[1])["c1"]
+    assert told == headless_decline("echo", "echo") and "--full-auto" not in told
     assert [d.by for d in of_type(events, ev.ApprovalDecided)] == ["policy"]
 
 
-async def test_errors_become_error_outputs_and_images_a_note(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+async def test_errors_become_error_outputs_and_images_image_parts(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
     fake_openai.queue_response(fe.turn(
         call("c1", "mcp__echo__fail", message="disk is on fire"),
         call("c2", "mcp__echo__echo", wrong="field"),
@@ -146,7 +147,7 @@ async def test_errors_become_error_outputs_and_images_a_note(fake_openai: FakeOp
     assert "error" in out["c1"] and "disk is on fire" in out["c1"]
     assert "error" in out["c2"] and "text" in out["c2"], "the server's own validation message"
     assert out["c3"] == "the arguments must be a JSON object."
-    assert out["c4"] == "[image: image/png, 16 bytes]"
+    assert out["c4"] == [{"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgoAAAAAAAAAAA=="}]
     success = {e.call_id: e.success for e in of_type(events, ev.ToolCallEnded)}
     assert success == {"c1": False, "c2": False, "c3": False, "c4": True}
 

@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 from pydantic_core import ErrorDetails
 
+from tui.mcp_config import McpApprovalMode, McpToolConfig
 from tui.protocol import ApprovalPolicy, SandboxMode
 from tui.safety.redact import is_secret_name, remember_secret, remember_secret_variable
 
@@ -182,6 +183,12 @@ class McpServerConfig(_ConfigModel):
     """Tools never offered (applied after `enabled_tools`)."""
     enabled: bool = True
     """`false` keeps the server configured but not started."""
+    default_tools_approval_mode: McpApprovalMode | None = None
+    """How calls to its tools are approved: `"auto"` (the approval policy decides; the default),
+    `"prompt"` (ask every time) or `"approve"` (run unasked). See tui/mcp_config.py."""
+    tools: dict[str, McpToolConfig] = {}
+    """Per-tool settings by the server's own tool name: `[mcp_servers.<name>.tools.<tool>]
+    approval_mode = ...` overrides `default_tools_approval_mode` for that tool."""
 
     def transport_problem(self) -> str | None:
         """Why this entry names no one way to reach its server, or None when it does."""

@@ -186,6 +186,7 @@ class _Progress:
             ev.ToolCallProposed,  # a call is printed when it runs
             ev.ExecCommandOutputDelta,  # the command and how it ended, not its output
             ev.McpToolCallEnded,  # ended: ToolCallEnded's line
+            ev.McpToolCallProgress,  # live progress is the app's; `--json` prints it
             ev.ApprovalRequested,  # never sent to a headless session
             ev.ContextEstimated,
             ev.CompactionStarted,  # CompactionDone's line says it all

@@ -351,6 +351,19 @@ class McpToolCallBegan(Event):
 
 
 @dataclass
+class McpToolCallProgress(Event):
+    """A running MCP tool call reported progress (a `notifications/progress` of its server): sent
+    by the MCP tool between `McpToolCallBegan` and `McpToolCallEnded`, at most a few a second.
+    `message` is the server's, clipped; `total` is None when the server gave none."""
+
+    type: ClassVar[str] = "mcp_tool_call_progress"
+    call_id: str
+    progress: float
+    total: float | None = None
+    message: str | None = None
+
+
+@dataclass
 class McpToolCallEnded(Event):
     """An MCP tool call ended (answered, failed, timed out or interrupted): sent by the MCP tool."""
 

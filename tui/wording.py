@@ -36,6 +36,15 @@ def mcp_call_state(success: bool, timed_out: bool) -> str:
     return "timed out" if timed_out else "done" if success else "failed"
 
 
+def mcp_progress(e: ev.McpToolCallProgress) -> str:
+    """A running MCP call's last progress report: `3/10 · indexing`, `42%`, or `3`."""
+    if e.total:
+        done = f"{e.progress:g}/{e.total:g}"
+    else:
+        done = f"{e.progress:g}"
+    return f"{done} · {e.message}" if e.message else done
+
+
 def mcp_server_failed(server: str, reason: str | None) -> str:
     return f"MCP server {server!r} failed: {reason}"
 

@@ -70,7 +70,9 @@ def mcp_text(mcp: McpManager | None) -> str:
     """What /mcp shows: every configured server, its state and the tools it offers."""
     if mcp is None or not mcp.servers:
         return "No MCP servers are configured. Add one under [mcp_servers.NAME] in config.toml (see the README)."
-    offered = {(t.server.name, t.tool): t.name for t in mcp.offered_tools()}
+    from tui.tools.mcp import McpTool
+
+    offered = {(t.server.name, t.tool): t.name for t in mcp.offered_tools() if isinstance(t, McpTool)}
     lines = ["MCP servers:"]
     for name, server in mcp.servers.items():
         if server.state == "ready":
@@ -79,7 +81,10 @@ def mcp_text(mcp: McpManager | None) -> str:
             for tool in sorted(server.tools, key=lambda t: t.name):
                 summary = " ".join((tool.description or "").split())
                 summary = summary if len(summary) <= 60 else summary[:59] + "…"
-                lines.append(f"    {offered.get((name, tool.name), tool.name)}  {summary}".rstrip())
+                hint = "  (read-only hint)" if tool.name in server.read_only else ""
+                lines.append(f"    {offered.get((name, tool.name), tool.name)}{hint}  {summary}".rstrip())
+            for tool_name, why in sorted(server.unserved.items()):
+                lines.append(f"    not offered: {tool_name}: {why}")
         elif server.state == "failed":
             lines.append(f"  {name}: failed: {server.reason}")
         elif server.state == "disabled":

@@ -224,7 +224,7 @@ async def _run_batch(sess: Session, batch: list[ToolCall], ctx: ToolContext) -> 
 
 
 def _record_output(sess: Session, call: ToolCall, result: ToolResult) -> None:
-    sess.record(call.output_item(result.output))
+    sess.record(call.output_item(result.model_output))
     sess.emit(ToolCallEnded(call.call_id, call.name, result.output, result.success))
 
 

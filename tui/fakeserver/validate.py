@@ -163,6 +163,8 @@ def _check_item(item: object, where: str, *, store_false: bool) -> Refusal | Non
             return _missing(f"{where}.{'name' if 'name' not in item else 'input'}")
         if kind.endswith("_output") and "output" not in item:
             return _missing(f"{where}.output")
+        if kind.endswith("_output"):
+            return _check_output(item["output"], f"{where}.output")
     if kind == "reasoning":
         if not isinstance(item.get("summary"), list):
             return _missing(f"{where}.summary")
@@ -238,6 +240,30 @@ def _check_message(item: dict[str, Any], where: str) -> Refusal | None:
             return _invalid_value(part.get("type"), f"{where}.content[{j}].type", allowed)
         if part["type"] in ("input_text", "output_text") and not isinstance(part.get("text"), str):
             return _missing(f"{where}.content[{j}].text")
+    return None
+
+
+def _check_output(output: object, where: str) -> Refusal | None:
+    """A call's output: a string, or a list of input_text / input_image / input_file parts."""
+    if isinstance(output, str):
+        return None
+    if not isinstance(output, list):
+        return _invalid_type(where, "a string or an array", output)
+    for j, part in enumerate(output):
+        if not isinstance(part, dict):
+            return _invalid_type(f"{where}[{j}]", "an object", part)
+        if part.get("type") not in USER_PART_TYPES:
+            return _invalid_value(part.get("type"), f"{where}[{j}].type", USER_PART_TYPES)
+        if part["type"] == "input_text" and not isinstance(part.get("text"), str):
+            return _missing(f"{where}[{j}].text")
+        if part["type"] == "input_image":
+            url = part.get("image_url")
+            if url is None and part.get("file_id") is None:
+                return _missing(f"{where}[{j}].image_url")
+            if url is not None and not (isinstance(url, str) and url.startswith(("data:image/", "https://", "http://"))):
+                return _invalid_type(f"{where}[{j}].image_url", "a URL or a data URL of an image", url)
+            if part.get("detail", "auto") not in ("auto", "low", "high"):
+                return _invalid_value(part.get("detail"), f"{where}[{j}].detail", ("auto", "low", "high"))
     return None
 
 

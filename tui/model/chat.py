@@ -33,6 +33,26 @@ def _text(item: dict[str, Any]) -> str:
     return "\n\n".join(p.get("text", "") for p in item.get("content") or [] if isinstance(p, dict))
 
 
+def _output_text(output: object) -> str:
+    """A call's output as the text a chat `tool` message carries: Chat Completions takes no
+    image there, so an image part (a data URL) becomes a note of its type and size."""
+    if isinstance(output, str):
+        return output
+    texts = []
+    for part in output if isinstance(output, list) else ():
+        if not isinstance(part, dict):
+            continue
+        if part.get("type") == "input_text":
+            texts.append(str(part.get("text", "")))
+        elif part.get("type") == "input_image":
+            url = str(part.get("image_url") or "")
+            head, _, data = url.partition(";base64,")
+            mime = head.removeprefix("data:") if data else "image"
+            size = len(data) * 3 // 4 - data[-2:].count("=")
+            texts.append(f"[image: {mime}, {size} bytes]" if data else "[image]")
+    return "\n".join(texts)
+
+
 def to_chat_messages(prompt: Prompt) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = [{"role": "system", "content": prompt.instructions}]
     for item in prompt.input:
@@ -52,7 +72,7 @@ def to_chat_messages(prompt: Prompt) -> list[dict[str, Any]]:
             else:
                 messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
         elif kind in ("function_call_output", "custom_tool_call_output"):
-            messages.append({"role": "tool", "tool_call_id": item["call_id"], "content": item.get("output", "")})
+            messages.append({"role": "tool", "tool_call_id": item["call_id"], "content": _output_text(item.get("output", ""))})
         # reasoning, compaction and web_search_call items have no chat form: skipped.
     return messages
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from tui.mcp_config import McpApprovalMode, approve_hint
 from tui.protocol import ApprovalPolicy
 from tui.safety.credentials import reaches_credentials
 from tui.safety.safe_commands import known_safe_commands, normalize_command
@@ -159,11 +160,41 @@ def assess_patch(
     return Assessment(Action.RUN, False, "inside the writable roots")
 
 
-def assess_mcp(*, policy: ApprovalPolicy, sandbox_mode: str, server: str, tool: str, store: ApprovalStore) -> Assessment:
-    """Decide an MCP tool call. The server runs outside any sandbox and may do anything, so a
-    call is judged like a patch that writes outside the writable roots: only the user's choice
-    of no sandbox at all (`danger-full-access`) lets it run unasked."""
+def assess_mcp(
+    *,
+    policy: ApprovalPolicy,
+    sandbox_mode: str,
+    server: str,
+    tool: str,
+    store: ApprovalStore,
+    mode: McpApprovalMode = "auto",
+    mode_setting: str | None = None,
+    read_only: bool = False,
+) -> Assessment:
+    """Decide an MCP tool call. The server runs outside any sandbox and may do anything, so by
+    default (`mode` "auto") a call is judged like a patch that writes outside the writable
+    roots: asked, unless the user chose no sandbox at all (`danger-full-access`).
+
+    `mode` is the user's own setting for the tool (tui/mcp_config.py), from `mode_setting`:
+    "approve" runs it unasked under every policy, "prompt" asks every time. `read_only` is the
+    server's `readOnlyHint`, believed only because the user configured that server, and only
+    where the policy would otherwise ask because MCP runs unsandboxed (`on-request`,
+    `on-failure`): it never loosens `untrusted`, nor a tool the user set to "prompt".
+    """
     unconfined = sandbox_mode == "danger-full-access"
+    approve = approve_hint(server, tool)
+    if mode == "approve":
+        return Assessment(Action.RUN, False, f"approved in advance ({mode_setting} is \"approve\")")
+    if mode == "prompt":
+        if policy == "never":
+            return Assessment(
+                Action.REJECT,
+                False,
+                f"the user set the MCP tool `{tool}` of server `{server}` to ask before every call "
+                f"({mode_setting} is \"prompt\"), and the approval policy `never` cannot ask. "
+                f"Setting it to \"approve\" instead lets it run",
+            )
+        return Assessment(Action.ASK, False, f"{mode_setting} is \"prompt\": ask before every call of this tool")
     if policy == "never":
         if unconfined:
             return Assessment(Action.RUN, False, "approval policy `never` without a sandbox")
@@ -171,7 +202,8 @@ def assess_mcp(*, policy: ApprovalPolicy, sandbox_mode: str, server: str, tool: 
             Action.REJECT,
             False,
             f"the MCP tool `{tool}` of server `{server}` runs outside the sandbox and the approval "
-            "policy is `never`, so it cannot be approved. Do without it",
+            f"policy is `never`, so it cannot be approved. The user can let it run with {approve}; "
+            "until then, do without it",
         )
     if store.mcp_tool_approved(server, tool):
         return Assessment(Action.RUN, False, "this tool was approved for this session")
@@ -179,6 +211,8 @@ def assess_mcp(*, policy: ApprovalPolicy, sandbox_mode: str, server: str, tool: 
         return Assessment(Action.ASK, False, "approval policy `untrusted` asks before every MCP tool call")
     if unconfined:
         return Assessment(Action.RUN, False, f"approval policy `{policy}` without a sandbox")
+    if read_only:
+        return Assessment(Action.RUN, False, "the server marks this tool read-only (readOnlyHint)")
     return Assessment(
         Action.ASK, False, "MCP tools run outside the sandbox: the server may read, write or send anything"
     )

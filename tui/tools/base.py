@@ -35,7 +35,7 @@ class ToolCall:
     kind: Literal["function", "custom"]
     payload: str  # JSON arguments for functions, raw text for custom tools
 
-    def output_item(self, output: str) -> dict[str, Any]:
+    def output_item(self, output: str | list[dict[str, Any]]) -> dict[str, Any]:
         kind = "custom_tool_call_output" if self.kind == "custom" else "function_call_output"
         return {"type": kind, "call_id": self.call_id, "output": output}
 
@@ -54,12 +54,23 @@ def valid_text(text: str) -> str:
 class ToolResult:
     output: str
     success: bool
+    content: list[dict[str, Any]] | None = None
+    """What the model gets instead of `output` when set: Responses API content parts
+    (`input_text`, `input_image`), for a result with images (an MCP tool's). `output` stays its
+    text, for the faces and for providers that take no images."""
 
     def __post_init__(self) -> None:
         # The output goes back to the model as UTF-8 JSON, which cannot carry a lone surrogate
         # (say, an argument echoed in an error): that request would fail, and every later one,
         # since the output stays in the history.
         self.output = valid_text(self.output)
+        for part in self.content or ():
+            if isinstance(part.get("text"), str):
+                part["text"] = valid_text(part["text"])
+
+    @property
+    def model_output(self) -> str | list[dict[str, Any]]:
+        return self.content if self.content is not None else self.output
 
 
 HEADLESS_DECLINE = (

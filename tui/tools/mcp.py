@@ -24,8 +24,7 @@ import asyncio
 import contextlib
 import os
 import tempfile
-import urllib.parse
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -33,14 +32,20 @@ from typing import IO, Any
 from tui.config import McpServerConfig
 from tui.protocol import Event, McpServerState, McpServerStatus, WarningIssued
 from tui.safety.redact import is_secret_name, remember_secret
-from tui.tools.mcp_specs import qualified_names, tool_spec
+from tui.tools.mcp_listing import list_tools, offers_resources
+from tui.tools.mcp_http import McpStartError, import_http, remote_headers, shown_url
+from tui.tools.mcp_stderr import with_stderr
+from tui.tools.mcp_specs import qualified_names, read_only_hint, tool_spec, unservable
 
 # The SDK's own shutdown is bounded (flush 0.5 s, 2 s after closing stdin, 2 s after SIGTERM,
 # then SIGKILL): this only guards against a shutdown that hangs anyway.
 CLOSE_TIMEOUT_S = 10.0
 STDERR_TAIL_BYTES = 4096
-MAX_TOOL_PAGES = 100  # a server whose tools/list cursor never ends must not hang the startup
+PROGRESS_CAP_FACTOR = 10  # progress reports extend a call's timeout up to this many times it
 _CONNECTION_CLOSED = -32000  # JSON-RPC code the SDK gives every request once the server is gone
+
+
+ProgressCallback = Callable[[float, "float | None", "str | None"], None]
 
 
 class McpCallError(Exception):
@@ -60,45 +65,6 @@ def _import_sdk() -> Any:
     # over the app's screen. Failures reach the user as McpServerStatus events instead.
     logging.getLogger("mcp").addHandler(logging.NullHandler())
     return mcp
-
-
-def _import_http() -> tuple[Any, Any]:
-    """The streamable HTTP client and the HTTP library it runs on (the SDK's own dependency)."""
-    import httpx2
-    from mcp.client.streamable_http import streamable_http_client
-
-    return streamable_http_client, httpx2
-
-
-def _shown_url(url: str) -> str:
-    """The URL without what may carry a credential: its user:password part and its query."""
-    parts = urllib.parse.urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-class McpStartError(Exception):
-    """A remote server that cannot be reached as configured; the message says why, no secret."""
-
-
-def remote_headers(config: McpServerConfig, env: Mapping[str, str]) -> dict[str, str]:
-    """The headers a remote server gets: `http_headers`, the set `env_http_headers`, and the
-    bearer token. Values taken from variables are remembered as secrets (never shown)."""
-    headers = dict(config.http_headers)
-    for header, variable in config.env_http_headers.items():
-        if value := env.get(variable):
-            remember_secret(value)
-            headers[header] = value
-    if token_variable := config.bearer_token_env_var:
-        token = env.get(token_variable)
-        if not token:
-            raise McpStartError(f"bearer_token_env_var: the variable {token_variable} is not set")
-        remember_secret(token)
-        headers["Authorization"] = f"Bearer {token}"
-    for header, value in config.http_headers.items():
-        if is_secret_name(header) or header.lower() == "authorization":
-            remember_secret(value)
-    return headers
 
 
 def _leaf(exc: BaseException) -> BaseException:
@@ -133,6 +99,9 @@ class McpServer:
         self.state: McpServerState = "starting" if config.enabled else "disabled"
         self.reason: str | None = None if config.enabled else "enabled = false"
         self.tools: list[Any] = []  # the SDK's Tool objects offered, after enabled/disabled_tools
+        self.read_only: set[str] = set()  # tools every listing of which says `readOnlyHint: true`
+        self.unserved: dict[str, str] = {}  # tools listed but not offered: why
+        self.has_resources = False  # it declared the `resources` capability
         self.settled = asyncio.Event()  # set once ready, failed or disabled
         if not config.enabled:
             self.settled.set()
@@ -164,8 +133,10 @@ class McpServer:
             sdk = await asyncio.to_thread(_import_sdk)
             async with self._transport(sdk) as (read, write):
                 async with sdk.ClientSession(read, write) as session:
-                    await session.initialize()
-                    tools = await self._list_tools(session)
+                    init = await session.initialize()
+                    tools = await list_tools(session, sdk)
+                    if getattr(init.capabilities, "resources", None) is not None:
+                        self.has_resources = await offers_resources(session)
                     self._ready(session, tools)
                     await self._closing.wait()
         except asyncio.CancelledError:
@@ -189,7 +160,7 @@ class McpServer:
                 yield read, write
             return
         headers = remote_headers(cfg, os.environ)
-        streamable_http_client, httpx2 = await asyncio.to_thread(_import_http)
+        streamable_http_client, httpx2 = await asyncio.to_thread(import_http)
         # The SDK's own timeouts (30 s, 300 s between events of a stream); the startup and
         # tool timeouts of the config bound the whole exchange above this.
         timeout = httpx2.Timeout(30.0, read=300.0)
@@ -197,27 +168,19 @@ class McpServer:
             async with streamable_http_client(cfg.url, http_client=http) as (read, write):
                 yield read, write
 
-    async def _list_tools(self, session: Any) -> list[Any]:
-        tools: list[Any] = []
-        cursor: str | None = None
-        sdk = await asyncio.to_thread(_import_sdk)
-        for _ in range(MAX_TOOL_PAGES):
-            params = sdk.types.PaginatedRequestParams(cursor=cursor) if cursor else None
-            page = await session.list_tools(params=params)
-            tools.extend(page.tools)
-            cursor = page.next_cursor
-            if not cursor:
-                break
-        return tools
-
     def _ready(self, session: Any, tools: list[Any]) -> None:
         if self._deadline is not None:
             self._deadline.cancel()
         cfg = self.config
         first: dict[str, Any] = {}
+        read_only: dict[str, bool] = {}
         for t in tools:
             first.setdefault(t.name, t)  # a name listed twice would be a duplicate tool: the first wins
-        tools = list(first.values())
+            # ... but it is read-only only if every listing of it says so.
+            read_only[t.name] = read_only.get(t.name, True) and read_only_hint(t.annotations)
+        self.unserved = {t.name: why for t in first.values() if (why := unservable(t.execution))}
+        tools = [t for t in first.values() if t.name not in self.unserved]
+        self.read_only = {name for name, hinted in read_only.items() if hinted}
         if cfg.enabled_tools is not None:
             tools = [t for t in tools if t.name in cfg.enabled_tools]
         if cfg.disabled_tools:
@@ -263,27 +226,49 @@ class McpServer:
 
     # ------------------------------------------------------------ calls
 
-    async def call(self, tool: str, arguments: dict[str, Any]) -> Any:
-        """The SDK's `CallToolResult`; McpCallError when there is none to give."""
+    async def call(self, tool: str, arguments: dict[str, Any], on_progress: ProgressCallback | None = None) -> Any:
+        """The SDK's `CallToolResult`; McpCallError when there is none to give.
+
+        `tool_timeout_sec` counts from the call's start and again from each progress report
+        (a long job that says it is alive goes on), never past PROGRESS_CAP_FACTOR times it."""
+        timeout = self.config.tool_timeout_sec
+        loop = asyncio.get_running_loop()
+        cap = loop.time() + timeout * PROGRESS_CAP_FACTOR
+
+        async def send(session: Any, deadline: asyncio.Timeout) -> Any:
+            async def progressed(progress: float, total: float | None, message: str | None) -> None:
+                deadline.reschedule(min(loop.time() + timeout, cap))
+                if on_progress is not None:
+                    on_progress(progress, total, message)
+
+            return await session.call_tool(tool, arguments, progress_callback=progressed)
+
+        return await self.request(f"`{tool}`", send)
+
+    async def request(self, what: str, send: Callable[[Any, asyncio.Timeout], Awaitable[Any]]) -> Any:
+        """`send(session, deadline)` (one request of the SDK's session) within `tool_timeout_sec`, its
+        failures turned into McpCallError: the server not running or gone (then marked failed),
+        or the deadline passed."""
         session = self._session
         if self.state != "ready" or session is None:
             raise McpCallError(f"the MCP server `{self.name}` is not running ({self.reason or self.state})")
         timeout = self.config.tool_timeout_sec
         try:
-            async with asyncio.timeout(timeout):
-                return await session.call_tool(tool, arguments)
+            async with asyncio.timeout(timeout) as deadline:
+                return await send(session, deadline)
         except TimeoutError:
             raise McpCallError(
-                f"the MCP tool `{tool}` of server `{self.name}` gave no result within {timeout:g} s "
-                "(tool_timeout_sec); the call was cancelled",
+                f"the MCP request {what} of server `{self.name}` gave no result within {timeout:g} s "
+                f"(tool_timeout_sec; counted again from each progress report, {timeout * PROGRESS_CAP_FACTOR:g} s "
+                "at most); it was cancelled",
                 timed_out=True,
             ) from None
         except Exception as e:
             if _connection_closed(e):
                 reason = self._stopped()
                 self._fail(reason)
-                raise McpCallError(f"the MCP server `{self.name}` stopped while running `{tool}`: {reason}") from None
-            raise McpCallError(f"the MCP call to `{tool}` failed: {_describe(e)}") from None
+                raise McpCallError(f"the MCP server `{self.name}` stopped while running {what}: {reason}") from None
+            raise McpCallError(f"the MCP request {what} failed: {_describe(e)}") from None
 
     # ------------------------------------------------------------ reasons
 
@@ -294,7 +279,7 @@ class McpServer:
         if isinstance(leaf, McpStartError):
             return f"cannot connect: {leaf}"
         if self.config.url is not None:
-            return f"cannot use {_shown_url(self.config.url)!r}: {_describe(leaf)}"
+            return f"cannot use {shown_url(self.config.url)!r}: {_describe(leaf)}"
         if isinstance(leaf, OSError) and not _connection_closed(leaf):
             return f"cannot run {self.config.command!r}: {leaf.strerror or leaf}"
         if _connection_closed(leaf):
@@ -305,9 +290,7 @@ class McpServer:
         return self._with_stderr("the server exited or closed its connection")
 
     def _with_stderr(self, reason: str) -> str:
-        tail = self.stderr_tail()
-        last = next((ln.strip() for ln in reversed(tail.splitlines()) if ln.strip()), "")
-        return f"{reason} (stderr: {last[:300]})" if last else reason
+        return with_stderr(reason, self.stderr_tail())
 
     def stderr_tail(self) -> str:
         """The end of what the server wrote to stderr, while it runs."""
@@ -331,6 +314,18 @@ class McpTool:
     server: McpServer
     tool: str
     spec: dict[str, Any]
+    read_only: bool = False
+    """The server marks it `readOnlyHint: true` (a hint: see safety/approvals.assess_mcp)."""
+
+
+@dataclass(frozen=True)
+class McpResourceTool:
+    """`list_mcp_resources`, `list_mcp_resource_templates` or `read_mcp_resource` (Codex's names),
+    offered once for all the servers."""
+
+    name: str
+    spec: dict[str, Any]
+    manager: McpManager
 
 
 class McpManager:
@@ -372,15 +367,28 @@ class McpManager:
         """Until every server is ready, failed (its startup timeout included) or disabled."""
         await asyncio.gather(*(s.settled.wait() for s in self.servers.values()))
 
-    def offered_tools(self) -> list[McpTool]:
-        """The tools of the ready servers, sorted by their qualified names."""
+    def offered_tools(self) -> list[McpTool | McpResourceTool]:
+        """The tools of the ready servers, and the resource tools when one of them has resources
+        (tui/tools/mcp_resources.py), sorted by their names."""
+        from tui.tools.mcp_resources import RESOURCE_TOOL_SPECS
+
+        offered: list[McpTool | McpResourceTool] = []
+        if any(s.state == "ready" and s.has_resources for s in self.servers.values()):
+            offered = [McpResourceTool(spec["name"], spec, self) for spec in RESOURCE_TOOL_SPECS]
         ready = [(s, t) for s in self.servers.values() if s.state == "ready" for t in s.tools]
         names = qualified_names((s.name, t.name) for s, t in ready)
         tools = [
-            McpTool(names[(s.name, t.name)], s, t.name, tool_spec(names[(s.name, t.name)], t.description, t.input_schema))
+            McpTool(
+                names[(s.name, t.name)], s, t.name,
+                tool_spec(names[(s.name, t.name)], t.description, t.input_schema), t.name in s.read_only,
+            )
             for s, t in ready
-        ]
-        return sorted(tools, key=lambda t: t.name)
+        ]  # fmt: skip
+        return sorted([*offered, *tools], key=lambda t: t.name)
+
+    def resource_servers(self) -> list[McpServer]:
+        """The ready servers that have resources, by name."""
+        return [s for s in self.servers.values() if s.state == "ready" and s.has_resources]
 
     async def close(self) -> None:
         await asyncio.gather(*(s.close() for s in self.servers.values()))

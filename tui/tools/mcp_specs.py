@@ -10,6 +10,8 @@ listed in a server's or a dict's order changed between requests and broke the pr
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import re
@@ -129,6 +131,33 @@ def tool_spec(name: str, description: str | None, input_schema: object) -> dict[
     }
 
 
+# --- what a listed tool says about itself ---------------------------------------------------
+
+
+def read_only_hint(annotations: object) -> bool:
+    """Whether a tool's raw `annotations` (the JSON the server sent) mark it read-only: only a JSON
+    `true` counts. `"true"`, `1` or a non-object are no hint (the SDK's models would coerce them)."""
+    if not isinstance(annotations, dict):
+        return False
+    return annotations.get("readOnlyHint") is True
+
+
+SERVED_TASK_SUPPORT = (None, "forbidden", "optional")
+
+
+def unservable(execution: object) -> str | None:
+    """Why codeloop cannot call a tool with this raw `execution` object, or None when it can.
+
+    A tool whose `taskSupport` is "required" must be called as a task, which codeloop does not
+    do; a value codeloop does not know is treated the same way (a call might not work)."""
+    if not isinstance(execution, dict):
+        return None
+    support = execution.get("taskSupport")
+    if support in SERVED_TASK_SUPPORT:
+        return None
+    return f"it needs task-augmented calls (execution.taskSupport = {json.dumps(support)[:40]})"
+
+
 # --- results ---------------------------------------------------------------------------------
 
 
@@ -157,6 +186,71 @@ def content_text(block: Any) -> str:
     if kind == "resource_link":
         return f"[resource link: {getattr(block, 'uri', '?')}]"
     return f"[{kind or 'unknown'} content]"
+
+
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+# The image types the Responses API takes, by their first bytes: the type is sniffed, never
+# taken from the server's word, because a data URL the API cannot read would be refused, and
+# the refusal would come back on every later request of the session (the output stays in the
+# history).
+_IMAGE_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def image_data_url(data: object) -> str | None:
+    """A data URL of a base64 image the API takes (PNG, JPEG, GIF, WebP, at most 10 MB), or
+    None."""
+    if not isinstance(data, str) or _b64_size(data) > MAX_IMAGE_BYTES:
+        return None
+    compact = "".join(data.split())
+    try:
+        raw = base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    mime = next((m for magic, m in _IMAGE_MAGIC if raw.startswith(magic)), None)
+    if mime is None and raw[:4] == b"RIFF" and raw[8:12] == b"WEBP":
+        mime = "image/webp"
+    if mime is None:
+        return None
+    return f"data:{mime};base64,{base64.b64encode(raw).decode('ascii')}"
+
+
+def _block_image(block: Any) -> str | None:
+    kind = getattr(block, "type", None)
+    if kind == "image":
+        return image_data_url(getattr(block, "data", None))
+    if kind == "resource":
+        res = getattr(block, "resource", None)
+        if str(getattr(res, "mime_type", "") or "").startswith("image/"):
+            return image_data_url(getattr(res, "blob", None))
+    return None
+
+
+def result_parts(result: Any) -> list[dict[str, Any]] | None:
+    """A `CallToolResult` with images as Responses API content parts (`input_text`, and
+    `input_image` with a data URL), in the result's order; None when it has no image the API
+    takes (the text of `result_text` says it all). Images the API would refuse stay notes."""
+    blocks = list(getattr(result, "content", None) or [])
+    images = [_block_image(b) for b in blocks]
+    if not any(images):
+        return None
+    parts: list[dict[str, Any]] = []
+    texts: list[str] = ["The tool reported an error:"] if getattr(result, "is_error", False) else []
+    for block, url in zip(blocks, images):
+        if url is None:
+            texts.append(content_text(block))
+            continue
+        if texts:
+            parts.append({"type": "input_text", "text": "\n".join(texts)})
+            texts = []
+        parts.append({"type": "input_image", "image_url": url})
+    if texts:
+        parts.append({"type": "input_text", "text": "\n".join(texts)})
+    return parts
 
 
 def result_text(result: Any) -> tuple[str, bool]:

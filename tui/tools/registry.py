@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable
 
 from tui.tools.base import ToolCall, ToolContext, ToolResult
-from tui.tools.mcp import McpTool
+from tui.tools.mcp import McpResourceTool, McpTool
+from tui.tools.mcp_resources import handle_resource_call
 from tui.tools.mcp_tool import handle_mcp_call
 from tui.tools.patch_tool import handle_apply_patch
 from tui.tools.plan import handle_update_plan
@@ -36,9 +37,9 @@ class ToolRouter:
             "apply_patch": handle_apply_patch,
             "update_plan": handle_update_plan,
         }
-        self.mcp_tools: dict[str, McpTool] = {}
+        self.mcp_tools: dict[str, McpTool | McpResourceTool] = {}
 
-    def set_mcp_tools(self, tools: list[McpTool]) -> None:
+    def set_mcp_tools(self, tools: list[McpTool | McpResourceTool]) -> None:
         """Offer the MCP tools after the built-in ones, sorted by name; set once per session,
         before its first request, so every request carries the same bytes."""
         ordered = sorted(tools, key=lambda t: t.name)
@@ -51,6 +52,8 @@ class ToolRouter:
 
     async def dispatch(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
         mcp_tool = self.mcp_tools.get(call.name)
+        if isinstance(mcp_tool, McpResourceTool):
+            return await handle_resource_call(call, ctx, mcp_tool.manager)
         if mcp_tool is not None:
             return await handle_mcp_call(call, ctx, mcp_tool)
         handler = self._handlers.get(call.name)

@@ -298,6 +298,10 @@ class SessionScreen(Screen[None]):
     async def _mcp_call_began(self, e: ev.McpToolCallBegan) -> None:
         await self.conversation.mcp_call_began(e.call_id, e.server, e.tool, _red(e.arguments))
 
+    @renders(ev.McpToolCallProgress)
+    async def _mcp_call_progress(self, e: ev.McpToolCallProgress) -> None:
+        self.conversation.mcp_call_progress(e.call_id, _red(wording.mcp_progress(e)))
+
     @renders(ev.McpToolCallEnded)
     async def _mcp_call_ended(self, e: ev.McpToolCallEnded) -> None:
         self.conversation.mcp_call_ended(e.call_id, e.success, e.duration_s, _red(e.output), e.timed_out)

@@ -110,6 +110,13 @@ class ToolCell(Static, can_focus=True):
         state = command_state(exit_code, timed_out, interrupted)
         self.end(f"{state} · {duration_s:.1f}s", output, exit_code != 0 or timed_out or interrupted)
 
+    def show_progress(self, text: str) -> None:
+        """The running call's last progress report, in place of its live output."""
+        if self.status is None:
+            self.live.clear()
+            self.live.append(neutralize(" ".join(text.split())))
+            self.render_cell()
+
     def end(self, status: str, output: str, failed: bool) -> None:
         self.status = status
         self.live.clear()
@@ -321,6 +328,11 @@ class Conversation(VerticalScroll):
         cell = McpCallCell(server, tool, arguments)
         self._tools[call_id] = cell
         await self.mount(cell)
+
+    def mcp_call_progress(self, call_id: str, text: str) -> None:
+        cell = self._tools.get(call_id)
+        if cell is not None:
+            cell.show_progress(text)
 
     def mcp_call_ended(self, call_id: str, success: bool, duration_s: float, output: str, timed_out: bool) -> None:
         cell = self._tools.get(call_id)
