@@ -13,7 +13,8 @@ import uuid
 from functools import partial
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from tui.engine.cache_miss import CacheWatch, json_bytes
+from tui.engine.cache_miss import CacheWatch
+from tui.engine.cache_miss import json_bytes as json_bytes  # its home was here: importers keep working
 from tui.engine.compact import run_manual_compaction
 from tui.engine.context import TurnSettings, initial_context, message, settings_diff
 from tui.engine.options import SessionOptions
