@@ -26,16 +26,17 @@ def _config_fields(model: type[Any] | None = None, prefix: str = "") -> dict[str
     """Every key of the config with its type; tables of user-named entries get a sample name."""
     from pydantic import BaseModel
 
-    from tui.config import Config, _unwrap
+    from tui.config import Config
+    from tui.config_errors import unwrap
 
     out: dict[str, Any] = {}
     for name, field in (model or Config).model_fields.items():
         key = f"{prefix}{name}"
-        tp = out[key] = _unwrap(field.annotation)
+        tp = out[key] = unwrap(field.annotation)
         if isinstance(tp, type) and issubclass(tp, BaseModel):
             out.update(_config_fields(tp, key + "."))
         elif getattr(tp, "__origin__", None) is dict:
-            value = _unwrap(tp.__args__[1])
+            value = unwrap(tp.__args__[1])
             if isinstance(value, type) and issubclass(value, BaseModel):
                 out.update(_config_fields(value, f"{key}.p."))
             else:
@@ -111,11 +112,11 @@ _flags = st.fixed_dictionaries(
 _CONFIG_BUGS = {
     "tilde-user-in-a-path": (
         ('instructions_file = "~nosuchuser/x"\n', []),
-        "_anchor_paths: Path('~nosuchuser/x').expanduser() raises RuntimeError",
+        "anchor_paths: Path('~nosuchuser/x').expanduser() raises RuntimeError",
     ),
     "tilde-user-in-writable-roots": (
         ("", ['sandbox_workspace_write.writable_roots=["~0"]']),
-        "_anchor_paths: Path('~0').expanduser() raises RuntimeError",
+        "anchor_paths: Path('~0').expanduser() raises RuntimeError",
     ),
     "nul-in-instructions-file": (
         ("", ['instructions_file="a\\u0000b"']),

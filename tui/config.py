@@ -11,19 +11,25 @@ which layer it came from (the file, a `-c` override, or the command line).
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import re
-import tomllib
-import types
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
-from pydantic_core import ErrorDetails
 
+from tui.config_errors import ConfigError as ConfigError  # noqa: PLC0414 (callers import it from here)
+from tui.config_errors import describe
+from tui.config_layers import (
+    anchor_paths,
+    deep_merge,
+    flag_values,
+    parse_overrides,
+    read_toml,
+    resolve_cwd,
+)
 from tui.mcp_config import McpApprovalMode, McpToolConfig
 from tui.protocol import ApprovalPolicy, SandboxMode
 from tui.safety.redact import is_secret_name, remember_secret, remember_secret_variable
@@ -43,10 +49,6 @@ TomlPath = Annotated[Path, Strict(False)]
 MCP_SERVER_NAME = re.compile(r"[A-Za-z0-9_-]+")
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 CONFIG_FILE_NAME = "config.toml"
-
-
-class ConfigError(Exception):
-    """A configuration problem, phrased for the user: where, which key, what is allowed."""
 
 
 class _ConfigModel(BaseModel):
@@ -341,16 +343,16 @@ def load_config(
     args = args if args is not None else argparse.Namespace()
     env = os.environ if env is None else env
     home = codeloop_home(env)
-    cwd = _resolve_cwd(getattr(args, "cd", None))
+    cwd = resolve_cwd(getattr(args, "cd", None))
     path = home / CONFIG_FILE_NAME
-    file_raw = _read_toml(path)
+    file_raw = read_toml(path)
     config_file = path if file_raw is not None else None
-    file_raw = _anchor_paths(file_raw or {}, path.parent)
+    file_raw = anchor_paths(file_raw or {}, path.parent)
     where_file = str(path)
     _validate(file_raw, where_file)
 
-    overrides = _anchor_paths(_parse_overrides(getattr(args, "config", None) or []), cwd)
-    raw = _deep_merge(file_raw, overrides)
+    overrides = anchor_paths(parse_overrides(getattr(args, "config", None) or []), cwd)
+    raw = deep_merge(file_raw, overrides)
     _validate(raw, "-c override")
 
     if (name := getattr(args, "profile", None)) is not None:
@@ -367,11 +369,11 @@ def load_config(
         raw.update({k: v for k, v in profiles[name].items() if k not in overrides})
         raw["profile"] = name
 
-    raw.update(_flag_values(args))
+    raw.update(flag_values(args))
     if (theme := getattr(args, "theme", None)) is not None and isinstance(raw.get("tui", {}), dict):
         raw["tui"] = {**raw.get("tui", {}), "theme": theme}
     providers = dict(raw.get("model_providers", {}))
-    providers["openai"] = _deep_merge(_builtin_openai(env), providers.get("openai", {}))
+    providers["openai"] = deep_merge(_builtin_openai(env), providers.get("openai", {}))
     raw["model_providers"] = providers
     config = _validate(raw, "command line")
 
@@ -429,99 +431,6 @@ def resolve_provider(rc: ResolvedConfig, env: Mapping[str, str] | None = None) -
     return ProviderSettings(pid, info.base_url, api_key, info.wire_api, info)
 
 
-# --- layers ---------------------------------------------------------------------------------
-
-
-def _resolve_cwd(cd: str | None) -> Path:
-    if cd is None:
-        return Path(os.getcwd()).resolve()
-    target = Path(cd).expanduser()
-    if not target.exists():
-        raise ConfigError(f"command line: -C/--cd {cd!r}: no such directory")
-    if not target.is_dir():
-        raise ConfigError(f"command line: -C/--cd {cd!r}: not a directory")
-    return target.resolve()
-
-
-def _read_toml(path: Path) -> dict[str, Any] | None:
-    """The parsed file, or None when it doesn't exist (defaults apply)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        # tomllib's message already carries "(at line L, column C)".
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-
-
-def _parse_overrides(items: list[str]) -> dict[str, Any]:
-    """`-c a.b=VALUE` items as one nested dict; later items win."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        parts = [p.strip() for p in key.split(".")]
-        if not sep or not all(parts):
-            raise ConfigError(
-                f"-c override: {item!r} is not KEY=VALUE (e.g. -c model_reasoning_effort=high "
-                "or -c sandbox_workspace_write.network_access=true)"
-            )
-        node = out
-        for part in parts[:-1]:
-            if not isinstance(node.get(part), dict):
-                node[part] = {}
-            node = node[part]
-        node[parts[-1]] = _parse_value(value.strip())
-    return out
-
-
-def _parse_value(text: str) -> Any:
-    """A TOML value; anything that isn't one (a bare word like `high`) is a string."""
-    try:
-        parsed = tomllib.loads(f"v = {text}")
-    except tomllib.TOMLDecodeError:
-        return text
-    # "1\nx = 2" parses, but smuggles in a second key: take the whole text literally instead.
-    return parsed["v"] if parsed.keys() == {"v"} else text
-
-
-def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
-    """-m, -a, -s and the two shorthands, which may repeat -a/-s but not contradict them."""
-    out = {
-        key: value
-        for key in ("model", "approval_policy", "sandbox_mode")
-        if (value := getattr(args, key, None)) is not None
-    }
-    given = [(flag, implied) for attr, flag, implied in _SHORTHANDS if getattr(args, attr, False)]
-    if len(given) > 1:
-        raise ConfigError("command line: --full-auto and --yolo cannot be used together")
-    for flag, implied in given:
-        for key, value in implied.items():
-            if out.setdefault(key, value) != value:
-                raise ConfigError(
-                    f"command line: {flag} means -a {implied['approval_policy']} "
-                    f"-s {implied['sandbox_mode']}; it conflicts with "
-                    f"{'-a' if key == 'approval_policy' else '-s'} {out[key]}"
-                )
-    return out
-
-
-# (argparse attribute, flag as typed, what it stands for)
-_SHORTHANDS = (
-    (
-        "full_auto",
-        "--full-auto",
-        {"approval_policy": "on-request", "sandbox_mode": "workspace-write"},
-    ),
-    ("yolo", "--yolo", {"approval_policy": "never", "sandbox_mode": "danger-full-access"}),
-)
-
-
 def _builtin_openai(env: Mapping[str, str]) -> dict[str, Any]:
     return {
         "name": "OpenAI",
@@ -531,140 +440,19 @@ def _builtin_openai(env: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def _anchor_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
-    """Make the layer's relative paths absolute against `base` (its file's folder, or the cwd).
-
-    Done per layer because after merging nobody knows which folder a path was relative to.
-    Non-strings are left alone for validation to report.
-    """
-
-    def anchor(value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        try:
-            return str(base / Path(value).expanduser())
-        except RuntimeError:  # `~someone` for a user that does not exist
-            raise ConfigError(f"path {value!r}: cannot expand '~': no such user") from None
-
-    if "instructions_file" in raw:
-        raw["instructions_file"] = anchor(raw["instructions_file"])
-    servers = raw.get("mcp_servers")
-    if isinstance(servers, dict):
-        for server in servers.values():
-            if isinstance(server, dict) and "cwd" in server:
-                server["cwd"] = anchor(server["cwd"])
-    if isinstance(raw.get("sandbox_exposed_paths"), list):
-        raw["sandbox_exposed_paths"] = [anchor(v) for v in raw["sandbox_exposed_paths"]]
-    sww = raw.get("sandbox_workspace_write")
-    if isinstance(sww, dict) and isinstance(sww.get("writable_roots"), list):
-        sww["writable_roots"] = [anchor(v) for v in sww["writable_roots"]]
-    return raw
-
-
-def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    """A new dict: `top` over `base`, tables merged key by key."""
-    out = dict(base)
-    for key, value in top.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-# --- turning pydantic's errors into one sentence ----------------------------------------------
-
-
 def _validate(raw: dict[str, Any], where: str) -> Config:
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
         errors = exc.errors()
-        message = _describe(errors[0], where)
+        message = describe(errors[0], where, Config)
         if len(errors) > 1:
             message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
         raise ConfigError(message) from None
-    for name, server in config.mcp_servers.items():
+    for name in config.mcp_servers:
         if not MCP_SERVER_NAME.fullmatch(name):
             raise ConfigError(
                 f"{where}: mcp_servers.{name}: the server name {name!r} may only use letters, "
                 "digits, '_' and '-' (it becomes part of the tool names the model sees)"
             )
     return config
-
-
-def _describe(err: ErrorDetails, where: str) -> str:
-    loc = tuple(err["loc"])
-    key = _dotted(loc)
-    got = err.get("input")
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        known = sorted(getattr(_type_at(loc[:-1]), "model_fields", {}))
-        hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
-        suggestion = f"did you mean {hint[0]!r}? " if hint else ""
-        return f"unknown key {key!r} in {where}; {suggestion}known keys: {', '.join(known)}"
-    if kind == "literal_error":
-        choices = get_args(_type_at(loc))
-        allowed = ", ".join(map(repr, choices)) or err.get("ctx", {}).get("expected", "")
-        return f"{where}: {key}: {got!r} is not one of {allowed}"
-    if kind == "missing":
-        return f"{where}: {key} is required"
-    phrase = _PHRASES.get(kind)
-    if phrase is None:
-        problem = err["msg"][0].lower() + err["msg"][1:]
-    else:
-        problem = phrase.format(**err.get("ctx", {}))
-    return f"{where}: {key}: {problem}, got {got!r}"
-
-
-_PHRASES = {
-    "string_type": "expected a string",
-    "int_type": "expected an integer",
-    "float_type": "expected a number",
-    "bool_type": "expected true or false",
-    "dict_type": "expected a table",
-    "model_type": "expected a table",
-    "list_type": "expected an array",
-    "path_type": "expected a path (a string)",
-    "greater_than": "must be greater than {gt}",
-    "greater_than_equal": "must be at least {ge}",
-}
-
-
-def _dotted(loc: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _unwrap(tp: Any) -> Any:
-    """Strip `Annotated[...]` and `| None` to get at the type a value must have."""
-    while True:
-        origin = get_origin(tp)
-        if origin is Annotated:
-            tp = get_args(tp)[0]
-        elif origin in (Union, types.UnionType):
-            rest = [a for a in get_args(tp) if a is not type(None)]
-            if len(rest) != 1:
-                return tp
-            tp = rest[0]
-        else:
-            return tp
-
-
-def _type_at(loc: tuple[str | int, ...]) -> Any:
-    """The declared type at an error location, walking models, dict values and list items."""
-    tp: Any = Config
-    for part in loc:
-        tp = _unwrap(tp)
-        if isinstance(tp, type) and issubclass(tp, BaseModel):
-            field = tp.model_fields.get(str(part))
-            if field is None:
-                return None
-            tp = field.annotation
-        elif get_origin(tp) in (dict, list):
-            tp = get_args(tp)[-1]
-        else:
-            return None
-    return _unwrap(tp)
