@@ -50,6 +50,7 @@ async def compact_history(sess: Session, reason: CompactionReason) -> None:
         result = await compact_local(sess, initial, sess.meter.count_item)
     sess.history = result.history
     sess.meter.reset()
+    sess.forks.reset(len(sess.history))  # what came before is summarised: no fork goes back there
     after, _ = sess.meter.context_tokens(sess.history)
     sess.persist("compacted", {
         "replacement_history": sess.history, "before_tokens": before,

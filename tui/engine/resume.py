@@ -16,7 +16,7 @@ import gc
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from tui.engine.compact import is_real_user_message
 from tui.engine.context import TurnSettings
+from tui.engine.fork import ForkReplay, forked_keep
 from tui.engine.rollout import iter_rollout
 from tui.model.items import message_text
 from tui.protocol import ApprovalPolicy, SandboxMode
@@ -68,6 +69,8 @@ class Resumed:
     """Outputs added for calls the rollout left unanswered; already at the end of `history`."""
     mcp_tools: list[dict[str, Any]]
     """The MCP tool specs the session was last offered (none recorded: none offered)."""
+    forks: ForkReplay = field(default_factory=ForkReplay)
+    """What a `Backtrack` needs besides the history (tui/engine/fork.py), read along."""
 
 
 class TurnContextLine(BaseModel):
@@ -205,6 +208,7 @@ def load_rollout(path: Path) -> Resumed:
     history: list[dict[str, Any]] = []
     reference: dict[str, Any] | None = None
     mcp_tools: list[dict[str, Any]] = []
+    forks = ForkReplay()
     with _gc_paused():
         for line in iter_rollout(path):
             kind, payload = line.get("type"), line.get("payload")
@@ -223,11 +227,18 @@ def load_rollout(path: Path) -> Resumed:
                 mcp_tools = payload["tools"]
             elif kind == "session_meta" and meta is None:
                 meta = payload
+            elif kind == "history_forked":  # a Backtrack: the branch goes on from here
+                try:
+                    history = history[: forked_keep(payload, len(history))]
+                except ValueError as e:
+                    raise RolloutError(f"{path}: {e}") from e
+            if kind != "response_item":
+                forks.see(kind, payload, len(history))
     if meta is None or not meta.get("id"):
         raise RolloutError(f"{path} is not a codeloop session: it has no session_meta line")
     repaired = answer_open_calls(history)
     history.extend(repaired)
-    return Resumed(meta=meta, history=history, reference=reference, repaired=repaired, mcp_tools=mcp_tools)
+    return Resumed(meta=meta, history=history, reference=reference, repaired=repaired, mcp_tools=mcp_tools, forks=forks)
 
 
 @contextmanager
