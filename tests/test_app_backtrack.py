@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.app_support import SIZE, calm, confirm_ready, type_text, until
 from tests.engine_support import make_session
 from tests.fakeopenai import FakeOpenAI
@@ -192,3 +194,19 @@ async def test_the_forked_event_from_another_face_only_adds_a_notice(fake_openai
         await pilot.pause()
         notices = [str(c.render()) for c in app.query("NoticeCell")]
         assert any("Forked at your message 1" in n and "x.py" in n for n in notices)
+
+
+@pytest.mark.parametrize(("data", "keys"), [
+    ("\x1b\x1b\r", ["escape", "escape", "enter"]),  # Esc Esc Enter at once: the second Esc stays
+    ("\x1b\x1b\x7f", ["escape", "escape", "backspace"]),
+    ("\x1b\x1b\x1b[B\r", ["escape", "escape", "down", "enter"]),
+    ("\x1b\r", ["enter"]),  # Alt+Enter alone is as Textual reads it
+    ("\x1b\x7f", ["ctrl+w"]),  # Alt+Backspace: delete a word, as before
+    ("x\x1b\r", ["x", "enter"]),
+])
+def test_a_control_key_right_after_esc_is_esc_then_that_key(data: str, keys: list[str]) -> None:
+    from tui.app.escape_keys import EscapeAwareParser
+
+    parser = EscapeAwareParser()
+    tokens = [*parser.feed(data), *parser.feed("")]
+    assert [getattr(t, "key", None) for t in tokens] == keys
