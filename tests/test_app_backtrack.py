@@ -210,3 +210,33 @@ def test_a_control_key_right_after_esc_is_esc_then_that_key(data: str, keys: lis
     parser = EscapeAwareParser()
     tokens = [*parser.feed(data), *parser.feed("")]
     assert [getattr(t, "key", None) for t in tokens] == keys
+
+
+async def test_the_picker_shows_control_sequences_in_a_message_as_text(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    """A message pasted with terminal escapes (a clipboard, a log) is listed, never replayed."""
+    from tui.engine.context import message
+
+    app = CodeloopApp(make_session(fake_openai, tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        fake_openai.queue_response(fe.turn(fe.message_item("ok")))
+        await _send(pilot, app, "plain")
+        app.session.history.append(message("user", "pasted \x1b]52;c;ZXZpbA==\x07 and \x1b[2J[b]bold?"))
+        await pilot.press("escape", "escape")
+        popup = app.query_one(BacktrackPopup)
+        await until(pilot, lambda: popup.is_open)
+        shown = str(popup.get_option_at_index(0).prompt)
+        assert "\x1b" not in shown and "\x07" not in shown and "[b]bold?" in shown
+        assert [m.nth for m in popup.matches] == [1, 0]
+
+
+def test_exec_prints_the_fork_as_one_neutralized_line() -> None:
+    import io
+
+    from tui.exec_cmd import _Progress
+    from tui.safety.redact import default_redactor
+
+    out = io.StringIO()
+    _Progress(out, default_redactor(), answer=io.StringIO()).show(ev.HistoryForked(2, 14, 9, ["a.py", "evil\x1b[2J.py"]))
+    line = out.getvalue()
+    assert line.startswith("Forked at your message 3") and "9 item(s)" in line and "a.py" in line
+    assert "\x1b" not in line

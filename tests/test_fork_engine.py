@@ -260,3 +260,39 @@ async def test_files_are_restored_to_the_turns_snapshot_when_asked(fake_openai: 
     assert (ws / "a.txt").read_text() == "one\n" and not (ws / "new.txt").exists()
     # /undo stays on this branch: it restores to before "look again", not to a dropped turn.
     assert len(sess.snapshots) == 1
+
+
+async def test_a_resumed_session_restores_files_from_a_snapshot_taken_before_the_resume(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    ws, home = one_file_repo(tmp_path / "ws"), tmp_path / "home"
+    rc, provider = _configure(fake_openai, ws, home)
+    live = build_session(rc, provider, interactive=False)
+    fake_openai.queue_response(fe.turn(fe.custom_tool_call_item("p1", "apply_patch", EDIT)))
+    fake_openai.queue_response(fe.turn(fe.message_item("edited")))
+    await run_turn(live, "edit")
+    await live.submit(ev.Shutdown())
+    assert live.rollout is not None and (ws / "a.txt").read_text() == "two\n"
+
+    sess = resume_session(rc, provider, live.rollout.path, interactive=False)
+    [point] = fork_points(sess)
+    assert point.snapshot is not None and point.snapshot.sha == fork_points(live)[0].snapshot.sha  # type: ignore[union-attr]
+    fake_openai.queue_response(fe.turn(fe.message_item("again")))
+    [forked] = of_type(await _backtrack(sess, 0, "edit, take two", restore=True), ev.HistoryForked)
+    assert sorted(forked.restored_paths or []) == ["a.txt", "new.txt"]
+    assert (ws / "a.txt").read_text() == "one\n" and not (ws / "new.txt").exists()
+    await sess.submit(ev.Shutdown())
+
+
+async def test_a_rollout_snapshot_of_another_repository_is_never_offered(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    ws, home = one_file_repo(tmp_path / "ws"), tmp_path / "home"
+    other = one_file_repo(tmp_path / "other")
+    rc, provider = _configure(fake_openai, ws, home)
+    live = build_session(rc, provider, interactive=False)
+    fake_openai.queue_response(fe.turn(fe.message_item("hi")))
+    await run_turn(live, "hello")
+    await live.submit(ev.Shutdown())
+    assert live.rollout is not None
+    path = live.rollout.path
+    path.write_text(path.read_text().replace(json.dumps(str(ws))[1:-1] + '"', json.dumps(str(other))[1:-1] + '"'))
+    sess = resume_session(rc, provider, path, interactive=False)
+    assert [p.snapshot for p in fork_points(sess)] == [None]
+    await sess.submit(ev.Shutdown())

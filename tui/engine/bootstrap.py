@@ -286,7 +286,7 @@ def resume_session(
         history=resumed.history,
         reference=reference_settings(resumed.reference, sandbox),
         recorded_mcp_tools=resumed.mcp_tools,
-        forks=resumed.forks.to_log(lambda told: reference_settings(told, sandbox)),
+        forks=resumed.forks.to_log(lambda told: reference_settings(told, sandbox), rc.cwd),
     )
     for notice in notices:
         session.emit(WarningIssued(notice))

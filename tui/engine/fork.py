@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tui.engine.compact import is_real_user_message
@@ -204,7 +205,10 @@ class ForkReplay:
             # The live session dropped these with the branch; replayed, any past the cut go too.
             self.snapshots = [(at, p) for at, p in self.snapshots if at <= length]
 
-    def to_log(self, settings: Callable[[dict[str, Any] | None], TurnSettings | None]) -> ForkLog:
+    def to_log(self, settings: Callable[[dict[str, Any] | None], TurnSettings | None], cwd: Path) -> ForkLog:
+        """The log, with the settings built by `settings`; only snapshots of the repository
+        holding `cwd` are kept (the rollout is read as untrusted input: a line naming another
+        repository never gets its files restored)."""
         log = ForkLog(self.floor, settings(self.told[0][1]))
         for at, payload in self.told[1:]:
             built = settings(payload)
@@ -212,15 +216,13 @@ class ForkReplay:
                 log.told(at, built)
         for at, payload in self.snapshots:
             snap = _snapshot(payload)
-            if snap is not None:
+            if snap is not None and cwd.resolve().is_relative_to(snap.repo_root.resolve()):
                 log.snapshot_taken(at, snap)
         return log
 
 
 def _snapshot(payload: dict[str, Any]) -> Snapshot | None:
     """A `ghost_snapshot` line's snapshot, or None for one of the wrong shape."""
-    from pathlib import Path
-
     from tui.engine.undo import Snapshot
 
     sha, ref, root, skipped = (payload.get(k) for k in ("sha", "ref", "repo_root", "skipped"))
