@@ -240,3 +240,31 @@ def test_exec_prints_the_fork_as_one_neutralized_line() -> None:
     line = out.getvalue()
     assert line.startswith("Forked at your message 3") and "9 item(s)" in line and "a.py" in line
     assert "\x1b" not in line
+
+
+async def test_esc_esc_with_no_earlier_message_says_so_and_opens_nothing(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    app = CodeloopApp(make_session(fake_openai, tmp_path))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await until(pilot, lambda: app.session is not None)
+        await pilot.press("escape", "escape")
+        await until(pilot, lambda: any("No earlier message" in n.message for n in app._notifications))
+        assert not app.query_one(BacktrackPopup).is_open
+
+
+async def test_a_draft_whose_message_is_gone_goes_back_to_the_composer_unsent(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    """Another face forked meanwhile: sending the draft forks nothing and loses nothing."""
+    app = CodeloopApp(make_session(fake_openai, tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await _three_messages(pilot, app, fake_openai)
+        await pilot.press("escape", "escape", "down", "enter")
+        composer = app.query_one(Composer)
+        await until(pilot, lambda: composer.text == "two")
+        fake_openai.queue_response(fe.turn(fe.message_item("forked elsewhere")))
+        await app.session.submit(ev.Backtrack(0, "from another face"))
+        await until(pilot, lambda: not app.session.turn_running and len(fake_openai.responses_bodies()) == 4)
+        await type_text(pilot, "!")
+        await pilot.press("enter")
+        await until(pilot, lambda: composer.text == "two!")
+        notices = [str(c.render()) for c in app.query("NoticeCell")]
+        assert any("nothing was forked" in n for n in notices)
+        assert len(fake_openai.responses_bodies()) == 4 and not composer.border_title
