@@ -296,3 +296,19 @@ async def test_a_rollout_snapshot_of_another_repository_is_never_offered(fake_op
     sess = resume_session(rc, provider, path, interactive=False)
     assert [p.snapshot for p in fork_points(sess)] == [None]
     await sess.submit(ev.Shutdown())
+
+
+async def test_files_that_cannot_be_restored_fork_nothing_and_say_why(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    import shutil
+
+    ws = one_file_repo(tmp_path / "ws")
+    sess = make_session(fake_openai, ws)
+    fake_openai.queue_response(fe.turn(fe.message_item("hi")))
+    await run_turn(sess, "hello")
+    shutil.rmtree(ws / ".git")  # the repository went away since the snapshot
+    before, requests = _json(sess.history), len(fake_openai.responses_bodies())
+    events = await _backtrack(sess, 0, "hello again", restore=True)
+    [warning] = of_type(events, ev.WarningIssued)
+    assert "could not be restored" in warning.message and "Nothing was forked" in warning.message
+    assert not of_type(events, ev.HistoryForked) and isinstance(events[-1], ev.TurnCompleted)
+    assert _json(sess.history) == before and len(fake_openai.responses_bodies()) == requests

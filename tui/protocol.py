@@ -132,7 +132,8 @@ class Backtrack:
     before that message, so the next request repeats the earlier one's input byte for byte up to
     it; the rollout appends a `history_forked` line (the old branch stays in the file) and a turn
     runs with `text`, announced by `HistoryForked`. With `restore_files` the work tree is first
-    put back to the undo snapshot taken before that message's turn. Refused with a
+    put back to the undo snapshot taken before that message's turn; if that fails, a
+    `WarningIssued` says why, nothing is forked and the turn ends unsent. Refused with a
     `WarningIssued` while a turn runs, for an unknown message or an empty text."""
 
     nth_user_message: int

@@ -226,6 +226,8 @@ class BacktrackKeys:
         """The engine forked: the pane drops the old branch from the picked message on (when its
         cells are still there) and shows the edited message in its place."""
         sent, self._sent = self._sent, None
+        if sent is not None and sent[0].nth != e.nth_user_message:
+            sent = None  # not the fork this face sent (that one failed; another face forked)
         conv = self.screen.conversation
         if sent is not None:
             await conv.drop_from_user_message(sent[0].from_here)

@@ -137,24 +137,32 @@ def start_backtrack(sess: Session, op: Backtrack) -> None:
     sess.start_turn(op.text, before=partial(_fork_atomically, sess, point, before, op.restore_files))
 
 
-async def _fork_atomically(sess: Session, point: ForkPoint, before: int, restore: bool) -> None:
+async def _fork_atomically(sess: Session, point: ForkPoint, before: int, restore: bool) -> bool:
     # Files written and the history cut go together: an interrupt while git writes the files
     # waits for both, so the history never disagrees with the tree it was restored for.
     task = asyncio.ensure_future(fork_history(sess, point, before, restore))
     try:
-        await asyncio.shield(task)
+        return await asyncio.shield(task)
     except asyncio.CancelledError:
         await task
         raise
 
 
-async def fork_history(sess: Session, point: ForkPoint, before: int, restore: bool) -> None:
-    """Restore the files if asked, cut the history before `point`, record the fork."""
+async def fork_history(sess: Session, point: ForkPoint, before: int, restore: bool) -> bool:
+    """Restore the files if asked, cut the history before `point`, record the fork; False
+    (and a warning) when the files could not be restored: then nothing is forked."""
     restored: list[str] | None = None
     if restore and point.snapshot is not None:
         from tui.engine.undo import restore_snapshot
 
-        restored = await asyncio.to_thread(restore_snapshot, point.snapshot)
+        try:
+            restored = await asyncio.to_thread(restore_snapshot, point.snapshot)
+        except Exception as e:  # a repository gone or broken since the snapshot
+            sess.emit(WarningIssued(
+                f"The files could not be restored to before message {point.nth + 1} ({type(e).__name__}: {e}). "
+                "Nothing was forked and your message was not sent (Up recalls it)."
+            ))
+            return False
     dropped = len(sess.history) - point.index
     sess.history = sess.history[: point.index]  # a new list: the old branch's requests keep theirs
     sess.meter.reset()
@@ -168,6 +176,7 @@ async def fork_history(sess: Session, point: ForkPoint, before: int, restore: bo
     if reference is not None:
         sess.set_reference(reference)  # what the kept items told the model; a diff follows if needed
     sess.emit(HistoryForked(point.nth, point.index, dropped, restored))
+    return True
 
 
 # ------------------------------------------------------------------ resume

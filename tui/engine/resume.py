@@ -1,7 +1,8 @@
 """Finding recorded sessions and rebuilding one from its rollout, to continue it.
 
 The rebuilt history is exactly what the model saw: the `response_item`s in order, with a
-`compacted` line replacing everything before it. A rollout cut mid-turn (the process was
+`compacted` line replacing everything before it and a `history_forked` line (a Backtrack)
+cutting it to its first `keep_items` items, the branch going on from there. A rollout cut mid-turn (the process was
 killed) is repaired by answering each call that has no output, since a request carrying an
 unanswered call is refused; nothing that was written is dropped or rewritten.
 

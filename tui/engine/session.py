@@ -374,13 +374,14 @@ class Session:
 
     # ------------------------------------------------------------ the turn task
 
-    def start_turn(self, text: str, before: Callable[[], Awaitable[None]] | None = None) -> None:
-        """A user turn; `before` runs first, inside it (a fork cuts the history there)."""
+    def start_turn(self, text: str, before: Callable[[], Awaitable[bool]] | None = None) -> None:
+        """A user turn; `before` runs first, inside it (a fork cuts the history there), and
+        False from it ends the turn there."""
         from tui.engine.turn import run_turn
 
         async def user_turn(turn_id: str) -> str | None:
-            if before is not None:
-                await before()
+            if before is not None and not await before():
+                return None
             # The snapshot mostly waits on git; building the provider client (importing the SDK)
             # is CPU work: side by side, the first request goes out sooner.
             snapshot = asyncio.create_task(take_turn_snapshot(self))
