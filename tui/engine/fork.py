@@ -76,10 +76,10 @@ class ForkLog:
         """What the model had been told when the history had `index` items."""
         return next((s for at, s in reversed(self._told) if at <= index), self._told[0][1])
 
-    def snapshot_between(self, after: int, upto: int) -> Snapshot | None:
-        """The snapshot taken at a position in (after, upto]: the one before a turn whose message
-        stands at `upto` when the previous message of the user's stands at `after`."""
-        return next((s for at, s in reversed(self._snapshots) if after < at <= upto), None)
+    def snapshots_in_order(self) -> list[tuple[int, Snapshot]]:
+        """(position, snapshot), oldest first: the one for a message at `i` is the newest taken
+        after the previous message of the user's and at most at `i` (its turn's start)."""
+        return self._snapshots
 
     def truncate(self, keep: int, after: int) -> list[Snapshot]:
         """The history keeps `keep` items; the snapshots of turns after `after` (the message
@@ -92,7 +92,7 @@ class ForkLog:
 
 def typed_by_user(item: dict[str, Any]) -> bool:
     """A message the user wrote (or `/init` sent for them), not the context or an engine note."""
-    if not is_real_user_message(item):
+    if item.get("role") != "user" or not is_real_user_message(item):  # the role first: cheap
         return False
     text = message_text(item)
     return not text.startswith(_ENGINE_NOTES) and not text.startswith(_summary_prefix())
@@ -103,15 +103,25 @@ def _summary_prefix() -> str:
 
 
 def fork_points(sess: Session) -> list[ForkPoint]:
-    """The messages a `Backtrack` may fork at, oldest first (numbered as the op counts them)."""
-    log = sess.forks
+    """The messages a `Backtrack` may fork at, oldest first (numbered as the op counts them).
+    One pass over the history and the snapshots (both in order): a long session's picker opens
+    at once."""
+    log, history = sess.forks, sess.history
+    snapshots = log.snapshots_in_order()
     points: list[ForkPoint] = []
-    previous = log.floor - 1
-    for index in range(max(log.floor, 0), len(sess.history)):
-        item = sess.history[index]
-        if typed_by_user(item):
-            points.append(ForkPoint(len(points), index, message_text(item), log.snapshot_between(previous, index)))
-            previous = index
+    previous, s = log.floor - 1, 0
+    for index in range(max(log.floor, 0), len(history)):
+        item = history[index]
+        if not typed_by_user(item):
+            continue
+        while s < len(snapshots) and snapshots[s][0] <= previous:
+            s += 1
+        taken = None
+        while s < len(snapshots) and snapshots[s][0] <= index:
+            taken = snapshots[s][1]  # the newest in (previous, index]
+            s += 1
+        points.append(ForkPoint(len(points), index, message_text(item), taken))
+        previous = index
     return points
 
 

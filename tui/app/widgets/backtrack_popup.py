@@ -13,6 +13,7 @@ from tui.app.widgets.completion_popup import CompletionPopup
 from tui.safety.terminal_text import neutralize
 
 SHOWN_CHARS = 110  # of a message's first line
+SHOWN = 200  # messages listed at most, the newest (a long session has thousands)
 
 
 @dataclass(frozen=True)
@@ -26,9 +27,10 @@ class EarlierMessage:
 
 class BacktrackPopup(CompletionPopup[EarlierMessage]):
     def open_for(self, messages: list[EarlierMessage]) -> None:
-        """`messages` oldest first, as the engine numbers them; listed newest first."""
-        self.matches = messages[::-1]
+        """`messages` oldest first, as the engine numbers them; the newest SHOWN listed, newest first."""
+        self.matches = messages[::-1][:SHOWN]
         self.clear_options()
+        options = []
         for m in self.matches:
             first, _, rest = neutralize(m.text).strip().partition("\n")
             shown = first[:SHOWN_CHARS] + ("…" if rest or len(first) > SHOWN_CHARS else "")
@@ -37,7 +39,9 @@ class BacktrackPopup(CompletionPopup[EarlierMessage]):
             label.append(shown)
             if m.restorable:
                 label.append("  · files can go back too", style="dim")
-            self.add_option(Option(label))
-        self.border_title = "edit an earlier message: ↑↓ choose · Enter edits it · Esc cancels"
+            options.append(Option(label))
+        self.add_options(options)
+        older = f" · newest {SHOWN} of {len(messages)}" if len(messages) > SHOWN else ""
+        self.border_title = f"edit an earlier message: ↑↓ choose · Enter edits it · Esc cancels{older}"
         self.highlighted = 0 if self.matches else None
         self.add_class("-open")
