@@ -268,3 +268,39 @@ async def test_a_draft_whose_message_is_gone_goes_back_to_the_composer_unsent(fa
         notices = [str(c.render()) for c in app.query("NoticeCell")]
         assert any("nothing was forked" in n for n in notices)
         assert len(fake_openai.responses_bodies()) == 4 and not composer.border_title
+
+
+async def test_in_a_resumed_session_the_fork_reaches_messages_from_before_the_resume(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    import argparse
+
+    from tui.config import load_config, resolve_provider
+    from tui.engine.bootstrap import build_session, resume_session
+    from tui.engine.resume import transcript
+
+    ws, home = tmp_path / "ws", tmp_path / "home"
+    ws.mkdir()
+    env = {"CODELOOP_HOME": str(home), "OPENAI_API_KEY": "k", "OPENAI_BASE_URL": fake_openai.base_url, "HOME": str(home)}
+    rc = load_config(argparse.Namespace(cd=str(ws), yolo=True), env=env)
+    provider = resolve_provider(rc, env)
+    live = build_session(rc, provider, interactive=False)
+    for word in ("one", "two"):
+        fake_openai.queue_response(fe.turn(fe.message_item(f"answer {word}")))
+        await live.submit(ev.UserInput(word))
+        while not isinstance(await live.next_event(), ev.TurnCompleted):
+            pass
+    await live.submit(ev.Shutdown())
+    assert live.rollout is not None
+    sess = resume_session(rc, provider, live.rollout.path, interactive=True)
+    app = CodeloopApp(sess, transcript=transcript(sess.history))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: _users(app) == ["one", "two"])
+        await pilot.press("escape", "escape", "down", "enter")
+        await until(pilot, lambda: app.query_one(Composer).text == "one")
+        fake_openai.queue_response(fe.turn(fe.message_item("answer one, resumed")))
+        await type_text(pilot, " more")
+        await pilot.press("enter")
+        await until(pilot, lambda: _users(app) == ["one more"] and not app.session.turn_running)
+        body = fake_openai.responses_bodies()[-1]
+        assert [_text(i) for i in body["input"] if i.get("role") == "assistant"] == []
+        assert _text(body["input"][-1]) == "one more"
+    await sess.submit(ev.Shutdown())
