@@ -170,7 +170,7 @@ async def fork_history(sess: Session, point: ForkPoint, before: int, restore: bo
         except Exception as e:  # a repository gone or broken since the snapshot
             sess.emit(WarningIssued(
                 f"The files could not be restored to before message {point.nth + 1} ({type(e).__name__}: {e}). "
-                "Nothing was forked and your message was not sent (Up recalls it)."
+                "Nothing was forked and the edited message was not sent."
             ))
             return False
     dropped = len(sess.history) - point.index
