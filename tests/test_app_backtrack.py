@@ -168,20 +168,43 @@ async def test_a_file_name_with_markup_and_escapes_is_shown_as_text_in_the_quest
         assert (ws / evil).exists(), "n keeps the files"
 
 
-def test_snapshot_of_the_backtrack_picker(snap_compare: Any, fake_openai: FakeOpenAI) -> None:
+SNAPSHOT_MESSAGES = ("Fix the failing test in textstats", "Now add a [b]docstring[/b] to word_count", "Run the tests again")
+
+
+def _snapshot_app(fake: FakeOpenAI) -> CodeloopApp:
     workspace = Path("/tmp/codeloop-snapshots/workspace")
     workspace.mkdir(parents=True, exist_ok=True)
-    for word in ("Fix the failing test in textstats", "Now add a [b]docstring[/b] to word_count", "Run the tests again"):
-        fake_openai.queue_response(fe.turn(fe.message_item(f"Done: {word.lower()}.")))
-    app = CodeloopApp(make_session(fake_openai, workspace, policy="untrusted", sandbox="workspace-write"), branch="main")
+    for word in SNAPSHOT_MESSAGES:
+        fake.queue_response(fe.turn(fe.message_item(f"Done: {word.lower()}.")))
+    return CodeloopApp(make_session(fake, workspace, policy="untrusted", sandbox="workspace-write"), branch="main")
+
+
+async def _picker_on_the_second(pilot: Any, app: CodeloopApp) -> None:
+    calm(app)
+    for word in SNAPSHOT_MESSAGES:
+        await _send(pilot, app, word)
+    await pilot.press("escape", "escape")
+    await until(pilot, lambda: app.query_one(BacktrackPopup).is_open)
+    await pilot.press("down")
+
+
+def test_snapshot_of_the_backtrack_picker(snap_compare: Any, fake_openai: FakeOpenAI) -> None:
+    app = _snapshot_app(fake_openai)
 
     async def run_before(pilot: Any) -> None:
-        calm(app)
-        for word in ("Fix the failing test in textstats", "Now add a [b]docstring[/b] to word_count", "Run the tests again"):
-            await _send(pilot, app, word)
-        await pilot.press("escape", "escape")
-        await until(pilot, lambda: app.query_one(BacktrackPopup).is_open)
-        await pilot.press("down")
+        await _picker_on_the_second(pilot, app)
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)
+
+
+def test_snapshot_of_the_draft_with_its_indicator(snap_compare: Any, fake_openai: FakeOpenAI) -> None:
+    app = _snapshot_app(fake_openai)
+
+    async def run_before(pilot: Any) -> None:
+        await _picker_on_the_second(pilot, app)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.query_one(Composer).text == SNAPSHOT_MESSAGES[1])
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)
