@@ -263,3 +263,18 @@ def test_an_eviction_after_a_pause_says_how_long_it_was() -> None:
         "the prefix was sent unchanged, 14 min after the previous request",
         "the prefix was sent unchanged, 3 h 5 min after the previous request",
     ]
+
+
+async def test_a_backtrack_fork_is_named_as_the_cause(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    """The real op: Esc Esc's `Backtrack` cuts the history before the second message, so the forked
+    turn's request shares less with the previous one than that request's input; the fork says so."""
+    sess = make_session(fake_openai, tmp_path)
+    reply(fake_openai, FIRST_INPUT, 1_024)
+    await run_turn(sess, "first")
+    reply(fake_openai, FIRST_INPUT + 300, FULL_HIT)
+    assert not of_type(await run_turn(sess, "second"), ev.CacheMissed)
+    reply(fake_openai, FIRST_INPUT + 200, 1_024)
+    await sess.submit(ev.Backtrack(1, "second, edited"))
+    events = await collect(sess)
+    assert of_type(events, ev.HistoryForked)
+    assert the_miss(events).reason == "fork"

@@ -289,6 +289,10 @@ class _Progress:
     def _compacted(self, e: ev.CompactionDone) -> None:
         self.line(wording.compacted_line(e))
 
+    @renders(ev.HistoryForked)
+    def _forked(self, e: ev.HistoryForked) -> None:
+        self.line(wording.forked(e))
+
     @renders(ev.WarningIssued)
     def _warning(self, e: ev.WarningIssued) -> None:
         self.line(f"warning: {e.message}")

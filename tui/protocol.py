@@ -127,7 +127,25 @@ class Approve:
     decision: ReviewDecision
 
 
-Op = UserInput | Interrupt | OverrideSettings | Shutdown | Compact | Undo | RunUserShell | Approve
+@dataclass
+class Backtrack:
+    """Fork the conversation at an earlier message of the user's and send `text` in its place.
+    Sent by the app when the user sends a message picked with Esc Esc (any face may send it).
+    `nth_user_message` counts, from 0 and oldest first, the messages that can be forked: the
+    user's own since the last compaction (`tui.engine.fork.fork_points`). The history is cut just
+    before that message, so the next request repeats the earlier one's input byte for byte up to
+    it; the rollout appends a `history_forked` line (the old branch stays in the file) and a turn
+    runs with `text`, announced by `HistoryForked`. With `restore_files` the work tree is first
+    put back to the undo snapshot taken before that message's turn; if that fails, a
+    `WarningIssued` says why, nothing is forked and the turn ends unsent. Refused with a
+    `WarningIssued` while a turn runs, for an unknown message or an empty text."""
+
+    nth_user_message: int
+    text: str
+    restore_files: bool = False
+
+
+Op = UserInput | Interrupt | OverrideSettings | Shutdown | Compact | Undo | RunUserShell | Approve | Backtrack
 
 
 # ---------------------------------------------------------------- events
@@ -553,6 +571,21 @@ class UndoDone(Event):
 
     type: ClassVar[str] = "undo_done"
     paths: list[str]
+
+
+@dataclass
+class HistoryForked(Event):
+    """The conversation was forked (a `Backtrack` op): sent by the session in the turn the op
+    started, after `TurnStarted` and before the edited message's `UserMessageRecorded`. The
+    history now ends where message `nth_user_message` stood (`kept_items` items, `dropped_items`
+    after them are gone from what the model sees); `restored_paths` lists the files put back
+    from that turn's undo snapshot, None when files were not restored."""
+
+    type: ClassVar[str] = "history_forked"
+    nth_user_message: int
+    kept_items: int
+    dropped_items: int
+    restored_paths: list[str] | None = None
 
 
 @dataclass

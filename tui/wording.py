@@ -109,6 +109,18 @@ def undone_notice(e: ev.UndoDone) -> str:
     return f"Undone: restored {len(e.paths)} file(s){': ' + listed if listed else ''}. The model was told."
 
 
+def forked(e: ev.HistoryForked) -> str:
+    """What the app's notice and exec's line say after a Backtrack."""
+    files = ""
+    if e.restored_paths is not None:
+        listed = ", ".join(e.restored_paths[:8]) + (" …" if len(e.restored_paths) > 8 else "")
+        files = f"; restored {len(e.restored_paths)} file(s){': ' + listed if listed else ''}"
+    return (
+        f"Forked at your message {e.nth_user_message + 1}: the model no longer sees the "
+        f"{e.dropped_items} item(s) that followed it{files}."
+    )
+
+
 def turn_done(e: ev.TurnCompleted) -> str:
     """The desktop notification when a turn ends: the answer's first line."""
     last = (e.last_agent_message or "").strip().splitlines()

@@ -282,6 +282,8 @@ class CodeloopApp(PaneKeysApp):
     async def _submitted(self, text: str) -> None:
         if self.session is None:  # sent within the first frame: runs once the session exists
             self._early.append(text)
+        elif await self.main.backtrack.took(text):
+            return  # sent as a fork of an earlier message (app/backtrack.py)
         elif text.startswith("/"):
             await self.slash.run(text)
         else:

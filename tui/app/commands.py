@@ -62,6 +62,7 @@ def help_text() -> str:
         "In an approval: y once · a for the session · n deny (the model is told) · Esc abort the turn",
         "!cmd runs cmd yourself, in the session's sandbox, no approval; the model sees its output next turn",
         "@ then part of a path: pick a file (Up/Down, Tab or Enter inserts its path, Esc closes)",
+        "Esc Esc in an empty composer: edit an earlier message and fork the conversation there",
     ]
     return "\n".join(lines)
 

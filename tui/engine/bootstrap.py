@@ -287,6 +287,7 @@ def resume_session(
         history=resumed.history,
         reference=reference_settings(resumed.reference, sandbox),
         recorded_mcp_tools=resumed.mcp_tools,
+        forks=resumed.forks.to_log(lambda told: reference_settings(told, sandbox), rc.cwd),
     )
     seed_cache_watch(session, resumed)
     for notice in notices:

@@ -51,6 +51,7 @@ async def compact_history(sess: Session, reason: CompactionReason) -> None:
     sess.history = result.history
     sess.meter.reset()
     sess.cache_watch.compacted()
+    sess.forks.reset(len(sess.history))  # what came before is summarised: no fork goes back there
     after, _ = sess.meter.context_tokens(sess.history)
     sess.persist("compacted", {
         "replacement_history": sess.history, "before_tokens": before,

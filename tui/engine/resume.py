@@ -1,7 +1,8 @@
 """Finding recorded sessions and rebuilding one from its rollout, to continue it.
 
 The rebuilt history is exactly what the model saw: the `response_item`s in order, with a
-`compacted` line replacing everything before it. A rollout cut mid-turn (the process was
+`compacted` line replacing everything before it and a `history_forked` line (a Backtrack)
+cutting it to its first `keep_items` items, the branch going on from there. A rollout cut mid-turn (the process was
 killed) is repaired by answering each call that has no output, since a request carrying an
 unanswered call is refused; nothing that was written is dropped or rewritten.
 
@@ -16,7 +17,7 @@ import gc
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from tui.engine.compact import is_real_user_message
 from tui.engine.context import TurnSettings
+from tui.engine.fork import ForkReplay, forked_keep
 from tui.engine.rollout import iter_rollout
 from tui.model.items import message_text
 from tui.protocol import ApprovalPolicy, SandboxMode
@@ -71,6 +73,8 @@ class Resumed:
     last_usage: tuple[dict[str, Any], _dt.datetime] | None = None
     """The last `token_usage` event and when it was written, unless a compaction came after it:
     what the first request of the resumed session is compared with (engine/cache_miss.py)."""
+    forks: ForkReplay = field(default_factory=ForkReplay)
+    """What a `Backtrack` needs besides the history (tui/engine/fork.py), read along."""
 
 
 class TurnContextLine(BaseModel):
@@ -209,6 +213,7 @@ def load_rollout(path: Path) -> Resumed:
     reference: dict[str, Any] | None = None
     mcp_tools: list[dict[str, Any]] = []
     last_usage: tuple[dict[str, Any], _dt.datetime] | None = None
+    forks = ForkReplay()
     with _gc_paused():
         for line in iter_rollout(path):
             kind, payload = line.get("type"), line.get("payload")
@@ -231,12 +236,19 @@ def load_rollout(path: Path) -> Resumed:
             elif kind == "event_msg" and payload.get("type") == "token_usage":
                 at = _parse_time(line.get("timestamp"))
                 last_usage = (payload, at) if at is not None else None
+            elif kind == "history_forked":  # a Backtrack: the branch goes on from here
+                try:
+                    history = history[: forked_keep(payload, len(history))]
+                except ValueError as e:
+                    raise RolloutError(f"{path}: {e}") from e
+            if kind != "response_item":
+                forks.see(kind, payload, len(history))
     if meta is None or not meta.get("id"):
         raise RolloutError(f"{path} is not a codeloop session: it has no session_meta line")
     repaired = answer_open_calls(history)
     history.extend(repaired)
     return Resumed(meta=meta, history=history, reference=reference, repaired=repaired, mcp_tools=mcp_tools,
-                   last_usage=last_usage)
+                   last_usage=last_usage, forks=forks)
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from tui.engine.cache_miss import CacheWatch
 from tui.engine.cache_miss import json_bytes as json_bytes  # its home was here: importers keep working
 from tui.engine.compact import run_manual_compaction
 from tui.engine.context import TurnSettings, initial_context, message, settings_diff
+from tui.engine.fork import ForkLog, start_backtrack
 from tui.engine.options import SessionOptions
 from tui.engine.rollout import RolloutWriter
 from tui.engine.tokens import ContextMeter
@@ -27,6 +28,7 @@ from tui.protocol import (
     ApprovalDecided,
     ApprovalRequested,
     Approve,
+    Backtrack,
     Compact,
     Error,
     Event,
@@ -85,6 +87,7 @@ class Session:
         history: list[dict[str, Any]] | None = None,
         reference: TurnSettings | None = None,
         recorded_mcp_tools: list[dict[str, Any]] | None = None,
+        forks: ForkLog | None = None,
     ) -> None:
         """`history`/`reference` resume a session: the items rebuilt from its rollout and the
         settings the model was last told about (so only a diff is appended, never the initial
@@ -119,6 +122,7 @@ class Session:
         self.total_usage = Usage()
         self.cache_watch = CacheWatch()  # explains each request that reads less from the cache
         self._reference: TurnSettings | None = reference  # what the model was last told
+        self.forks = forks or ForkLog(len(self.history), reference)  # what Backtrack needs (fork.py)
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._pending: list[str] = []
         # call_id → the request the engine awaits, so an `Approve` op can answer it as data.
@@ -162,7 +166,7 @@ class Session:
             if self.turn_running:
                 self._pending.append(op.text)  # picked up before the next sampling request
             else:
-                self._start_turn(op.text)
+                self.start_turn(op.text)
         elif isinstance(op, Interrupt):
             await self.interrupt()
         elif isinstance(op, OverrideSettings):
@@ -189,6 +193,8 @@ class Session:
                 self.emit(WarningIssued("A turn is running; interrupt it (Esc) before /undo."))
             else:
                 self._start_task(partial(run_undo, self))
+        elif isinstance(op, Backtrack):
+            start_backtrack(self, op)
         elif isinstance(op, Shutdown):
             await self.interrupt()
             self.shell_snapshots.close()
@@ -308,6 +314,7 @@ class Session:
                 "network_access": sb.network_access,
             })
         self._reference = settings
+        self.forks.told(len(self.history), settings)
 
     def build_prompt(self) -> Prompt:
         return Prompt(
@@ -373,10 +380,14 @@ class Session:
 
     # ------------------------------------------------------------ the turn task
 
-    def _start_turn(self, text: str) -> None:
+    def start_turn(self, text: str, before: Callable[[], Awaitable[bool]] | None = None) -> None:
+        """A user turn; `before` runs first, inside it (a fork cuts the history there), and
+        False from it ends the turn there."""
         from tui.engine.turn import run_turn
 
         async def user_turn(turn_id: str) -> str | None:
+            if before is not None and not await before():
+                return None
             # The snapshot mostly waits on git; building the provider client (importing the SDK)
             # is CPU work: side by side, the first request goes out sooner.
             snapshot = asyncio.create_task(take_turn_snapshot(self))

@@ -136,16 +136,10 @@ def restore_snapshot(
     repo = _Repo.find(snap.repo_root)
     if repo is None:
         raise ValueError(f"{snap.repo_root} is no longer a git work tree")
-    snapshot_tree = repo.text("rev-parse", "--verify", f"{snap.sha}^{{tree}}")
     keep = {os.fsencode(name) for name in snap.skipped}
     with tempfile.TemporaryDirectory(prefix="codeloop-restore-") as scratch:
         env = repo.scratch_index(Path(scratch))
-        current, _ = repo.worktree_tree(env, Path(scratch), max_untracked_bytes)
-        changes = [
-            (old_mode, name)
-            for old_mode, new_mode, name in repo.tree_changes(snapshot_tree, current)
-            if _GITLINK not in (old_mode, new_mode)
-        ]
+        snapshot_tree, changes = _changes(repo, snap, env, Path(scratch), max_untracked_bytes)
         # Deletions first: they may empty a directory that stands where a file is to come back.
         removed = [
             name
@@ -169,6 +163,33 @@ def restore_snapshot(
     if touched and index_commit is not None:
         repo.realign_index(index_commit, set(touched))
     return [os.fsdecode(name) for name in touched]
+
+
+def changed_since(snap: Snapshot, *, max_untracked_bytes: int = DEFAULT_MAX_UNTRACKED_BYTES) -> list[str]:
+    """The paths `restore_snapshot(snap)` would put back or delete, changing nothing (it only
+    hashes the work tree into git's object store, as a snapshot does)."""
+    repo = _Repo.find(snap.repo_root)
+    if repo is None:
+        raise ValueError(f"{snap.repo_root} is no longer a git work tree")
+    keep = {os.fsencode(name) for name in snap.skipped}
+    with tempfile.TemporaryDirectory(prefix="codeloop-restore-") as scratch:
+        _, changes = _changes(repo, snap, repo.scratch_index(Path(scratch)), Path(scratch), max_untracked_bytes)
+    return sorted(os.fsdecode(name) for old_mode, name in changes if not (old_mode == b"000000" and name in keep))
+
+
+def _changes(
+    repo: _Repo, snap: Snapshot, env: dict[str, str], scratch: Path, limit: int
+) -> tuple[str, list[tuple[bytes, bytes]]]:
+    """The snapshot's tree, and (mode in the snapshot, path) of each file the work tree has
+    otherwise; nested repositories left out."""
+    snapshot_tree = repo.text("rev-parse", "--verify", f"{snap.sha}^{{tree}}")
+    current, _ = repo.worktree_tree(env, scratch, limit)
+    changes = [
+        (old_mode, name)
+        for old_mode, new_mode, name in repo.tree_changes(snapshot_tree, current)
+        if _GITLINK not in (old_mode, new_mode)
+    ]
+    return snapshot_tree, changes
 
 
 def describe_restore(paths: list[str]) -> str:

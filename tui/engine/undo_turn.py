@@ -31,6 +31,7 @@ async def take_turn_snapshot(sess: Session) -> None:
     sess.undo_available = snap is not None
     if snap is not None:
         sess.snapshots.append(snap)
+        sess.forks.snapshot_taken(len(sess.history), snap)
         sess.persist("ghost_snapshot", {"sha": snap.sha, "ref": snap.ref, "repo_root": str(snap.repo_root), "skipped": snap.skipped})
 
 

@@ -28,7 +28,9 @@ from textual.widgets import Footer, Tab, Tabs
 
 from tui import protocol as ev
 from tui import wording
+from tui.app.backtrack import BacktrackKeys
 from tui.app.screens.approval import ApprovalScreen
+from tui.app.widgets.backtrack_popup import BacktrackPopup
 from tui.app.widgets.budget import BudgetView, Prices
 from tui.app.widgets.composer import Composer
 from tui.app.widgets.conversation import Conversation
@@ -84,6 +86,7 @@ class SessionScreen(Screen[None]):
         self.tui = tui
         self.queued: list[str] = []  # sent during a turn: sent one by one as turns end
         self._desktop_notify = desktop_notify
+        self.backtrack = BacktrackKeys(self)  # Esc Esc: edit an earlier message (app/backtrack.py)
         # Set once the panes are mounted: the screen composes them in its own task, and the
         # app's on_mount, which fills them, waits for it.
         self.panes_mounted = asyncio.Event()
@@ -101,6 +104,7 @@ class SessionScreen(Screen[None]):
         yield StatusLine(id="status")
         yield SlashPopup(id="slash-popup")
         yield FilePopup(id="file-popup")
+        yield BacktrackPopup(id="backtrack-popup")
         yield Composer(id="composer")
         yield Footer()
 
@@ -137,6 +141,7 @@ class SessionScreen(Screen[None]):
             self.query_one(f"#{pane}").border_title = title
         self.composer.popup = self.query_one(SlashPopup)
         self.composer.files = self.file_popup
+        self.composer.keys_first = self.backtrack.key
         self.panes_mounted.set()
 
     @on(Tabs.TabActivated, "#side-tabs")
@@ -194,6 +199,7 @@ class SessionScreen(Screen[None]):
         s = session.settings
         self.status.set(model=s.model, cwd=str(s.cwd), approval=s.approval_policy, sandbox=s.sandbox.mode)
         self.queued.clear()
+        self.backtrack.reset()
         if transcript is not None:
             await self.show_transcript(transcript)
         else:
@@ -363,6 +369,10 @@ class SessionScreen(Screen[None]):
     async def _undone(self, e: ev.UndoDone) -> None:
         self.diff_after_undo()
         await self.conversation.add_notice(wording.undone_notice(e))
+
+    @renders(ev.HistoryForked)
+    async def _forked(self, e: ev.HistoryForked) -> None:
+        await self.backtrack.forked(e)
 
     @renders(ev.WarningIssued)
     async def _warning(self, e: ev.WarningIssued) -> None:

@@ -8,6 +8,7 @@ Ctrl+R searches them (tui/app/widgets/history_popup.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +66,8 @@ class Composer(TextArea):
         self.files: FilePopup | None = None
         self._dismissed: tuple[int, int] | None = None  # the `@` whose finder Esc closed
         self._synced: tuple[str, tuple[int, int], bool] | None = None  # what the popups show
+        # Takes each key first, in the order typed; True when it took it (app/backtrack.py).
+        self.keys_first: Callable[[events.Key], bool] | None = None
 
     def on_mount(self) -> None:
         home: Path | None = getattr(self.app, "home", None)
@@ -276,6 +279,10 @@ class Composer(TextArea):
     async def _on_key(self, event: events.Key) -> None:
         note_typing()
         if self.search is not None and self.search.is_open and self._search_key(event):
+            event.stop()
+            event.prevent_default()
+            return
+        if self.keys_first is not None and self.keys_first(event):
             event.stop()
             event.prevent_default()
             return

@@ -33,6 +33,8 @@ MAX_CELLS = 300  # widgets kept on screen (~100 turns); older ones are dropped (
 class UserCell(Static):
     DEFAULT_CSS = "UserCell { margin: 1 0 0 0; padding: 0 1; border-left: thick $accent; }"
 
+    message = ""  # the text sent, as the engine has it
+
 
 class ToolCell(Static, can_focus=True):
     """A command: what ran, where, how it ended, and the last lines (Enter or a click: all of them)."""
@@ -236,12 +238,30 @@ class Conversation(VerticalScroll):
     async def add_user(self, text: str, *, queued: bool = False) -> None:
         label = Text(text)
         cell = UserCell(label)
+        cell.message = text
         if queued:
             label.append("  (queued)", style="dim italic")
             self._queued.append(cell)
         await self.mount(cell)
         if not queued:
             self.follow()  # sending always brings the conversation to the bottom
+
+    async def drop_from_user_message(self, texts: tuple[str, ...]) -> bool:
+        """A fork: remove the cell of the user's message `texts[0]`, and everything after it,
+        when the user cells at the end match `texts` in order (cells of other kinds, and user
+        cells of no fork point, such as /init's, may stand between). False when it is not found
+        (pruned, or a resumed session shows fewer): nothing is removed then."""
+        wanted = list(texts)
+        cells = [c for c in self.children if c is not self.marker]
+        for n in range(len(cells) - 1, -1, -1):
+            cell = cells[n]
+            if isinstance(cell, UserCell) and wanted and cell.message == wanted[-1]:
+                wanted.pop()
+                if not wanted:
+                    await self.remove_children(cells[n:])
+                    self._answer, self._attempt = None, []
+                    return True
+        return False
 
     async def take_queued(self) -> None:
         """The oldest queued message is sent now and shown again where it is sent (after the
