@@ -58,9 +58,12 @@ _MARKDOWN_MARKS = re.compile(r"(\*\*|__|\*|_)(\S(?:.*?\S)?)\1")
 class UserInput:
     """A user's message. Sent by the app when the user submits the composer (and by `/init` with
     its prompt) and by `codeloop exec` once, with the prompt. Starts a turn; sent while a turn
-    runs, it is queued and recorded before the turn's next request to the model."""
+    runs, it is queued and recorded before the turn's next request to the model. `images` are
+    paths of image files to attach (`-i`, the composer's chips); the engine reads and checks them
+    when it records the message."""
 
     text: str
+    images: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -187,10 +190,12 @@ class TurnStarted(Event):
 @dataclass
 class UserMessageRecorded(Event):
     """A user's message was appended to the history: sent by the turn loop at a turn's start, and
-    for each message queued during the turn, before the request that carries it."""
+    for each message queued during the turn, before the request that carries it. `images` are
+    the chips of the images it carries ("[image: shot.png 120 KB]")."""
 
     type: ClassVar[str] = "user_message"
     text: str
+    images: list[str] = field(default_factory=list)
 
 
 @dataclass

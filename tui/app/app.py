@@ -112,6 +112,7 @@ class CodeloopApp(PaneKeysApp):
         self.preview = preview
         self._early: list[str] = []  # what was sent before the session existed
         self.initial_text = initial_text
+        self.initial_images: list[str] = []  # `-i FILE`: attached to the composer at start
         self.transcript = transcript  # a resumed session: (role, text) of its last messages
         self.sessions = sessions  # how /new and /resume make another session; None: unavailable
         self.demo = demo
@@ -179,8 +180,9 @@ class CodeloopApp(PaneKeysApp):
         )
         main.budget.set_limits(window, self.auto_compact_limit)
         main.budget.set_prices(main.prices(model))
-        if self.initial_text:
-            main.prefill(self.initial_text)
+        chips = [c for c in map(main.composer.attach_image, self.initial_images) if c]
+        if self.initial_text or chips:
+            main.prefill(" ".join([*chips, self.initial_text]))
         else:
             main.composer.focus()
         self.watch(main, "maximized", self._maximized_changed, init=False)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from tui.engine.compact import run_manual_compaction
 from tui.engine.context import TurnSettings, initial_context, message, settings_diff
+from tui.engine.images import ImageRefs
 from tui.engine.options import SessionOptions
 from tui.engine.rollout import RolloutWriter
 from tui.engine.tokens import ContextMeter
@@ -117,7 +118,8 @@ class Session:
         self.total_usage = Usage()
         self._reference: TurnSettings | None = reference  # what the model was last told
         self._events: asyncio.Queue[Event] = asyncio.Queue()
-        self._pending: list[str] = []
+        self._pending: list[UserInput] = []
+        self.images = ImageRefs()  # the inline images sent, recorded in the rollout by reference
         # call_id → the request the engine awaits, so an `Approve` op can answer it as data.
         self._awaiting: dict[str, ApprovalRequested] = {}
         self._task: asyncio.Task[None] | None = None
@@ -157,9 +159,9 @@ class Session:
             self._start_mcp()
         if isinstance(op, UserInput):
             if self.turn_running:
-                self._pending.append(op.text)  # picked up before the next sampling request
+                self._pending.append(op)  # picked up before the next sampling request
             else:
-                self._start_turn(op.text)
+                self._start_turn(op)
         elif isinstance(op, Interrupt):
             await self.interrupt()
         elif isinstance(op, OverrideSettings):
@@ -263,6 +265,8 @@ class Session:
         rollout = self.rollout
         if rollout is None:
             return
+        if kind in ("response_item", "compacted"):
+            payload = self.images.rollout_form(payload)  # never the blob of an image
         rollout.write(kind, payload)
         if rollout.error is not None and not self._rollout_failed:
             self._rollout_failed = True  # set first: the warning below is persisted too (a no-op now)
@@ -330,7 +334,7 @@ class Session:
             shell_snapshots=self.shell_snapshots,
         )
 
-    def drain_pending_input(self) -> list[str]:
+    def drain_pending_input(self) -> list[UserInput]:
         pending, self._pending = self._pending, []
         return pending
 
@@ -367,7 +371,7 @@ class Session:
 
     # ------------------------------------------------------------ the turn task
 
-    def _start_turn(self, text: str) -> None:
+    def _start_turn(self, op: UserInput) -> None:
         from tui.engine.turn import run_turn
 
         async def user_turn(turn_id: str) -> str | None:
@@ -381,7 +385,7 @@ class Session:
                 await self.ensure_tools()
             finally:
                 await snapshot
-            return await run_turn(self, text)
+            return await run_turn(self, op)
 
         self._start_task(user_turn)
 

@@ -13,7 +13,7 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from tui.engine.compact import compact_history
-from tui.engine.context import message
+from tui.engine.images import load_images, user_message
 from tui.engine.retry_text import given_up
 from tui.model.items import history_item, message_text
 from tui.model.types import (
@@ -36,7 +36,9 @@ from tui.protocol import (
     StreamRetrying,
     ToolCallEnded,
     ToolCallProposed,
+    UserInput,
     UserMessageRecorded,
+    WarningIssued,
     WebSearchEnded,
     failing,
 )
@@ -48,18 +50,16 @@ if TYPE_CHECKING:
     from tui.engine.session import Session
 
 
-async def run_turn(sess: Session, text: str) -> str | None:
+async def run_turn(sess: Session, op: UserInput) -> str | None:
     """Run one user turn to its end; returns the last assistant message."""
     sess.record_context_updates()
-    sess.record(message("user", text))
-    sess.emit(UserMessageRecorded(text))
+    await record_user_input(sess, op)
     ctx = sess.tool_context()
     last_message: str | None = None
     overflowed = False
     while True:
         for queued in sess.drain_pending_input():
-            sess.record(message("user", queued))
-            sess.emit(UserMessageRecorded(queued))
+            await record_user_input(sess, queued)
         # Checked before every request, so it fires before a turn and inside one alike.
         if await sess.needs_compaction():
             await compact_history(sess, "auto")
@@ -84,6 +84,20 @@ async def run_turn(sess: Session, text: str) -> str | None:
             await run_calls(sess, calls, ctx)
         elif not sess.has_pending_input():
             return last_message
+
+
+async def record_user_input(sess: Session, op: UserInput) -> None:
+    """Record a user's message with its images, read now (an image that fails to load is left
+    out with a warning, and a note in the message says so to the model)."""
+    images, failures = await asyncio.to_thread(load_images, op.images, sess.settings.cwd)
+    item = user_message(op.text, images)
+    for image, part in zip(images, item["content"][-len(images):] if images else []):
+        sess.images.add(image, part["image_url"])
+    for failure in failures:
+        sess.emit(WarningIssued(f"Image not attached: {failure}"))
+        item["content"].append({"type": "input_text", "text": f"[an image the user attached could not be read: {failure}]"})
+    sess.record(item)
+    sess.emit(UserMessageRecorded(op.text, [image.chip for image in images]))
 
 
 # A server-requested wait longer than this fails the turn with the wait in the message instead

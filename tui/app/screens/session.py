@@ -230,7 +230,7 @@ class SessionScreen(Screen[None]):
             await self.session.submit(ev.RunUserShell(text[1:].strip()))
             return
         await self.conversation.add_user(text)
-        await self.session.submit(ev.UserInput(text))
+        await self.session.submit(ev.UserInput(text, images=self.composer.attachments.paths_in(text)))
 
     async def interrupt(self) -> None:
         """Esc: interrupt the turn, and bring the keys back to the composer from any pane."""

@@ -17,6 +17,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import TextArea
 
+from tui.app.attachments import Attachments, app_cwd, attach
 from tui.app.commands import BY_NAME
 from tui.app.widgets.answer import note_typing
 from tui.app.widgets.file_popup import FilePopup
@@ -65,6 +66,7 @@ class Composer(TextArea):
         self.files: FilePopup | None = None
         self._dismissed: tuple[int, int] | None = None  # the `@` whose finder Esc closed
         self._synced: tuple[str, tuple[int, int], bool] | None = None  # what the popups show
+        self.attachments = Attachments()  # the images whose chips are in the text
 
     def on_mount(self) -> None:
         home: Path | None = getattr(self.app, "home", None)
@@ -169,13 +171,15 @@ class Composer(TextArea):
         return False
 
     def _insert_file(self) -> bool:
-        """Replace the `@query` with the chosen path; False when there is nothing to insert."""
+        """Replace the `@query` with the chosen path (an image's chip, when it is one); False when
+        there is nothing to insert."""
         found = self.mention()
         path = self.files.chosen() if self.files is not None else None
         if found is None or path is None:
             return False
         row, at, query = found
-        text = f'"{path}"' if any(c.isspace() for c in path) else path
+        chip = self.attach_image(path)
+        text = chip or (f'"{path}"' if any(c.isspace() for c in path) else path)
         self.replace(text + " ", (row, at), (row, at + 1 + len(query)), maintain_selection_offset=False)
         return True
 
@@ -208,6 +212,24 @@ class Composer(TextArea):
                 if popup is not None:
                     popup.close()
             self.post_message(self.Submitted(text))
+
+    def attach_image(self, text: str) -> str | None:
+        """The chip of the image `text` names, now attached; None (and a warning when it was meant
+        as an image) otherwise."""
+        chip, why = attach(self.attachments, text, app_cwd(self.app))
+        if why is not None:
+            self.app.notify(why, severity="warning")
+        return chip
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        # A pasted image path becomes its chip; anything else is pasted by TextArea's handler.
+        if self.read_only or not self.selection.is_empty:
+            return
+        chip = self.attach_image(event.text)
+        if chip is not None:
+            event.prevent_default()
+            self.insert(chip + " ")
+            self.focus()
 
     def action_newline(self) -> None:
         self.insert("\n")

@@ -1,0 +1,92 @@
+"""Images attached in the composer: each stands in the text as its chip, "[image: shot.png 120 KB]".
+
+An image comes in three ways: `-i FILE` at start, a pasted path to an image file, or an `@` mention
+whose chosen file is an image. Whether a file is an image is decided by its bytes
+(tui/engine/images.py), so a pasted `~/.ssh/id_rsa` stays pasted text and is never attached. The
+chip is what the user sees, moves and deletes like any text; when the message is sent, the chips
+still in it say which images go (`paths_in`), in the order they appear.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from tui.engine.images import IMAGE_KINDS, ImageAttachment, ImageError, has_control_chars, human_size, load_image
+from tui.safety.terminal_text import neutralize
+
+# A name with one of these suffixes that fails to load is said to be no image, rather than
+# pasted silently as text: the user meant to attach it.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
+_MAX_PASTED_PATH = 4096
+
+
+class Attachments:
+    """The images attached in one composer, by chip."""
+
+    def __init__(self) -> None:
+        self._paths: dict[str, str] = {}
+
+    def add(self, image: ImageAttachment) -> str:
+        """The chip for `image` (another of the same name and size gets a number)."""
+        name = neutralize(image.name, strict=True).replace("]", "⟧")
+        label, n = f"[image: {name} {human_size(image.size)}]", 2
+        while self._paths.get(label, image.path) != image.path:
+            label, n = f"[image: {name} {human_size(image.size)} #{n}]", n + 1
+        self._paths[label] = image.path
+        return label
+
+    def paths_in(self, text: str) -> list[str]:
+        """The files of the chips in `text`, in the order they first appear there."""
+        found = sorted((text.index(label), path) for label, path in self._paths.items() if label in text)
+        seen: list[str] = []
+        for _, path in found:
+            if path not in seen:
+                seen.append(path)
+        return seen
+
+
+def app_cwd(app: object) -> Path:
+    """The folder relative paths mean: the session's, or the one it will start in."""
+    session = getattr(app, "session", None)
+    if session is not None:
+        return Path(session.settings.cwd)
+    preview = getattr(app, "preview", None)
+    return Path(preview.cwd) if preview is not None else Path.cwd()
+
+
+def pasted_path(text: str) -> str | None:
+    """The file path a paste is, if it is one: a single line, maybe quoted (a file manager's drop),
+    maybe shell-escaped (`my\\ shot.png`), maybe a file:// URL. None for anything else."""
+    text = text.strip()
+    if not text or len(text) > _MAX_PASTED_PATH or "\n" in text or has_control_chars(text):
+        return None
+    if text.startswith("file://"):
+        text = unquote(urlparse(text).path)
+    elif text[0] in "'\"" or "\\ " in text:
+        try:
+            words = shlex.split(text)
+        except ValueError:
+            return None
+        if len(words) != 1:
+            return None
+        text = words[0]
+    if not text.startswith(("/", "~", ".")) and os.sep not in text and not text.lower().endswith(IMAGE_SUFFIXES):
+        return None  # a bare word: text, not a path
+    return text
+
+
+def attach(attachments: Attachments, text: str, cwd: Path) -> tuple[str | None, str | None]:
+    """(chip, None) when `text` names an image file; (None, why) when it names something meant
+    as an image that is not one; (None, None) when it is no image path at all (paste it as text)."""
+    path = pasted_path(text)
+    if path is None:
+        return None, None
+    try:
+        return attachments.add(load_image(path, cwd)), None
+    except ImageError as e:
+        if path.lower().endswith(IMAGE_SUFFIXES):
+            return None, neutralize(f"Not attached: {e}. Images are {IMAGE_KINDS} files up to 20 MB.", strict=True)
+        return None, None
