@@ -190,6 +190,7 @@ class _Progress:
             ev.McpToolCallEnded,  # ended: ToolCallEnded's line
             ev.ApprovalRequested,  # never sent to a headless session
             ev.ContextEstimated,
+            ev.ReviewCompleted,  # exec starts no review (/review is the app's)
             ev.CompactionStarted,  # CompactionDone's line says it all
             ev.UndoDone,  # exec sends no Undo
             ev.TurnFailed,  # Error's line said why

@@ -126,7 +126,18 @@ class Approve:
     decision: ReviewDecision
 
 
-Op = UserInput | Interrupt | OverrideSettings | Shutdown | Compact | Undo | RunUserShell | Approve
+@dataclass
+class ReviewChanges:
+    """Review `diff` in a review turn of its own: the model gets our review prompt and the diff,
+    no tools and none of the conversation; the findings come back in `ReviewCompleted` and are
+    appended to the history, so later turns can act on them. Sent by the app's `/review` with
+    the diff it took from hardened git; `target` says what it is ("uncommitted changes")."""
+
+    target: str
+    diff: str
+
+
+Op = UserInput | Interrupt | OverrideSettings | Shutdown | Compact | Undo | RunUserShell | Approve | ReviewChanges
 
 
 # ---------------------------------------------------------------- events
@@ -160,6 +171,31 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)
+
+
+@dataclass
+class ReviewFinding:
+    """One finding of a review: `priority` 0 (must fix) to 3 (nit); `path` relative to the
+    repository's top and `line` in the new file, or None when the model gave none."""
+
+    title: str
+    body: str
+    priority: int
+    path: str
+    line: int | None
+
+
+@dataclass
+class ReviewCompleted(Event):
+    """A review turn ended: its findings by priority, parsed from the model's JSON answer, with
+    its overall verdict. When the answer could not be read as findings, `findings` is empty and
+    `text` is the answer as written. Sent by the engine before the turn's TurnCompleted."""
+
+    type: ClassVar[str] = "review_completed"
+    target: str
+    findings: list[ReviewFinding]
+    overall: str
+    text: str
 
 
 @dataclass

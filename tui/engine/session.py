@@ -17,6 +17,7 @@ from tui.engine.compact import run_manual_compaction
 from tui.engine.context import TurnSettings, initial_context, message, settings_diff
 from tui.engine.images import ImageRefs
 from tui.engine.options import SessionOptions
+from tui.engine.review import run_review
 from tui.engine.rollout import RolloutWriter
 from tui.engine.tokens import ContextMeter
 from tui.engine.undo_turn import run_undo, take_turn_snapshot
@@ -32,6 +33,7 @@ from tui.protocol import (
     Interrupt,
     Op,
     OverrideSettings,
+    ReviewChanges,
     RunUserShell,
     SessionConfigured,
     Shutdown,
@@ -183,6 +185,11 @@ class Session:
             request = self._awaiting.pop(op.call_id, None)
             if request is not None:
                 request.resolve(op.decision)
+        elif isinstance(op, ReviewChanges):
+            if self.turn_running:
+                self.emit(WarningIssued("A turn is running; run /review once it ends."))
+            else:
+                self._start_task(partial(run_review, self, op))
         elif isinstance(op, Undo):
             if self.turn_running:
                 self.emit(WarningIssued("A turn is running; interrupt it (Esc) before /undo."))

@@ -21,6 +21,7 @@ from tui.model.types import (
     ContextWindowExceeded,
     ModelError,
     OutputItemDone,
+    Prompt,
     ReasoningSummaryDelta,
     SampledResponse,
     TextDelta,
@@ -106,19 +107,20 @@ MAX_RETRY_WAIT_S = 60.0
 MAX_BACKOFF_S = 30.0
 
 
-async def sample_with_retries(sess: Session) -> SampledResponse:
+async def sample_with_retries(sess: Session, prompt: Prompt | None = None) -> SampledResponse:
     """Sample until a response completes, retrying what may succeed on a second try.
 
     This loop is the only place a sampling request is retried (the SDK's retries are off, see
     model/sdk.py), so `stream_max_retries` counts every extra request and each one is announced
     by a `StreamRetrying` event. A failed attempt leaves nothing behind: `sample` hands over
-    its items only once the response completed.
+    its items only once the response completed. A `prompt` of its own (the review turn's)
+    is sampled quietly: its text is not streamed to the faces as the conversation's answer.
     """
     retries = 0
     url = sess.client.base_url
     while True:
         try:
-            return await sample(sess)
+            return await sample(sess, prompt)
         except ModelError as e:
             if not e.retryable:
                 if e.kind in ("unreachable", "auth", "rate_limit", "server"):
@@ -144,15 +146,18 @@ def backoff_s(base_s: float, retry: int) -> float:
     return min(base_s * 2.0 ** (retry - 1), MAX_BACKOFF_S) * random.uniform(0.8, 1.2)
 
 
-async def sample(sess: Session) -> SampledResponse:
+async def sample(sess: Session, prompt: Prompt | None = None) -> SampledResponse:
     response = SampledResponse()
+    quiet = prompt is not None
     # aclosing: leaving the loop at `Completed` must close the HTTP stream now, not at GC time.
-    async with aclosing(sess.client.stream(sess.build_prompt())) as stream:
+    async with aclosing(sess.client.stream(prompt or sess.build_prompt())) as stream:
         async for event in stream:
             if isinstance(event, TextDelta):
-                sess.emit(AgentMessageDelta(event.delta))
+                if not quiet:
+                    sess.emit(AgentMessageDelta(event.delta))
             elif isinstance(event, ReasoningSummaryDelta):
-                sess.emit(ReasoningDelta(event.delta))
+                if not quiet:
+                    sess.emit(ReasoningDelta(event.delta))
             elif isinstance(event, OutputItemDone):
                 item = history_item(event.item)
                 if item is None:
@@ -164,7 +169,8 @@ async def sample(sess: Session) -> SampledResponse:
                     # or an output could be matched to the wrong call.
                     raise malformed(f"the call_id {item['call_id']!r} was already used")
                 response.items.append(item)
-                _announce(sess, item)
+                if not quiet:
+                    _announce(sess, item)
             elif isinstance(event, Completed):
                 response.usage = event.usage
                 response.response_id = event.response_id
