@@ -188,14 +188,16 @@ class ReviewFinding:
 @dataclass
 class ReviewCompleted(Event):
     """A review turn ended: its findings by priority, parsed from the model's JSON answer, with
-    its overall verdict. When the answer could not be read as findings, `findings` is empty and
-    `text` is the answer as written. Sent by the engine before the turn's TurnCompleted."""
+    its overall verdict. When the answer could not be read as findings (`parsed` False),
+    `findings` is empty and `text` is the answer as written. Sent by the engine before the
+    turn's TurnCompleted."""
 
     type: ClassVar[str] = "review_completed"
     target: str
     findings: list[ReviewFinding]
     overall: str
     text: str
+    parsed: bool = True
 
 
 @dataclass

@@ -28,6 +28,7 @@ SLASH_COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("/sandbox", "read-only | workspace-write | danger-full-access", takes_argument=True),
     SlashCommand("/compact", "compact the conversation now to free context"),
     SlashCommand("/diff", "show the working tree's git diff (untracked files too)"),
+    SlashCommand("/review", "review the uncommitted changes; /review BRANCH|COMMIT: all since it"),
     SlashCommand("/new", "start a new session (the current one stays recorded)"),
     SlashCommand("/resume", "pick an earlier session and continue it"),
     SlashCommand("/status", "model, policies, folder and session"),

@@ -13,6 +13,7 @@ from textual.app import App
 from tui import protocol as ev
 from tui.app.commands import BY_NAME, help_text, mcp_text
 from tui.app.custom_prompts import PromptCommands, is_prompt_command
+from tui.app.review import start_review
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.themes import known_themes
 from tui.model.items import message_text
@@ -49,6 +50,7 @@ class SlashCommands:
             "/sandbox": self._sandbox,
             "/compact": self._compact,
             "/diff": self._diff,
+            "/review": lambda since: start_review(self.screen, since),
             "/new": lambda _: self._switch_session("/new"),
             "/resume": lambda _: self._switch_session("/resume"),
             "/status": self._status,

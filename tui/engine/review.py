@@ -130,5 +130,5 @@ async def run_review(sess: Session, op: ReviewChanges, turn_id: str) -> str | No
         sess.record(message("user", findings_text(op.target, findings, overall)))
     else:
         sess.record(message("user", f"<review target=\"{op.target}\">\n{answer}\n</review>"))
-    sess.emit(ReviewCompleted(op.target, findings, overall, answer))
+    sess.emit(ReviewCompleted(op.target, findings, overall, answer, parsed is not None))
     return None

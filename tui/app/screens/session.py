@@ -28,6 +28,7 @@ from textual.widgets import Footer, Tab, Tabs
 
 from tui import protocol as ev
 from tui import wording
+from tui.app.review import review_completed
 from tui.app.screens.approval import ApprovalScreen
 from tui.app.widgets.budget import BudgetView, Prices
 from tui.app.widgets.composer import Composer
@@ -271,6 +272,10 @@ class SessionScreen(Screen[None]):
     @renders(ev.AgentMessage)
     async def _answer(self, e: ev.AgentMessage) -> None:
         await self.conversation.finish_answer(_red(e.text))
+
+    @renders(ev.ReviewCompleted)
+    async def _review_completed(self, e: ev.ReviewCompleted) -> None:
+        await review_completed(self, e)
 
     @renders(ev.ReasoningSummary)
     async def _reasoning(self, e: ev.ReasoningSummary) -> None:
