@@ -82,6 +82,7 @@ def test_bad_files_are_named_and_skipped_and_the_others_load(tmp_path: Path) -> 
         "huge.md": "x" * (MAX_PROMPT_BYTES + 1),
         "empty.md": "---\ndescription: nothing\n---\n",
         "two words.md": "hi\n",
+        "escape.md": "Say \x1b]0;pwned\x07 hi\n",
         "notes.txt": "not a prompt\n",
     })
     (home / "prompts" / "dir.md").mkdir()
@@ -91,11 +92,11 @@ def test_bad_files_are_named_and_skipped_and_the_others_load(tmp_path: Path) -> 
     for name, why in {
         "latin1.md": "not UTF-8", "open.md": "no closing `---`", "junk.md": "not `key: value`",
         "huge.md": "at most 64 KB", "empty.md": "no prompt text", "two words.md": "a name is letters",
-        "dir.md": "not a regular file",
+        "dir.md": "not a regular file", "escape.md": "control characters",
     }.items():
         assert f"'{name}' skipped: " in text and why in text, name
     assert "notes.txt" not in text
-    assert len(problems) == 7
+    assert len(problems) == 8
 
 
 def test_no_prompts_folder_is_no_prompts_and_no_problem(tmp_path: Path) -> None:

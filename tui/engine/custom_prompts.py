@@ -7,7 +7,7 @@ word), `$ARGUMENTS` all of them, `$NAME` (capitals, digits, `_`) the value of a 
 word, and `$$` is a literal `$`. Substitution is one pass over the prompt, so a value holding
 `$1` or `$NAME` stays as typed. A named placeholder with no value is an error that names it.
 
-A file that cannot be used (not UTF-8, front matter left open or malformed, over
+A file that cannot be used (not UTF-8, control characters, front matter left open or malformed, over
 `MAX_PROMPT_BYTES`, a name that cannot be typed as a command, not a regular file) is skipped with
 a message naming it; loading never fails as a whole.
 """
@@ -26,6 +26,7 @@ MAX_PROMPTS = 200
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _PLACEHOLDER = re.compile(r"\$(\$|[1-9]|[A-Z][A-Z0-9_]*)")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _ASSIGNMENT = re.compile(r"^([A-Z][A-Z0-9_]*)=(.*)$", re.DOTALL)
 
 
@@ -168,7 +169,11 @@ def _load(path: Path, reserved: frozenset[str]) -> CustomPrompt:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise ValueError(f"it is not UTF-8 text (byte {e.start})") from None
-    meta, body = split_front_matter(text.removeprefix("\ufeff"))
+    text = text.removeprefix("\ufeff")
+    if _CONTROL.search(text):
+        # It is shown as the user's message: an escape sequence in it would reach the terminal.
+        raise ValueError("it contains control characters (escape sequences and the like)")
+    meta, body = split_front_matter(text)
     if not body.strip():
         raise ValueError("it has no prompt text")
     return CustomPrompt(name, body, meta.get("description", ""), meta.get("argument-hint", ""))
