@@ -14,7 +14,7 @@ from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
 from tests.image_support import png_bytes, write_png
 from tui.app.app import CodeloopApp
-from tui.app.attachments import pasted_path
+from tui.app.attachments import pasted_paths
 from tui.app.widgets.composer import Composer
 from tui.app.widgets.conversation import UserCell
 from tui.app.widgets.file_popup import FilePopup
@@ -122,13 +122,27 @@ async def test_dash_i_images_start_as_chips(fake_openai: FakeOpenAI, tmp_path: P
 
 
 def test_what_counts_as_a_pasted_path() -> None:
-    assert pasted_path("/tmp/a.png") == "/tmp/a.png"
-    assert pasted_path("'/tmp/my shot.png'") == "/tmp/my shot.png"
-    assert pasted_path("/tmp/my\\ shot.png") == "/tmp/my shot.png"
-    assert pasted_path("file:///tmp/my%20shot.png") == "/tmp/my shot.png"
-    assert pasted_path("shot.png") == "shot.png"
-    for text in ("hello world", "fix the bug", "line one\n/tmp/a.png", "/tmp/a\x1b]0;x\x07.png", ""):
-        assert pasted_path(text) is None, text
+    assert pasted_paths("/tmp/a.png") == [["/tmp/a.png"]]
+    assert pasted_paths("'/tmp/my shot.png'") == [["/tmp/my shot.png"]]
+    assert pasted_paths("/tmp/my\\ shot.png") == [["/tmp/my shot.png"]]
+    assert pasted_paths("file:///tmp/my%20shot.png") == [["/tmp/my shot.png"]]
+    assert pasted_paths("shot.png") == [["shot.png"]]
+    assert pasted_paths("/tmp/my shot.png") == [["/tmp/my shot.png"], ["/tmp/my", "shot.png"]]
+    assert pasted_paths("'/tmp/a.png' /tmp/b.gif") == [["/tmp/a.png", "/tmp/b.gif"]]
+    for text in ("hello world", "fix the bug", "fix a.png", "line one\n/tmp/a.png", "/tmp/a\x1b]0;x\x07.png", "", "'open"):
+        assert pasted_paths(text) == [], text
+
+
+async def test_several_dropped_images_attach_together(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    write_png(tmp_path / "a b.png")
+    write_png(tmp_path / "c.png")
+    app = CodeloopApp(make_session(fake_openai, tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        composer = app.query_one(Composer)
+        _paste(app, f"'{tmp_path / 'a b.png'}' {tmp_path / 'c.png'}")
+        await until(pilot, lambda: composer.text)
+        assert composer.text == "[image: a b.png 72 B] [image: c.png 72 B] "
+        assert composer.attachments.paths_in(composer.text) == [str(tmp_path / "a b.png"), str(tmp_path / "c.png")]
 
 
 def test_snapshot_image_chips_in_the_composer_and_the_conversation(snap_compare: Any, fake_openai: FakeOpenAI) -> None:

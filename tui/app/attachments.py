@@ -57,36 +57,52 @@ def app_cwd(app: object) -> Path:
     return Path(preview.cwd) if preview is not None else Path.cwd()
 
 
-def pasted_path(text: str) -> str | None:
-    """The file path a paste is, if it is one: a single line, maybe quoted (a file manager's drop),
-    maybe shell-escaped (`my\\ shot.png`), maybe a file:// URL. None for anything else."""
+def pasted_paths(text: str) -> list[list[str]]:
+    """The ways a paste may be one or more file paths, to try in order: shell-quoted or escaped
+    words (a file manager's drop: `'/a b.png' /c.png`, `my\\ shot.png`), file:// URLs, the whole
+    line as one path (spaces and all), its space-separated words. Empty for a paste that is no
+    path (several lines, control characters, a bare word without an image suffix)."""
     text = text.strip()
     if not text or len(text) > _MAX_PASTED_PATH or "\n" in text or has_control_chars(text):
-        return None
+        return []
+    options: list[list[str]] = []
     if text.startswith("file://"):
-        text = unquote(urlparse(text).path)
-    elif text[0] in "'\"" or "\\ " in text:
+        options.append([unquote(urlparse(url).path) for url in text.split()])
+    elif text[0] in "'\"" or "\\" in text:
         try:
-            words = shlex.split(text)
+            options.append(shlex.split(text))
         except ValueError:
-            return None
-        if len(words) != 1:
-            return None
-        text = words[0]
-    if not text.startswith(("/", "~", ".")) and os.sep not in text and not text.lower().endswith(IMAGE_SUFFIXES):
-        return None  # a bare word: text, not a path
-    return text
+            return []
+    elif " " not in text:
+        options.append([text])
+    else:  # one path with spaces, or several: only what starts as a path can be one ("fix a.png" is text)
+        options += [[text], text.split()] if text.startswith(("/", "~", ".")) else []
+    return [paths for paths in options if paths and all(map(_looks_like_path, paths))]
+
+
+def _looks_like_path(text: str) -> bool:
+    return text.startswith(("/", "~", ".")) or os.sep in text or text.lower().endswith(IMAGE_SUFFIXES)
+
+
+def _exists(path: str, cwd: Path) -> bool:
+    try:
+        return (cwd / os.path.expanduser(path)).exists()
+    except (OSError, ValueError):
+        return False
 
 
 def attach(attachments: Attachments, text: str, cwd: Path) -> tuple[str | None, str | None]:
-    """(chip, None) when `text` names an image file; (None, why) when it names something meant
-    as an image that is not one; (None, None) when it is no image path at all (paste it as text)."""
-    path = pasted_path(text)
-    if path is None:
-        return None, None
-    try:
-        return attachments.add(load_image(path, cwd)), None
-    except ImageError as e:
-        if path.lower().endswith(IMAGE_SUFFIXES):
-            return None, neutralize(f"Not attached: {e}. Images are {IMAGE_KINDS} files up to 20 MB.", strict=True)
-        return None, None
+    """(chips, None) when `text` names image files (all of them images); (None, why) when it
+    names something meant as an image that is not one; (None, None) when it is no image path at
+    all (paste it as text)."""
+    why: str | None = None
+    for paths in pasted_paths(text):
+        try:
+            images = [load_image(path, cwd) for path in paths]
+        except ImageError as e:
+            # Said only for a file that is there and named as an image: other pastes are text.
+            if why is None and any(p.lower().endswith(IMAGE_SUFFIXES) and _exists(p, cwd) for p in paths):
+                why = neutralize(f"Not attached: {e}. Images are {IMAGE_KINDS} files up to 20 MB.", strict=True)
+            continue
+        return " ".join(attachments.add(image) for image in images), None
+    return None, why
