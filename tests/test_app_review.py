@@ -64,8 +64,13 @@ async def test_review_sends_the_diff_and_lists_findings_by_priority(fake_openai:
         assert [f.priority for f in cell.findings] == [0, 1, 3]
         assert "\x1b" not in str(cell.get_option_at_index(1).prompt) and "\x07" not in str(cell.get_option_at_index(1).prompt)
         assert app.query_one(DiffView).label == "review: uncommitted changes"
-        # Move to the first finding, open it: the diff pane shows calc.py around line 77.
-        cell.focus()
+        # Tab reaches the list (as it reaches a command's cell); Enter opens the first finding:
+        # the diff pane shows calc.py around line 77.
+        for _ in range(6):
+            if app.focused is cell:
+                break
+            await pilot.press("tab")
+        assert app.focused is cell
         await pilot.press("enter")
         view = app.query_one(DiffView)
         assert view.files[view.selected or 0].path == "calc.py"

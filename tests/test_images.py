@@ -285,3 +285,21 @@ def test_exec_refuses_a_bad_image_before_sending_anything(fake_openai: FakeOpenA
     assert done.returncode == 2
     assert why in done.stderr and "OPENSSH" not in done.stderr
     assert fake_openai.responses_bodies() == []
+
+
+async def test_a_compacted_history_keeps_references_too_and_restores_byte_for_byte(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    from tui.engine.images import restore
+    from tui.engine.resume import load_rollout
+    from tui.engine.rollout import RolloutWriter
+
+    write_png(tmp_path / "shot.png")
+    fake_openai.queue_response(fe.turn(fe.message_item("ok")))
+    sess = make_session(fake_openai, tmp_path, rollout=RolloutWriter(tmp_path / "home" / "r.jsonl", home=tmp_path / "home"), meta={"id": "s"})
+    await sess.submit(ev.UserInput("look", images=["shot.png"]))
+    await collect(sess)
+    sess.persist("compacted", {"replacement_history": sess.history})  # as a local compaction keeps user messages
+    await sess.submit(ev.Shutdown())
+    text = (tmp_path / "home" / "r.jsonl").read_text()
+    assert "data:image" not in text and text.count('"image_ref"') == 2
+    restored = restore(load_rollout(tmp_path / "home" / "r.jsonl").history)
+    assert restored.warnings == [] and json.dumps(restored.history) == json.dumps(sess.history)
