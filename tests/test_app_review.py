@@ -176,3 +176,16 @@ def test_snapshot_review_findings_list(snap_compare: Any, fake_openai: FakeOpenA
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=(130, 34), run_before=before)
+
+
+async def test_an_interrupted_review_says_so(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    _repo(tmp_path)
+    fake_openai.queue_response(fe.turn(fe.message_item("{}")), stall_after=1)
+    app = CodeloopApp(make_session(fake_openai, tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "/review")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.session.turn_running and fake_openai.responses_bodies())
+        await pilot.press("escape")
+        await until(pilot, lambda: app.query(ReviewList) and _review_list(app).done)
+        assert "No findings: the review was interrupted." in str(_review_list(app).get_option_at_index(0).prompt)

@@ -15,6 +15,7 @@ from tui.safety.terminal_text import neutralize
 
 if TYPE_CHECKING:
     from tui.app.screens.session import SessionScreen
+    from tui.app.widgets.conversation import Conversation
 
 
 def review_target(since: str) -> str:
@@ -65,6 +66,13 @@ def open_finding(screen: SessionScreen, cell: ReviewList, finding: ev.ReviewFind
     if not diff.reveal_line(finding.path, finding.line):
         screen.app.notify(neutralize(f"{finding.path or 'That finding'} is not in the reviewed diff."), severity="warning")
     screen.reveal("diff")
+
+
+def settle_reviews(conv: Conversation, why: str) -> None:
+    """A turn ended without its findings: a list still waiting for them says so."""
+    for cell in conv.query(ReviewList):
+        if not cell.done:
+            cell.stop(why)
 
 
 async def review_completed(screen: SessionScreen, event: ev.ReviewCompleted) -> None:

@@ -28,7 +28,7 @@ from textual.widgets import Footer, Tab, Tabs
 
 from tui import protocol as ev
 from tui import wording
-from tui.app.review import review_completed
+from tui.app.review import review_completed, settle_reviews
 from tui.app.screens.approval import ApprovalScreen
 from tui.app.widgets.budget import BudgetView, Prices
 from tui.app.widgets.composer import Composer
@@ -383,12 +383,14 @@ class SessionScreen(Screen[None]):
     async def _turn_failed(self, e: ev.TurnFailed) -> None:
         self.status.working(False)
         self._desktop_notify(_red(wording.turn_failed(e.message)))
+        settle_reviews(self.conversation, "the review failed")
         await self._send_queued()
 
     @renders(ev.TurnAborted)
     async def _turn_aborted(self, e: ev.TurnAborted) -> None:
         self.status.working(False)
         await self.conversation.add_notice(_red(wording.turn_aborted_notice(e)), "warning")
+        settle_reviews(self.conversation, "the review was interrupted")
         await self._send_queued()
 
     # ------------------------------------------------------------------ what the handlers open

@@ -68,6 +68,12 @@ class ReviewList(OptionList):
         if self.findings:
             self.highlighted = 0
 
+    def stop(self, why: str) -> None:
+        """The review turn ended without findings (failed, interrupted)."""
+        self.done = True
+        self.clear_options()
+        self.add_option(Option(Content(f"No findings: {why}."), disabled=True))
+
     def _chosen(self) -> tuple[int, ReviewFinding] | None:
         i = self.highlighted
         if i is None or not 0 <= i < len(self.findings):
