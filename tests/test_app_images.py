@@ -161,3 +161,19 @@ def test_snapshot_image_chips_in_the_composer_and_the_conversation(snap_compare:
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=(120, 30), run_before=before)
+
+
+async def test_backspace_takes_a_chip_whole(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    write_png(tmp_path / "a.png")
+    app = CodeloopApp(make_session(fake_openai, tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        composer = app.query_one(Composer)
+        await type_text(pilot, "see ")
+        _paste(app, "./a.png")
+        await until(pilot, lambda: composer.text != "see ")
+        assert composer.text == "see [image: a.png 72 B] "
+        await pilot.press("backspace")  # the space
+        await pilot.press("backspace")  # the chip, whole
+        assert composer.text == "see "
+        await pilot.press("backspace")
+        assert composer.text == "see"

@@ -53,5 +53,10 @@ def test_dash_i_and_a_pasted_path_attach_images_in_the_real_binary(tmp_path: Pat
         assert [p["type"] for p in parts] == ["input_text", "input_image"]
         assert re.fullmatch(r"\[image: second shot\.png \d+ B\] and this, not " + re.escape(str(key)), parts[0]["text"])
         assert "OPENSSH" not in str(fake_openai.responses_bodies())
+        # Backspace takes a chip whole (the space after it first).
+        _paste(app, "first.png")
+        app.tmux.wait_for("the pasted chip", lambda s: "[image: first.png" in app.composer_of(s), timeout_s=30)
+        app.tmux.press("BSpace", "BSpace")
+        app.tmux.wait_for("the chip gone", lambda s: "image" not in app.composer_of(s), timeout_s=30)
     finally:
         app.close()

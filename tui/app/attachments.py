@@ -38,6 +38,10 @@ class Attachments:
         self._paths[label] = image.path
         return label
 
+    def chip_before(self, text: str) -> int:
+        """The length of the chip `text` ends with, or 0."""
+        return max((len(label) for label in self._paths if text.endswith(label)), default=0)
+
     def paths_in(self, text: str) -> list[str]:
         """The files of the chips in `text`, in the order they first appear there."""
         found = sorted((text.index(label), path) for label, path in self._paths.items() if label in text)

@@ -221,6 +221,15 @@ class Composer(TextArea):
             self.app.notify(why, severity="warning")
         return chip
 
+    def action_delete_left(self) -> None:
+        # Backspace takes an image's chip whole: half a chip would be text that attaches nothing.
+        row, col = self.cursor_location
+        size = self.attachments.chip_before(self.document.get_line(row)[:col])
+        if size and self.selection.is_empty and not self.read_only:
+            self._delete_via_keyboard((row, col - size), (row, col))
+            return
+        super().action_delete_left()
+
     async def _on_paste(self, event: events.Paste) -> None:
         # A pasted image path becomes its chip; anything else is pasted by TextArea's handler.
         if self.read_only or not self.selection.is_empty:
