@@ -102,7 +102,7 @@ def attach(attachments: Attachments, text: str, cwd: Path) -> tuple[str | None, 
     why: str | None = None
     for paths in pasted_paths(text):
         try:
-            images = [load_image(path, cwd) for path in paths]
+            images = [load_image(path, cwd, probe=True) for path in paths]
         except ImageError as e:
             # Said only for a file that is there and named as an image: other pastes are text.
             if why is None and any(p.lower().endswith(IMAGE_SUFFIXES) and _exists(p, cwd) for p in paths):

@@ -96,10 +96,15 @@ def resolve_path(text: str, cwd: Path) -> Path:
     return path if path.is_absolute() else cwd / path
 
 
-def load_image(text: str, cwd: Path, *, max_bytes: int = MAX_IMAGE_BYTES) -> ImageAttachment:
+def load_image(
+    text: str, cwd: Path, *, max_bytes: int = MAX_IMAGE_BYTES, probe: bool = False
+) -> ImageAttachment:
     """Read and check the image at `text` (relative to `cwd`, `~` expanded). Raises ImageError.
 
-    Blocking (up to `max_bytes` read and hashed): call it from a thread on an event loop."""
+    Blocking (up to `max_bytes` read and hashed): call it from a thread on an event loop.
+    `probe`: check it all but read only its first bytes (the composer's chip, which must not
+    stall the screen on a 20 MB file): `data` and `sha256` are left empty; the engine reads the
+    file when the message is sent."""
     path = resolve_path(text, cwd)
     shown = str(path)
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -130,6 +135,8 @@ def load_image(text: str, cwd: Path, *, max_bytes: int = MAX_IMAGE_BYTES) -> Ima
             mime = sniff_mime(head)
             if mime is None:
                 raise ImageError(f"{shown}: is not a {IMAGE_KINDS} image (judged by its content, not its name)")
+            if probe:
+                return ImageAttachment(str(path), mime, info.st_size, "", b"")
             data = head + f.read(max_bytes + 1 - len(head))
     finally:
         os.close(fd)
@@ -153,7 +160,7 @@ def load_images(paths: list[str], cwd: Path) -> tuple[list[ImageAttachment], lis
 def check_files(paths: list[str], cwd: Path) -> list[str]:
     """`-i` files checked before a session starts: their absolute paths, or ImageError for the
     first that cannot be attached (start-up stops with its message; nothing was sent)."""
-    return [load_image(path, cwd).path for path in paths]
+    return [load_image(path, cwd, probe=True).path for path in paths]
 
 
 def user_message(text: str, images: list[ImageAttachment]) -> dict[str, Any]:

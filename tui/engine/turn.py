@@ -91,7 +91,7 @@ async def record_user_input(sess: Session, op: UserInput) -> None:
     """Record a user's message with its images, read now (an image that fails to load is left
     out with a warning, and a note in the message says so to the model)."""
     images, failures = await asyncio.to_thread(load_images, op.images, sess.settings.cwd)
-    item = user_message(op.text, images)
+    item = await asyncio.to_thread(user_message, op.text, images)  # base64 of up to 20 MB each
     for image, part in zip(images, item["content"][-len(images):] if images else []):
         sess.images.add(image, part["image_url"])
     for failure in failures:
