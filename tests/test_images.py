@@ -269,6 +269,7 @@ def test_exec_dash_i_sends_each_image(fake_openai: FakeOpenAI, tmp_path: Path) -
     done = run_exec(fake_openai, tmp_path, tmp_path / "home", "-i", "a.png", "--image", "b.gif", "compare them")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "Two images."
+    assert "attached [image: a.png 72 B] [image: b.gif 14 B]" in done.stderr
     parts = _user_items(fake_openai.responses_bodies()[0])[-1]["content"]
     assert [p["type"] for p in parts] == ["input_text", "input_image", "input_image"]
     assert parts[1]["image_url"].startswith("data:image/png;base64,") and parts[2]["image_url"].startswith("data:image/gif;base64,")

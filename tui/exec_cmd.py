@@ -181,7 +181,6 @@ class _Progress:
     IGNORED: ClassVar[frozenset[type[ev.Event]]] = frozenset(
         {
             ev.TurnStarted,
-            ev.UserMessageRecorded,
             ev.AgentMessageDelta,  # the answer is printed whole, at the end
             ev.AgentMessage,
             ev.ReasoningDelta,  # the summary's headline is printed (ReasoningSummary)
@@ -231,6 +230,11 @@ class _Progress:
     def _configured(self, e: ev.SessionConfigured) -> None:
         self.session_cwd = str(e.cwd)
         self.line(f"codeloop · model {e.model} · {e.approval_policy} · sandbox {e.sandbox_mode} · {e.cwd}")
+
+    @renders(ev.UserMessageRecorded)
+    def _user_message(self, e: ev.UserMessageRecorded) -> None:
+        if e.images:  # the prompt is the user's own; the images are worth a line
+            self.line(wording.images_attached(e.images))
 
     @renders(ev.ReasoningSummary)
     def _reasoning(self, e: ev.ReasoningSummary) -> None:
