@@ -85,6 +85,8 @@ def test_parsing_is_defensive() -> None:
     ]
     assert len(findings[0].title) == 200 and overall == ""
     assert parse_review("no json at all {not json either}") is None
+    assert (parse_review('Use {} here. ' + json.dumps(ANSWER)) or ([], ""))[1] == "Crashes at import."
+    assert parse_review("{" * 100_000 + json.dumps(ANSWER)) is None  # bounded tries: text
     assert parse_review('{"verdict": "ok"}') is None
     many = {"findings": [{"title": f"f{i}", "priority": 2} for i in range(500)]}
     assert len((parse_review(json.dumps(many)) or ([], ""))[0]) == MAX_FINDINGS

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 MAX_DIFF_CHARS = 400_000  # about 100k tokens: a bigger diff is cut, and the model is told
 MAX_FINDINGS = 50
+_MAX_TRIES = 20  # JSON objects tried in an answer before it is taken as text
 _PRIORITY_NAMES = ("P0", "P1", "P2", "P3")
 
 
@@ -50,15 +51,20 @@ def parse_review(text: str) -> tuple[list[ReviewFinding], str] | None:
 
 
 def _first_object(text: str) -> dict[str, Any] | None:
+    """The first JSON object in `text` with a `findings` key (prose, a fence, or a stray `{}`
+    before it are passed over)."""
+    # Bounded tries: each failed one may scan to the end, and the answer is the model's.
     decoder = json.JSONDecoder()
     start = text.find("{")
-    while start != -1:
+    for _ in range(_MAX_TRIES):
+        if start == -1:
+            break
         try:
             value, _ = decoder.raw_decode(text, start)
         except ValueError:
             start = text.find("{", start + 1)
             continue
-        if isinstance(value, dict):
+        if isinstance(value, dict) and "findings" in value:
             return value
         start = text.find("{", start + 1)
     return None
