@@ -45,7 +45,8 @@ async def start_review(screen: SessionScreen, since: str) -> None:
         await conv.add_notice("/review: this folder is not inside a git repository.", "warning")
         return
     if not diff.strip():
-        await conv.add_notice(f"/review: no {target} to review.")
+        hint = "" if since else " (`/review main` or `/review HEAD~1` reviews commits)"
+        await conv.add_notice(f"/review: no {target} to review{hint}.")
         return
     label = f"review: {target}"
     screen.diff.show_unified(diff, label=label)
