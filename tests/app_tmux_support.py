@@ -63,10 +63,12 @@ class LiveApp:
     @classmethod
     def start(
         cls, tmp_path: Path, fake: FakeOpenAI, *flags: str, width: int = 120, height: int = 36,
-        env: dict[str, str] | None = None, ignore_hangup: bool = False,
+        env: dict[str, str] | None = None, ignore_hangup: bool = False, ready: str = PLACEHOLDER,
     ) -> LiveApp:
         """`ignore_hangup`: codeloop starts with SIGHUP ignored (as under nohup, or a parent that
-        set it so), so only the terminal's end of input can tell it the terminal is gone."""
+        set it so), so only the terminal's end of input can tell it the terminal is gone.
+        `ready`: what the composer shows once the first frame is up (its placeholder, or what
+        the flags put there)."""
         home = tmp_path / "codeloop-home"
         workspace = tmp_path / "workspace"
         home.mkdir(exist_ok=True)
@@ -87,7 +89,7 @@ class LiveApp:
         tmux.start(argv, env=full_env, cwd=str(workspace))
         screen = tmux.wait_for(
             "the first frame (the composer's placeholder)",
-            lambda s: PLACEHOLDER in bottom_box(s) or "EXITED rc=" in s,
+            lambda s: ready in bottom_box(s) or "EXITED rc=" in s,
             timeout_s=START_S,
             poll_s=0.01,
         )

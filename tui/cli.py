@@ -54,6 +54,18 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-C", "--cd", default=s, metavar="DIR", help="working directory")
 
 
+def _add_image_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-i",
+        "--image",
+        action="append",
+        default=argparse.SUPPRESS,
+        dest="images",
+        metavar="FILE",
+        help="attach an image (PNG, JPEG, GIF or WebP) to the first message; repeatable",
+    )
+
+
 def _port(text: str) -> int:
     try:
         port = int(text)
@@ -75,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--theme", default=argparse.SUPPRESS, help="theme of the app")
     _add_config_flags(parser)
+    _add_image_flag(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ex = sub.add_parser(
@@ -83,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         usage="codeloop exec [options] PROMPT\n       codeloop exec [options] resume (--last | SESSION_ID) PROMPT",
     )
     _add_config_flags(ex)
+    _add_image_flag(ex)
     ex.add_argument("--json", action="store_true", help="print every event as a JSON line")
     ex.add_argument(
         "--last",

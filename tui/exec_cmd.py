@@ -69,6 +69,7 @@ def run_exec(args: argparse.Namespace) -> int:
     # request has been answered (see _exec).
     gc.disable()
     from tui.engine.bootstrap import configure_or_report
+    from tui.engine.images import ImageError, check_files
     from tui.engine.resume import RolloutError, SessionNotFound
     from tui.safety.sandbox import SandboxUnavailable
 
@@ -86,16 +87,17 @@ def run_exec(args: argparse.Namespace) -> int:
         return 2
     rc, provider = configured
     try:
+        images = check_files(getattr(args, "images", None) or [], rc.cwd)
         path = resume.locate(rc.home, rc.cwd) if resume is not None else None
         return asyncio.run(
-            _exec(rc, provider, prompt, json_mode=bool(getattr(args, "json", False)), resume=path)
+            _exec(rc, provider, ev.UserInput(prompt, images), json_mode=bool(getattr(args, "json", False)), resume=path)
         )
-    except (SandboxUnavailable, SessionNotFound, RolloutError) as e:
+    except (SandboxUnavailable, SessionNotFound, RolloutError, ImageError) as e:
         print(neutralize(redact(f"codeloop: {e}")), file=sys.stderr)
         return 2
 
 
-async def _exec(rc, provider, prompt: str, *, json_mode: bool, resume: Path | None = None) -> int:
+async def _exec(rc, provider, prompt: ev.UserInput, *, json_mode: bool, resume: Path | None = None) -> int:
     from tui.engine.bootstrap import build_session, resume_session
 
     if resume is not None:
@@ -114,7 +116,7 @@ async def _exec(rc, provider, prompt: str, *, json_mode: bool, resume: Path | No
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop, sig)
-    await session.submit(ev.UserInput(prompt))
+    await session.submit(prompt)
     # Everything printed goes through the redactor (tui/safety/redact.py), taken after the
     # configuration was read: that told it the provider's key variable.
     redactor = default_redactor()
@@ -179,7 +181,6 @@ class _Progress:
     IGNORED: ClassVar[frozenset[type[ev.Event]]] = frozenset(
         {
             ev.TurnStarted,
-            ev.UserMessageRecorded,
             ev.AgentMessageDelta,  # the answer is printed whole, at the end
             ev.AgentMessage,
             ev.ReasoningDelta,  # the summary's headline is printed (ReasoningSummary)
@@ -189,6 +190,7 @@ class _Progress:
             ev.McpToolCallProgress,  # live progress is the app's; `--json` prints it
             ev.ApprovalRequested,  # never sent to a headless session
             ev.ContextEstimated,
+            ev.ReviewCompleted,  # exec starts no review (/review is the app's)
             ev.CompactionStarted,  # CompactionDone's line says it all
             ev.UndoDone,  # exec sends no Undo
             ev.TurnFailed,  # Error's line said why
@@ -229,6 +231,11 @@ class _Progress:
     def _configured(self, e: ev.SessionConfigured) -> None:
         self.session_cwd = str(e.cwd)
         self.line(f"codeloop · model {e.model} · {e.approval_policy} · sandbox {e.sandbox_mode} · {e.cwd}")
+
+    @renders(ev.UserMessageRecorded)
+    def _user_message(self, e: ev.UserMessageRecorded) -> None:
+        if e.images:  # the prompt is the user's own; the images are worth a line
+            self.line(wording.images_attached(e.images))
 
     @renders(ev.ReasoningSummary)
     def _reasoning(self, e: ev.ReasoningSummary) -> None:

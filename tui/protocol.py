@@ -62,9 +62,12 @@ _MARKDOWN_MARKS = re.compile(r"(\*\*|__|\*|_)(\S(?:.*?\S)?)\1")
 class UserInput:
     """A user's message. Sent by the app when the user submits the composer (and by `/init` with
     its prompt) and by `codeloop exec` once, with the prompt. Starts a turn; sent while a turn
-    runs, it is queued and recorded before the turn's next request to the model."""
+    runs, it is queued and recorded before the turn's next request to the model. `images` are
+    paths of image files to attach (`-i`, the composer's chips); the engine reads and checks them
+    when it records the message."""
 
     text: str
+    images: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -145,7 +148,23 @@ class Backtrack:
     restore_files: bool = False
 
 
-Op = UserInput | Interrupt | OverrideSettings | Shutdown | Compact | Undo | RunUserShell | Approve | Backtrack
+
+@dataclass
+class ReviewChanges:
+    """Review `diff` in a review turn of its own: the model gets our review prompt and the diff,
+    no tools and none of the conversation; the findings come back in `ReviewCompleted` and are
+    appended to the history, so later turns can act on them. Sent by the app's `/review` with
+    the diff it took from hardened git; `target` says what it is ("uncommitted changes")."""
+
+    target: str
+    diff: str
+
+
+
+Op = (
+    UserInput | Interrupt | OverrideSettings | Shutdown | Compact | Undo | RunUserShell | Approve | Backtrack
+    | ReviewChanges
+)
 
 
 # ---------------------------------------------------------------- events
@@ -182,6 +201,33 @@ def _jsonable(value: Any) -> Any:
 
 
 @dataclass
+class ReviewFinding:
+    """One finding of a review: `priority` 0 (must fix) to 3 (nit); `path` relative to the
+    repository's top and `line` in the new file, or None when the model gave none."""
+
+    title: str
+    body: str
+    priority: int
+    path: str
+    line: int | None
+
+
+@dataclass
+class ReviewCompleted(Event):
+    """A review turn ended: its findings by priority, parsed from the model's JSON answer, with
+    its overall verdict. When the answer could not be read as findings (`parsed` False),
+    `findings` is empty and `text` is the answer as written. Sent by the engine before the
+    turn's TurnCompleted."""
+
+    type: ClassVar[str] = "review_completed"
+    target: str
+    findings: list[ReviewFinding]
+    overall: str
+    text: str
+    parsed: bool = True
+
+
+@dataclass
 class SessionConfigured(Event):
     """The session is built: the first event, sent once by `Session.__init__` (a new session or a
     resumed one), with the settings it starts under."""
@@ -209,10 +255,12 @@ class TurnStarted(Event):
 @dataclass
 class UserMessageRecorded(Event):
     """A user's message was appended to the history: sent by the turn loop at a turn's start, and
-    for each message queued during the turn, before the request that carries it."""
+    for each message queued during the turn, before the request that carries it. `images` are
+    the chips of the images it carries ("[image: shot.png 120 KB]")."""
 
     type: ClassVar[str] = "user_message"
     text: str
+    images: list[str] = field(default_factory=list)
 
 
 @dataclass

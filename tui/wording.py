@@ -21,6 +21,10 @@ PATCH_FAILED = "patch failed"
 NOBODY_TO_ASK = "needs approval, and exec has nobody to ask"
 
 
+def images_attached(chips: list[str]) -> str:
+    return "attached " + " ".join(chips)
+
+
 def thinking(headline: str) -> str:
     """A reasoning summary's title: the app's collapsed cell, exec's progress line."""
     return f"thinking: {headline}"

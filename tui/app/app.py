@@ -23,6 +23,7 @@ from textual.screen import Screen
 
 from tui import protocol as ev
 from tui.app.commands import BY_NAME, SlashCommandProvider
+from tui.app.custom_prompts import PromptCommands
 from tui.app.hangup import HANGUP_EXIT_CODE, TerminalWatch
 from tui.app.notify import osc9
 from tui.app.pane_keys import PaneKeysApp
@@ -43,6 +44,7 @@ from tui.app.widgets.composer import Composer
 from tui.app.widgets.conversation import JUMP_KEY, ToolCell
 from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.file_popup import FilePopup
+from tui.app.widgets.slash_popup import SlashPopup
 from tui.config import TuiSettings
 from tui.safety.redact import redact
 
@@ -112,6 +114,7 @@ class CodeloopApp(PaneKeysApp):
         self.preview = preview
         self._early: list[str] = []  # what was sent before the session existed
         self.initial_text = initial_text
+        self.initial_images: list[str] = []  # `-i FILE`: attached to the composer at start
         self.transcript = transcript  # a resumed session: (role, text) of its last messages
         self.sessions = sessions  # how /new and /resume make another session; None: unavailable
         self.demo = demo
@@ -125,6 +128,8 @@ class CodeloopApp(PaneKeysApp):
         self.startup_notes: list[str] = []
         self.main = SessionScreen(session, tui=self.tui, desktop_notify=self.desktop_notify)
         self.slash = SlashCommands(self.main, self, quit=self.action_quit, switch_session=self.switch_session)
+        self.slash.prompts = PromptCommands(home)
+        self.startup_notes += self.slash.prompts.problems
         self._setup_themes()
 
     @property
@@ -179,8 +184,10 @@ class CodeloopApp(PaneKeysApp):
         )
         main.budget.set_limits(window, self.auto_compact_limit)
         main.budget.set_prices(main.prices(model))
-        if self.initial_text:
-            main.prefill(self.initial_text)
+        main.query_one(SlashPopup).extra = self.slash.prompts.commands()
+        chips = [c for c in map(main.composer.attach_image, self.initial_images) if c]
+        if self.initial_text or chips:
+            main.prefill(" ".join([*chips, self.initial_text]))
         else:
             main.composer.focus()
         self.watch(main, "maximized", self._maximized_changed, init=False)

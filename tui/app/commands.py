@@ -28,6 +28,7 @@ SLASH_COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("/sandbox", "read-only | workspace-write | danger-full-access", takes_argument=True),
     SlashCommand("/compact", "compact the conversation now to free context"),
     SlashCommand("/diff", "show the working tree's git diff (untracked files too)"),
+    SlashCommand("/review", "review the uncommitted changes; /review BRANCH|COMMIT: all since it"),
     SlashCommand("/new", "start a new session (the current one stays recorded)"),
     SlashCommand("/resume", "pick an earlier session and continue it"),
     SlashCommand("/status", "model, policies, folder and session"),
@@ -42,11 +43,12 @@ SLASH_COMMANDS: tuple[SlashCommand, ...] = (
 BY_NAME = {c.name: c for c in SLASH_COMMANDS}
 
 
-def completions(prefix: str) -> list[SlashCommand]:
-    """Commands matching what is typed so far (`/`, `/th`, …); nothing once an argument starts."""
+def completions(prefix: str, extra: tuple[SlashCommand, ...] = ()) -> list[SlashCommand]:
+    """Commands matching what is typed so far (`/`, `/th`, …); nothing once an argument starts.
+    `extra` (the custom prompts) follow the built-in ones."""
     if not prefix.startswith("/") or " " in prefix or "\n" in prefix:
         return []
-    return [c for c in SLASH_COMMANDS if c.name.startswith(prefix)]
+    return [c for c in (*SLASH_COMMANDS, *extra) if c.name.startswith(prefix)]
 
 
 def help_text() -> str:
@@ -61,7 +63,8 @@ def help_text() -> str:
         "      Ctrl+Q quit · F1 help for the focused pane · F2–F5 maximize a pane · Ctrl+P palette",
         "In an approval: y once · a for the session · n deny (the model is told) · Esc abort the turn",
         "!cmd runs cmd yourself, in the session's sandbox, no approval; the model sees its output next turn",
-        "@ then part of a path: pick a file (Up/Down, Tab or Enter inserts its path, Esc closes)",
+        "@ then part of a path: pick a file (Up/Down, Tab or Enter inserts its path, Esc closes; an image is attached)",
+        "/prompts:NAME [args]: your prompt $CODELOOP_HOME/prompts/NAME.md ($1…$9, $ARGUMENTS, NAME=value for $NAME)",
         "Esc Esc in an empty composer: edit an earlier message and fork the conversation there",
     ]
     return "\n".join(lines)

@@ -59,17 +59,24 @@ _C_ESCAPES = {7: "a", 8: "b", 9: "t", 10: "n", 11: "v", 12: "f", 13: "r", 34: '"
 _C_UNESCAPES = {v: k for k, v in _C_ESCAPES.items()}
 
 
-def working_tree_diff(cwd: Path, *, max_untracked_bytes: int = 1 << 20) -> str | None:
+class UnknownRevision(ValueError):
+    """`since` names no commit of the repository (or is not a revision at all)."""
+
+
+def working_tree_diff(cwd: Path, *, max_untracked_bytes: int = 1 << 20, since: str | None = None) -> str | None:
     """The work tree containing `cwd` as a unified diff against HEAD, or None outside one.
 
-    An unchanged tree gives the empty string. Errors from git other than "not a work tree"
-    (a corrupt repository, say) propagate as `git.GitCommandError`.
+    With `since` (a branch, tag or commit, as `/review main` or `/review HEAD~2` give it), against
+    the commit where the work tree's history and `since` meet (their merge base): the commits
+    since then and the uncommitted changes. An unchanged tree gives the empty string. Errors
+    from git other than "not a work tree" (a corrupt repository, say) propagate as
+    `git.GitCommandError`; a `since` that names no commit is `UnknownRevision`.
     """
     top = _work_tree_top(cwd)
     if top is None:
         return None
     repo_git = _git(top)
-    base = _head_tree(repo_git)
+    base = _head_tree(repo_git) if since is None else _merge_base(repo_git, since)
     tracked = repo_git.diff(base, *_DIFF_FLAGS, "--", **_BYTES)
     # -z keeps names raw: no quoting to undo, and newlines in names cannot split an entry.
     listed = repo_git.ls_files("--others", "--exclude-standard", "-z", **_BYTES)
@@ -164,6 +171,22 @@ def _head_tree(repo_git: git.Git) -> str:
         # Hashed, not hard-coded, because the empty tree's id differs in SHA-256 repositories.
         empty: str = repo_git.hash_object("-t", "tree", "--stdin", istream=subprocess.DEVNULL)
         return empty.strip()
+
+
+def _merge_base(repo_git: git.Git, since: str) -> str:
+    # Never an option: `--output=FILE` as a "branch" would have git write a file. Checked here
+    # and told to git (--end-of-options) as well.
+    if not since or since.startswith("-") or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in since):
+        raise UnknownRevision(f"{since!r} is not a branch or commit name")
+    try:
+        commit: str = repo_git.rev_parse("--verify", "--quiet", "--end-of-options", f"{since}^{{commit}}").strip()
+    except git.GitCommandError:
+        raise UnknownRevision(f"{since!r} names no commit in this repository") from None
+    try:
+        merged: str = repo_git.merge_base(commit, "HEAD").strip()
+        return merged or commit
+    except git.GitCommandError:
+        return commit  # unrelated histories, or an unborn HEAD: the commit itself
 
 
 def _untracked_diff(top: Path, raw: bytes, limit: int) -> str:

@@ -121,6 +121,14 @@ def run_app(args: argparse.Namespace, resume: ResumeRequest | None = None) -> in
             from tui.engine.resume import transcript
 
             shown = transcript(session.history)
+        from tui.engine.images import ImageError, check_files
+        from tui.safety.terminal_text import neutralize
+
+        try:
+            images = check_files(getattr(args, "images", None) or [], rc.cwd)
+        except ImageError as e:
+            print(neutralize(f"codeloop: {e}"), file=sys.stderr)
+            return 2
         app = CodeloopApp(
             session, demo=demo is not None, auto_compact_limit=limit, branch=git_branch(rc.cwd),
             tui=cfg.tui, home=rc.home, initial_text=initial_text,
@@ -132,6 +140,7 @@ def run_app(args: argparse.Namespace, resume: ResumeRequest | None = None) -> in
             ),
             preview=preview,
         )
+        app.initial_images = images
         try:
             from tui.app.escape_keys import install
 

@@ -13,6 +13,8 @@ from textual.app import App
 from tui import protocol as ev
 from tui import wording
 from tui.app.commands import BY_NAME, help_text, mcp_text
+from tui.app.custom_prompts import PromptCommands, is_prompt_command
+from tui.app.review import start_review
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.themes import known_themes
 from tui.model.items import message_text
@@ -42,12 +44,14 @@ class SlashCommands:
         self.app = app
         self._quit = quit
         self._switch_session = switch_session
+        self.prompts = PromptCommands(None)  # /prompts:NAME: none until the app loads them
         self.actions: dict[str, Action] = {
             "/model": self._model,
             "/approvals": self._approvals,
             "/sandbox": self._sandbox,
             "/compact": self._compact,
             "/diff": self._diff,
+            "/review": lambda since: start_review(self.screen, since),
             "/new": lambda _: self._switch_session("/new"),
             "/resume": lambda _: self._switch_session("/resume"),
             "/status": self._status,
@@ -64,7 +68,9 @@ class SlashCommands:
         """A `/command [argument]` line the user sent (the session exists)."""
         name, _, arg = line.partition(" ")
         command = BY_NAME.get(name)
-        if command is None:
+        if is_prompt_command(line):
+            await self.prompts.run(line, say=self._say, send=self.screen.take, restore=self.screen.prefill)
+        elif command is None:
             await self._say(f"Unknown command {name!r}. Type /help.", "warning")
         elif not command.available:
             await self._say(f"{name} is not available yet in this version of codeloop.", "warning")

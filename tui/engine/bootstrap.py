@@ -254,6 +254,7 @@ def resume_session(
     """
     from tui.engine.context import TurnSettings
     from tui.engine.private_files import tighten_home
+    from tui.engine.images import restore as restore_images
     from tui.engine.resume import load_rollout, reference_settings
     from tui.engine.rollout import RolloutWriter
     from tui.engine.session import Session
@@ -263,6 +264,7 @@ def resume_session(
     cfg = rc.config
     sandbox = sandbox_policy(rc)
     resumed = load_rollout(path)
+    images = restore_images(resumed.history)  # read again from their files; see engine/images.py
     meta = resumed.meta
     session_id = str(meta["id"])
     instructions = meta.get("instructions")
@@ -284,13 +286,14 @@ def resume_session(
         mcp=mcp_manager(rc),
         rollout=rollout,
         session_id=session_id,
-        history=resumed.history,
+        history=images.history,
         reference=reference_settings(resumed.reference, sandbox),
         recorded_mcp_tools=resumed.mcp_tools,
         forks=resumed.forks.to_log(lambda told: reference_settings(told, sandbox), rc.cwd),
     )
     seed_cache_watch(session, resumed)
-    for notice in notices:
+    session.images = images.refs
+    for notice in [*notices, *images.warnings]:
         session.emit(WarningIssued(notice))
     if web_search_warning:
         session.emit(WarningIssued(web_search_warning))

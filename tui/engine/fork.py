@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from tui.engine.compact import is_real_user_message
 from tui.model.items import message_text
-from tui.protocol import Backtrack, HistoryForked, WarningIssued
+from tui.protocol import Backtrack, HistoryForked, UserInput, WarningIssued
 from tui.tools.specs import prompt_text
 
 if TYPE_CHECKING:
@@ -144,7 +144,7 @@ def start_backtrack(sess: Session, op: Backtrack) -> None:
     before = points[point.nth - 1].index if point.nth > 0 else sess.forks.floor - 1
     if op.restore_files and point.snapshot is None:
         sess.emit(WarningIssued(f"Message {point.nth + 1} has no undo snapshot: the files are left as they are."))
-    sess.start_turn(op.text, before=partial(_fork_atomically, sess, point, before, op.restore_files))
+    sess.start_turn(UserInput(op.text), before=partial(_fork_atomically, sess, point, before, op.restore_files))
 
 
 async def _fork_atomically(sess: Session, point: ForkPoint, before: int, restore: bool) -> bool:

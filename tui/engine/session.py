@@ -18,7 +18,9 @@ from tui.engine.cache_miss import json_bytes as json_bytes  # its home was here:
 from tui.engine.compact import run_manual_compaction
 from tui.engine.context import TurnSettings, initial_context, message, settings_diff
 from tui.engine.fork import ForkLog, start_backtrack
+from tui.engine.images import ImageRefs
 from tui.engine.options import SessionOptions
+from tui.engine.review import run_review
 from tui.engine.rollout import RolloutWriter
 from tui.engine.tokens import ContextMeter
 from tui.engine.undo_turn import run_undo, take_turn_snapshot
@@ -35,6 +37,7 @@ from tui.protocol import (
     Interrupt,
     Op,
     OverrideSettings,
+    ReviewChanges,
     RunUserShell,
     SessionConfigured,
     Shutdown,
@@ -124,7 +127,8 @@ class Session:
         self._reference: TurnSettings | None = reference  # what the model was last told
         self.forks = forks or ForkLog(len(self.history), reference)  # what Backtrack needs (fork.py)
         self._events: asyncio.Queue[Event] = asyncio.Queue()
-        self._pending: list[str] = []
+        self._pending: list[UserInput] = []
+        self.images = ImageRefs()  # the inline images sent, recorded in the rollout by reference
         # call_id → the request the engine awaits, so an `Approve` op can answer it as data.
         self._awaiting: dict[str, ApprovalRequested] = {}
         self._task: asyncio.Task[None] | None = None
@@ -164,9 +168,9 @@ class Session:
             self._start_mcp()
         if isinstance(op, UserInput):
             if self.turn_running:
-                self._pending.append(op.text)  # picked up before the next sampling request
+                self._pending.append(op)  # picked up before the next sampling request
             else:
-                self.start_turn(op.text)
+                self.start_turn(op)
         elif isinstance(op, Interrupt):
             await self.interrupt()
         elif isinstance(op, OverrideSettings):
@@ -188,6 +192,11 @@ class Session:
             request = self._awaiting.pop(op.call_id, None)
             if request is not None:
                 request.resolve(op.decision)
+        elif isinstance(op, ReviewChanges):
+            if self.turn_running:
+                self.emit(WarningIssued("A turn is running; run /review once it ends."))
+            else:
+                self._start_task(partial(run_review, self, op))
         elif isinstance(op, Undo):
             if self.turn_running:
                 self.emit(WarningIssued("A turn is running; interrupt it (Esc) before /undo."))
@@ -272,6 +281,8 @@ class Session:
         rollout = self.rollout
         if rollout is None:
             return
+        if kind in ("response_item", "compacted"):
+            payload = self.images.rollout_form(payload)  # never the blob of an image
         rollout.write(kind, payload)
         if rollout.error is not None and not self._rollout_failed:
             self._rollout_failed = True  # set first: the warning below is persisted too (a no-op now)
@@ -340,7 +351,7 @@ class Session:
             shell_snapshots=self.shell_snapshots,
         )
 
-    def drain_pending_input(self) -> list[str]:
+    def drain_pending_input(self) -> list[UserInput]:
         pending, self._pending = self._pending, []
         return pending
 
@@ -380,7 +391,7 @@ class Session:
 
     # ------------------------------------------------------------ the turn task
 
-    def start_turn(self, text: str, before: Callable[[], Awaitable[bool]] | None = None) -> None:
+    def start_turn(self, op: UserInput, before: Callable[[], Awaitable[bool]] | None = None) -> None:
         """A user turn; `before` runs first, inside it (a fork cuts the history there), and
         False from it ends the turn there."""
         from tui.engine.turn import run_turn
@@ -398,7 +409,7 @@ class Session:
                 await self.ensure_tools()
             finally:
                 await snapshot
-            return await run_turn(self, text)
+            return await run_turn(self, op)
 
         self._start_task(user_turn)
 

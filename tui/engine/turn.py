@@ -13,7 +13,7 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from tui.engine.compact import compact_history
-from tui.engine.context import message
+from tui.engine.images import load_images, user_message
 from tui.engine.retry_text import given_up
 from tui.model.items import history_item, message_text
 from tui.model.types import (
@@ -21,6 +21,7 @@ from tui.model.types import (
     ContextWindowExceeded,
     ModelError,
     OutputItemDone,
+    Prompt,
     ReasoningSummaryDelta,
     SampledResponse,
     TextDelta,
@@ -36,7 +37,9 @@ from tui.protocol import (
     StreamRetrying,
     ToolCallEnded,
     ToolCallProposed,
+    UserInput,
     UserMessageRecorded,
+    WarningIssued,
     WebSearchEnded,
     failing,
 )
@@ -48,18 +51,16 @@ if TYPE_CHECKING:
     from tui.engine.session import Session
 
 
-async def run_turn(sess: Session, text: str) -> str | None:
+async def run_turn(sess: Session, op: UserInput) -> str | None:
     """Run one user turn to its end; returns the last assistant message."""
     sess.record_context_updates()
-    sess.record(message("user", text))
-    sess.emit(UserMessageRecorded(text))
+    await record_user_input(sess, op)
     ctx = sess.tool_context()
     last_message: str | None = None
     overflowed = False
     while True:
         for queued in sess.drain_pending_input():
-            sess.record(message("user", queued))
-            sess.emit(UserMessageRecorded(queued))
+            await record_user_input(sess, queued)
         # Checked before every request, so it fires before a turn and inside one alike.
         if await sess.needs_compaction():
             await compact_history(sess, "auto")
@@ -86,25 +87,40 @@ async def run_turn(sess: Session, text: str) -> str | None:
             return last_message
 
 
+async def record_user_input(sess: Session, op: UserInput) -> None:
+    """Record a user's message with its images, read now (an image that fails to load is left
+    out with a warning, and a note in the message says so to the model)."""
+    images, failures = await asyncio.to_thread(load_images, op.images, sess.settings.cwd)
+    item = await asyncio.to_thread(user_message, op.text, images)  # base64 of up to 20 MB each
+    for image, part in zip(images, item["content"][-len(images):] if images else []):
+        sess.images.add(image, part["image_url"])
+    for failure in failures:
+        sess.emit(WarningIssued(f"Image not attached: {failure}"))
+        item["content"].append({"type": "input_text", "text": f"[an image the user attached could not be read: {failure}]"})
+    sess.record(item)
+    sess.emit(UserMessageRecorded(op.text, [image.chip for image in images]))
+
+
 # A server-requested wait longer than this fails the turn with the wait in the message instead
 # of leaving the user staring at a spinner (the SDK's own limit is 120 s).
 MAX_RETRY_WAIT_S = 60.0
 MAX_BACKOFF_S = 30.0
 
 
-async def sample_with_retries(sess: Session) -> SampledResponse:
+async def sample_with_retries(sess: Session, prompt: Prompt | None = None) -> SampledResponse:
     """Sample until a response completes, retrying what may succeed on a second try.
 
     This loop is the only place a sampling request is retried (the SDK's retries are off, see
     model/sdk.py), so `stream_max_retries` counts every extra request and each one is announced
     by a `StreamRetrying` event. A failed attempt leaves nothing behind: `sample` hands over
-    its items only once the response completed.
+    its items only once the response completed. A `prompt` of its own (the review turn's)
+    is sampled quietly: its text is not streamed to the faces as the conversation's answer.
     """
     retries = 0
     url = sess.client.base_url
     while True:
         try:
-            return await sample(sess)
+            return await sample(sess, prompt)
         except ModelError as e:
             if not e.retryable:
                 if e.kind in ("unreachable", "auth", "rate_limit", "server"):
@@ -130,17 +146,21 @@ def backoff_s(base_s: float, retry: int) -> float:
     return min(base_s * 2.0 ** (retry - 1), MAX_BACKOFF_S) * random.uniform(0.8, 1.2)
 
 
-async def sample(sess: Session) -> SampledResponse:
+async def sample(sess: Session, prompt: Prompt | None = None) -> SampledResponse:
     response = SampledResponse()
-    prompt = sess.build_prompt()
-    sess.cache_watch.sent(prompt)
+    quiet = prompt is not None  # a review's own request: not streamed, not the conversation's prefix
+    if prompt is None:
+        prompt = sess.build_prompt()
+        sess.cache_watch.sent(prompt)
     # aclosing: leaving the loop at `Completed` must close the HTTP stream now, not at GC time.
     async with aclosing(sess.client.stream(prompt)) as stream:
         async for event in stream:
             if isinstance(event, TextDelta):
-                sess.emit(AgentMessageDelta(event.delta))
+                if not quiet:
+                    sess.emit(AgentMessageDelta(event.delta))
             elif isinstance(event, ReasoningSummaryDelta):
-                sess.emit(ReasoningDelta(event.delta))
+                if not quiet:
+                    sess.emit(ReasoningDelta(event.delta))
             elif isinstance(event, OutputItemDone):
                 item = history_item(event.item)
                 if item is None:
@@ -152,7 +172,8 @@ async def sample(sess: Session) -> SampledResponse:
                     # or an output could be matched to the wrong call.
                     raise malformed(f"the call_id {item['call_id']!r} was already used")
                 response.items.append(item)
-                _announce(sess, item)
+                if not quiet:
+                    _announce(sess, item)
             elif isinstance(event, Completed):
                 response.usage = event.usage
                 response.response_id = event.response_id

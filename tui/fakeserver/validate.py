@@ -240,6 +240,12 @@ def _check_message(item: dict[str, Any], where: str) -> Refusal | None:
             return _invalid_value(part.get("type"), f"{where}.content[{j}].type", allowed)
         if part["type"] in ("input_text", "output_text") and not isinstance(part.get("text"), str):
             return _missing(f"{where}.content[{j}].text")
+        if part["type"] == "input_image":
+            from tui.fakeserver.validate_image import check_input_image
+
+            refusal = check_input_image(part, f"{where}.content[{j}]")
+            if refusal is not None:
+                return refusal
     return None
 
 
@@ -429,6 +435,10 @@ def _check_chat_messages(messages: list[Any]) -> Refusal | None:
         role = msg.get("role")
         if role not in CHAT_ROLES:
             return _invalid_value(role, f"messages[{i}].role", CHAT_ROLES)
+        from tui.fakeserver.validate_image import check_chat_content
+
+        if (refusal := check_chat_content(msg.get("content"), f"messages[{i}]")) is not None:
+            return refusal
         if role == "tool":
             call_id = msg.get("tool_call_id")
             if call_id not in open_ids:

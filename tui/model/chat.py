@@ -53,6 +53,23 @@ def _output_text(output: object) -> str:
     return "\n".join(texts)
 
 
+def _has_image(item: dict[str, Any]) -> bool:
+    return any(isinstance(p, dict) and p.get("type") == "input_image" for p in item.get("content") or [])
+
+
+def _chat_parts(item: dict[str, Any]) -> list[dict[str, Any]]:
+    """A user message with images, in Chat Completions' part form (`image_url` parts)."""
+    parts: list[dict[str, Any]] = []
+    for p in item.get("content") or []:
+        if not isinstance(p, dict):
+            continue
+        if p.get("type") == "input_image" and isinstance(p.get("image_url"), str):
+            parts.append({"type": "image_url", "image_url": {"url": p["image_url"]}})
+        elif isinstance(p.get("text"), str):
+            parts.append({"type": "text", "text": p["text"]})
+    return parts
+
+
 def to_chat_messages(prompt: Prompt) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = [{"role": "system", "content": prompt.instructions}]
     for item in prompt.input:
@@ -60,7 +77,10 @@ def to_chat_messages(prompt: Prompt) -> list[dict[str, Any]]:
         if kind == "message":
             role = item.get("role")
             # Few local servers know the `developer` role; `system` means the same to them.
-            messages.append({"role": "system" if role == "developer" else role, "content": _text(item)})
+            content: str | list[dict[str, Any]] = _text(item)
+            if role == "user" and _has_image(item):
+                content = _chat_parts(item)
+            messages.append({"role": "system" if role == "developer" else role, "content": content})
         elif kind in ("function_call", "custom_tool_call"):
             args = item.get("arguments") if kind == "function_call" else json.dumps({"input": item.get("input", "")})
             call = {"id": item["call_id"], "type": "function", "function": {"name": item["name"], "arguments": args or "{}"}}

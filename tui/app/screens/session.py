@@ -29,6 +29,7 @@ from textual.widgets import Footer, Tab, Tabs
 from tui import protocol as ev
 from tui import wording
 from tui.app.backtrack import BacktrackKeys
+from tui.app.review import review_completed, settle_reviews
 from tui.app.screens.approval import ApprovalScreen
 from tui.app.widgets.backtrack_popup import BacktrackPopup
 from tui.app.widgets.budget import BudgetView, Prices
@@ -236,7 +237,7 @@ class SessionScreen(Screen[None]):
             await self.session.submit(ev.RunUserShell(text[1:].strip()))
             return
         await self.conversation.add_user(text)
-        await self.session.submit(ev.UserInput(text))
+        await self.session.submit(ev.UserInput(text, images=self.composer.attachments.paths_in(text)))
 
     async def interrupt(self) -> None:
         """Esc: interrupt the turn, and bring the keys back to the composer from any pane."""
@@ -278,6 +279,10 @@ class SessionScreen(Screen[None]):
     @renders(ev.AgentMessage)
     async def _answer(self, e: ev.AgentMessage) -> None:
         await self.conversation.finish_answer(_red(e.text))
+
+    @renders(ev.ReviewCompleted)
+    async def _review_completed(self, e: ev.ReviewCompleted) -> None:
+        await review_completed(self, e)
 
     @renders(ev.ReasoningSummary)
     async def _reasoning(self, e: ev.ReasoningSummary) -> None:
@@ -397,12 +402,14 @@ class SessionScreen(Screen[None]):
     async def _turn_failed(self, e: ev.TurnFailed) -> None:
         self.status.working(False)
         self._desktop_notify(_red(wording.turn_failed(e.message)))
+        settle_reviews(self.conversation, "the review failed")
         await self._send_queued()
 
     @renders(ev.TurnAborted)
     async def _turn_aborted(self, e: ev.TurnAborted) -> None:
         self.status.working(False)
         await self.conversation.add_notice(_red(wording.turn_aborted_notice(e)), "warning")
+        settle_reviews(self.conversation, "the review was interrupted")
         await self._send_queued()
 
     # ------------------------------------------------------------------ what the handlers open

@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import TextArea
 
+from tui.app.attachments import Attachments, app_cwd, attach
 from tui.app.commands import BY_NAME
 from tui.app.widgets.answer import note_typing
 from tui.app.widgets.file_popup import FilePopup
@@ -68,6 +69,7 @@ class Composer(TextArea):
         self._synced: tuple[str, tuple[int, int], bool] | None = None  # what the popups show
         # Takes each key first, in the order typed; True when it took it (app/backtrack.py).
         self.keys_first: Callable[[events.Key], bool] | None = None
+        self.attachments = Attachments()  # the images whose chips are in the text
 
     def on_mount(self) -> None:
         home: Path | None = getattr(self.app, "home", None)
@@ -172,13 +174,15 @@ class Composer(TextArea):
         return False
 
     def _insert_file(self) -> bool:
-        """Replace the `@query` with the chosen path; False when there is nothing to insert."""
+        """Replace the `@query` with the chosen path (an image's chip, when it is one); False when
+        there is nothing to insert."""
         found = self.mention()
         path = self.files.chosen() if self.files is not None else None
         if found is None or path is None:
             return False
         row, at, query = found
-        text = f'"{path}"' if any(c.isspace() for c in path) else path
+        chip = self.attach_image(path)
+        text = chip or (f'"{path}"' if any(c.isspace() for c in path) else path)
         self.replace(text + " ", (row, at), (row, at + 1 + len(query)), maintain_selection_offset=False)
         return True
 
@@ -211,6 +215,33 @@ class Composer(TextArea):
                 if popup is not None:
                     popup.close()
             self.post_message(self.Submitted(text))
+
+    def attach_image(self, text: str) -> str | None:
+        """The chip of the image `text` names, now attached; None (and a warning when it was meant
+        as an image) otherwise."""
+        chip, why = attach(self.attachments, text, app_cwd(self.app))
+        if why is not None:
+            self.app.notify(why, severity="warning")
+        return chip
+
+    def action_delete_left(self) -> None:
+        # Backspace takes an image's chip whole: half a chip would be text that attaches nothing.
+        row, col = self.cursor_location
+        size = self.attachments.chip_before(self.document.get_line(row)[:col])
+        if size and self.selection.is_empty and not self.read_only:
+            self._delete_via_keyboard((row, col - size), (row, col))
+            return
+        super().action_delete_left()
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        # A pasted image path becomes its chip; anything else is pasted by TextArea's handler.
+        if self.read_only or not self.selection.is_empty:
+            return
+        chip = self.attach_image(event.text)
+        if chip is not None:
+            event.prevent_default()
+            self.insert(chip + " ")
+            self.focus()
 
     def action_newline(self) -> None:
         self.insert("\n")

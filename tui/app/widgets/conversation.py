@@ -30,6 +30,9 @@ LIVE_LINES = 200  # what a running command's cell keeps of its output (the model
 MAX_CELLS = 300  # widgets kept on screen (~100 turns); older ones are dropped (they stay in the history)
 
 
+IMAGE_CHIP = r"\[image: [^\]\n]+\]"  # tui/app/attachments.py's chips: "[image: shot.png 120 KB]"
+
+
 class UserCell(Static):
     DEFAULT_CSS = "UserCell { margin: 1 0 0 0; padding: 0 1; border-left: thick $accent; }"
 
@@ -237,6 +240,7 @@ class Conversation(VerticalScroll):
 
     async def add_user(self, text: str, *, queued: bool = False) -> None:
         label = Text(text)
+        label.highlight_regex(IMAGE_CHIP, "reverse")  # an attached image's chip, as a chip
         cell = UserCell(label)
         cell.message = text
         if queued:

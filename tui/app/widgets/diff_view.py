@@ -379,6 +379,18 @@ class DiffView(Vertical, can_focus=True):
             self.query_one(_DiffBody).show(self.files[index])
         self.query_one(OptionList).highlighted = index
 
+    def reveal_line(self, path: str, line: int | None) -> bool:
+        """Select the file `path` and bring its new line `line` into view; False when the diff
+        shown has no such file."""
+        index = next((i for i, f in enumerate(self.files) if path in (f.path, f.move_to)), None)
+        if index is None:
+            return False
+        self.select_file(index)
+        body = self.query_one(_DiffBody)
+        row = next((i for i, ln in enumerate(body.lines) if line is not None and ln.new_no is not None and ln.new_no >= line), 0)
+        body.scroll_to(y=max(0, row - body.size.height // 3), animate=False, immediate=True)
+        return True
+
     def action_next_file(self) -> None:
         if self.files and self.selected is not None:
             self.select_file((self.selected + 1) % len(self.files))
