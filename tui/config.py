@@ -24,10 +24,9 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 from pydantic_core import ErrorDetails
 
-from tui.protocol import ApprovalPolicy, SandboxMode
+from tui.protocol import ApprovalPolicy, ReasoningEffort, SandboxMode
 from tui.safety.redact import is_secret_name, remember_secret, remember_secret_variable
 
-ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
 ReasoningSummary = Literal["auto", "concise", "detailed", "none"]
 ApplyPatchToolType = Literal["freeform", "function"]
 WireApi = Literal["responses", "chat"]

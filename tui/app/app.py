@@ -43,7 +43,7 @@ from tui.app.widgets.composer import Composer
 from tui.app.widgets.conversation import JUMP_KEY, ToolCell
 from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.file_popup import FilePopup
-from tui.config import TuiSettings
+from tui.config import CONFIG_FILE_NAME, TuiSettings
 from tui.safety.redact import redact
 
 if TYPE_CHECKING:
@@ -124,7 +124,10 @@ class CodeloopApp(PaneKeysApp):
         self._terminal_watch: TerminalWatch | None = None
         self.startup_notes: list[str] = []
         self.main = SessionScreen(session, tui=self.tui, desktop_notify=self.desktop_notify)
-        self.slash = SlashCommands(self.main, self, quit=self.action_quit, switch_session=self.switch_session)
+        self.slash = SlashCommands(
+            self.main, self, quit=self.action_quit, switch_session=self.switch_session,
+            config_file=home / CONFIG_FILE_NAME if home is not None else None,
+        )
         self._setup_themes()
 
     @property
@@ -221,6 +224,10 @@ class CodeloopApp(PaneKeysApp):
 
     def _attach_session(self, session: Session) -> None:
         self.main.attach(session)
+        if not self.demo and self.transcript is None and not session.history:
+            from tui.app.welcome import welcome_text
+
+            self.call_later(self.main.conversation.show_welcome, welcome_text(session.options.agents_files, session.settings.cwd))
         # After the first frame is on screen: the warm-up's imports would compete for the GIL.
         self.call_after_refresh(self.warm_up)
 
@@ -289,7 +296,7 @@ class CodeloopApp(PaneKeysApp):
 
     async def palette_command(self, name: str) -> None:
         """A slash command picked in the palette: typed out when it takes an argument, else run."""
-        if BY_NAME[name].takes_argument:
+        if BY_NAME[name].needs_argument:
             self.main.prefill(name + " ")
         else:
             await self._submitted(name)

@@ -20,10 +20,12 @@ class ModelInfo:
     """Accepts the Responses `reasoning` parameter (effort, summary)."""
     encoding: str | None
     """tiktoken encoding name; None when we don't know the model's tokenizer."""
+    listed: bool = True
+    """Offered by the /model picker (False for a guess at an unreleased family)."""
 
 
 _TABLE: tuple[ModelInfo, ...] = (
-    ModelInfo("gpt-6", 400_000, True, "o200k_base"),  # not released: a guess so the slug still works
+    ModelInfo("gpt-6", 400_000, True, "o200k_base", listed=False),  # not released: a guess so the slug still works
     ModelInfo("gpt-5", 272_000, True, "o200k_base"),
     ModelInfo("gpt-4.1", 1_047_576, False, "o200k_base"),
     ModelInfo("gpt-4.5", 128_000, False, "o200k_base"),
@@ -41,6 +43,11 @@ _TABLE: tuple[ModelInfo, ...] = (
 
 # Share of the window at which compaction starts, as Codex's `auto_compact_token_limit()`.
 AUTO_COMPACT_PERCENT = 90
+
+
+def listed_models() -> tuple[ModelInfo, ...]:
+    """The families the /model picker offers, in the table's order."""
+    return tuple(info for info in _TABLE if info.listed)
 
 
 def model_info(model: str) -> ModelInfo | None:

@@ -37,6 +37,7 @@ from tui.app.widgets.file_popup import FilePopup
 from tui.app.widgets.plan import PlanView
 from tui.app.widgets.slash_popup import SlashPopup
 from tui.app.widgets.status import StatusLine
+from tui.app.welcome import KEEPS_WELCOME
 from tui.dispatch import handler, renders
 from tui.safety.redact import default_redactor
 from tui.safety.terminal_text import displayable
@@ -255,6 +256,8 @@ class SessionScreen(Screen[None]):
     async def show_event(self, event: ev.Event) -> None:
         # The choke point: no handler sees the event before every string of it is displayable.
         shown = displayable(event)
+        if not isinstance(shown, KEEPS_WELCOME):
+            self.conversation.dismiss_welcome()
         render = handler(self, shown)
         if render is not None:
             await render(shown)

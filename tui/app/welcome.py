@@ -1,0 +1,39 @@
+"""The empty session's welcome: whether AGENTS.md was found (or that /init writes one) and three
+tips. Shown when a new session is attached; the conversation removes it once something happens
+(the user sends a message, or the engine reports anything but the quiet events below)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+
+from tui import protocol as ev
+from tui.safety.terminal_text import neutralize
+
+# Events that leave the welcome up: start-up news, not the conversation.
+KEEPS_WELCOME: tuple[type[ev.Event], ...] = (ev.SessionConfigured, ev.WarningIssued, ev.McpServerStatus, ev.Error)
+
+TIPS = (
+    "Describe a task in plain words. @ inserts a file's path; !cmd runs a command yourself.",
+    "/model, /approvals and /sandbox open pickers (Ctrl+S there saves the default); /status shows the session.",
+    "Esc interrupts the model; /undo restores the files to before the last turn; F1 for help.",
+)
+
+
+def _place(path: Path, cwd: Path) -> str:
+    return str(path.relative_to(cwd)) if path.is_relative_to(cwd) else str(path)
+
+
+def welcome_text(agents_files: tuple[Path, ...], cwd: Path) -> Text:
+    text = Text()
+    text.append("Welcome to codeloop.", style="bold")
+    if agents_files:
+        names = ", ".join(neutralize(_place(p, cwd)) for p in agents_files)
+        text.append(f"\nThe model follows {names}.")
+    else:
+        text.append("\nNo AGENTS.md here: /init asks the model to write one (how to build, test and style this project).")
+    for tip in TIPS:
+        text.append("\n  • ", style="dim")
+        text.append(tip, style="dim")
+    return text
