@@ -15,9 +15,9 @@ from tui.safety.terminal_text import neutralize
 KEEPS_WELCOME: tuple[type[ev.Event], ...] = (ev.SessionConfigured, ev.WarningIssued, ev.McpServerStatus, ev.Error)
 
 TIPS = (
-    "Describe a task in plain words. @ inserts a file's path; !cmd runs a command yourself.",
-    "/model, /approvals and /sandbox open pickers (Ctrl+S there saves the default); /status shows the session.",
-    "Esc interrupts the model; /undo restores the files to before the last turn; F1 for help.",
+    "Describe a task in plain words; @ adds a file's path, !cmd runs a command yourself.",
+    "/model, /approvals, /sandbox: pickers (Ctrl+S saves the default) · /status: the session.",
+    "Esc interrupts the model · /undo restores the files of before the last turn · F1 help.",
 )
 
 
@@ -32,7 +32,7 @@ def welcome_text(agents_files: tuple[Path, ...], cwd: Path) -> Text:
         names = ", ".join(neutralize(_place(p, cwd)) for p in agents_files)
         text.append(f"\nThe model follows {names}.")
     else:
-        text.append("\nNo AGENTS.md here: /init asks the model to write one (how to build, test and style this project).")
+        text.append("\nNo AGENTS.md here: /init asks the model to write one for this project.")
     for tip in TIPS:
         text.append("\n  • ", style="dim")
         text.append(tip, style="dim")

@@ -411,6 +411,7 @@ class SessionScreen(Screen[None]):
 
     def ask(self, request: ev.ApprovalRequested) -> None:
         """The approval modal; its answer resolves the future the engine awaits."""
+        self.conversation.dismiss_welcome()
         if self.tui.bell:
             self.app.bell()
         self._desktop_notify(_red(wording.approval_needed(request)))
