@@ -29,6 +29,7 @@ from tui.app.pane_keys import PaneKeysApp
 from tui.app.screens.approval import ApprovalScreen
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.help import HelpScreen
+from tui.app.screens.picker import PickerScreen
 from tui.app.screens.session import SessionScreen
 from tui.app.slash import SlashCommands
 from tui.app.startup import settle_startup_garbage, warm_renderers
@@ -265,7 +266,7 @@ class CodeloopApp(PaneKeysApp):
     def _apply_keymap(self) -> None:
         if not self.tui.keymap:
             return
-        known = {b.id for cls in (CodeloopApp, ApprovalScreen, ConfirmScreen, DiffView, Composer, HelpScreen, ToolCell) for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
+        known = {b.id for cls in (CodeloopApp, ApprovalScreen, ConfirmScreen, PickerScreen, DiffView, Composer, HelpScreen, ToolCell) for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
         unknown = sorted(set(self.tui.keymap) - known)
         if unknown:
             self.startup_notes.append(f"tui.keymap: unknown binding id(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
