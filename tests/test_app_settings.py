@@ -254,3 +254,24 @@ async def test_welcome_names_the_agents_files_in_use(fake_openai: FakeOpenAI, tm
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: bool(app.query(WelcomeCell)))
         assert "The model follows AGENTS.md." in str(app.query_one(WelcomeCell).render())
+
+
+class _HostileLimits(ResponsesClient):
+    """A provider whose rate-limit header values carry terminal sequences (the capture itself is
+    tested over real HTTP in test_rate_limits.py, where h11 refuses control bytes in a head)."""
+
+    def rate_limits(self) -> dict[str, str]:
+        return {"x-ratelimit-remaining-requests": "\x1b[2J\x1b]0;pwned\x07\u202e99"}
+
+
+def test_status_neutralizes_what_came_from_outside(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    from tui.app.status_report import status_report
+
+    evil = tmp_path / "\x1b]52;c;ZXZpbA==\x07repo" / "AGENTS.md"
+    client = _HostileLimits(base_url="http://me:s3cr3t-Passw0rd@127.0.0.1:9/v1", api_key="k")
+    session = make_session(fake_openai, tmp_path, client=client, agents_files=(evil,))
+    plain = status_report(session).plain
+    for bad in ("\x1b", "\x07", "\u202e"):
+        assert bad not in plain, repr(bad)
+    assert "remaining-requests" in plain and "99" in plain
+    assert "s3cr3t-Passw0rd" not in plain and "127.0.0.1:9/v1" in plain, "a password in the base URL is redacted"

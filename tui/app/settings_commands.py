@@ -70,7 +70,7 @@ def window_text(window: int | None) -> str:
 
 def model_choices(current: str) -> list[Choice]:
     rows = [
-        Choice(m.prefix, m.prefix, f"{window_text(m.context_window)} · {'reasoning effort' if m.reasoning else 'no reasoning'}")
+        Choice(m.name, m.name, f"{window_text(m.context_window)} · {'reasoning effort' if m.reasoning else 'no reasoning'}")
         for m in listed_models()
     ]
     if current not in {c.id for c in rows}:
@@ -104,7 +104,7 @@ class SettingsCommands:
         elif effort and (info := model_info(name)) is not None and not info.reasoning:
             await self._say(f"/model: {name} takes no reasoning effort; nothing changed. Try /model {name}.", "warning")
         elif model_info(name) is None and self.provider_is_openai():
-            known = ", ".join(m.prefix for m in listed_models())
+            known = ", ".join(m.name for m in listed_models())
             await self._say(
                 f"/model: unknown model {name!r}; nothing changed. Known: {known} (or a dated or suffixed "
                 "slug of one, e.g. gpt-5.1-codex).", "warning",
