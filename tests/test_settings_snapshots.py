@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.app_support import calm, confirm_ready, type_text, until
+from tests.app_support import calm, confirm_ready, type_text, until, until_screen_settles
 from tests.engine_support import make_session
 from tests.fakeopenai import FakeOpenAI
 from tui.app.app import CodeloopApp
@@ -53,7 +53,7 @@ def _snap(snap_compare: Any, app: CodeloopApp, keys: str, ready: Any) -> bool:
         await type_text(pilot, keys)
         await pilot.press("enter")
         await until(pilot, lambda: ready(app))
-        await pilot.pause(0.2)
+        await until_screen_settles(pilot, app)
 
     return bool(snap_compare(app, terminal_size=SIZE, run_before=run_before))
 
@@ -65,6 +65,7 @@ def test_model_picker(snap_compare: Any, app: CodeloopApp) -> None:
 def test_model_picker_filtered_then_effort_step(snap_compare: Any, app: CodeloopApp) -> None:
     async def run_before(pilot: Any) -> None:
         calm(app)
+        await until(pilot, lambda: app.session.meter.tokenizer_loaded)
         await type_text(pilot, "/model")
         await pilot.press("enter")
         await until(pilot, lambda: _picker_up(app))
@@ -72,7 +73,7 @@ def test_model_picker_filtered_then_effort_step(snap_compare: Any, app: Codeloop
         await type_text(pilot, "gpt-5")
         await pilot.press("enter")
         await until(pilot, lambda: _picker_up(app) and app.screen is not first)
-        await pilot.pause(0.2)
+        await until_screen_settles(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
@@ -88,11 +89,12 @@ def test_approvals_never_confirmation(snap_compare: Any, app: CodeloopApp) -> No
 def test_sandbox_picker_filtered(snap_compare: Any, app: CodeloopApp) -> None:
     async def run_before(pilot: Any) -> None:
         calm(app)
+        await until(pilot, lambda: app.session.meter.tokenizer_loaded)
         await type_text(pilot, "/sandbox")
         await pilot.press("enter")
         await until(pilot, lambda: _picker_up(app))
         await type_text(pilot, "write")
-        await pilot.pause(0.2)
+        await until_screen_settles(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
