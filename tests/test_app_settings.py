@@ -275,3 +275,18 @@ def test_status_neutralizes_what_came_from_outside(fake_openai: FakeOpenAI, tmp_
         assert bad not in plain, repr(bad)
     assert "remaining-requests" in plain and "99" in plain
     assert "s3cr3t-Passw0rd" not in plain and "127.0.0.1:9/v1" in plain, "a password in the base URL is redacted"
+
+
+async def test_new_session_gets_the_welcome_again(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    from tui.app.app import SessionFactory
+
+    fake_openai.queue_response(fe.turn(fe.message_item("hello")))
+    factory = SessionFactory(home=tmp_path / "home", new=lambda: make_session(fake_openai, tmp_path), resume=lambda p: make_session(fake_openai, tmp_path))
+    app = CodeloopApp(make_session(fake_openai, tmp_path), sessions=factory)
+    async with app.run_test(size=SIZE) as pilot:
+        await _command(pilot, app, "hi")
+        await until(pilot, lambda: idle(app) and not app.query(WelcomeCell))
+        first = app.session.session_id
+        await _command(pilot, app, "/new")
+        await until(pilot, lambda: app.session.session_id != first)
+        await until(pilot, lambda: len(app.query(WelcomeCell)) == 1)

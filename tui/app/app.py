@@ -226,9 +226,12 @@ class CodeloopApp(PaneKeysApp):
     def _attach_session(self, session: Session) -> None:
         self.main.attach(session)
         if not self.demo and self.transcript is None and not session.history:
-            from tui.app.welcome import welcome_text
+            self.call_later(self._welcome, session)
 
-            self.call_later(self.main.conversation.show_welcome, welcome_text(session.options.agents_files, session.settings.cwd))
+    async def _welcome(self, session: Session, fresh: bool = False) -> None:
+        from tui.app.welcome import welcome_text
+
+        await self.main.conversation.show_welcome(welcome_text(session.options.agents_files, session.settings.cwd), fresh=fresh)
         # After the first frame is on screen: the warm-up's imports would compete for the GIL.
         self.call_after_refresh(self.warm_up)
 
@@ -415,6 +418,8 @@ class CodeloopApp(PaneKeysApp):
     async def _replace_session(self, session: Session, shown: list[tuple[str, str]] | None) -> None:
         self._files_listed_at = None  # the new session may work in another folder
         await self.main.switch_to(session, shown)
+        if shown is None:
+            await self._welcome(session, fresh=True)
         self.warm_up()
 
     # ------------------------------------------------------------------ the session screen's

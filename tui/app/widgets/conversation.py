@@ -240,8 +240,12 @@ class Conversation(VerticalScroll):
             return Offset()
         return super().scroll_to_region(region, *args, **kwargs)
 
-    async def show_welcome(self, text: Text) -> None:
-        """The empty session's welcome, unless the conversation has already started."""
+    async def show_welcome(self, text: Text, *, fresh: bool = False) -> None:
+        """The empty session's welcome, unless the conversation has already started (`fresh`:
+        a new session in the cleared pane, /new)."""
+        if fresh:
+            self.dismiss_welcome()
+            self.started = False
         if not self.started and self._welcome is None:
             self._welcome = WelcomeCell(text)
             await self.mount(self._welcome)
@@ -250,7 +254,8 @@ class Conversation(VerticalScroll):
         """The conversation starts: the welcome goes (and will not come)."""
         self.started = True
         if self._welcome is not None:
-            self._welcome.remove()
+            if self._welcome.is_attached:  # not when the pane was cleared since (/new, /resume)
+                self._welcome.remove()
             self._welcome = None
 
     async def add_panel(self, text: Text, title: str) -> None:
