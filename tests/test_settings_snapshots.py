@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Input
 
 from tests.app_support import calm, confirm_ready, type_text, until, until_screen_settles
 from tests.engine_support import make_session
@@ -43,7 +44,11 @@ def app(fake_openai: FakeOpenAI) -> CodeloopApp:
 
 
 def _picker_up(app: CodeloopApp) -> bool:
-    return isinstance(app.screen, PickerScreen)
+    """A picker is up, its filter's cursor steady (a blinking one was shot on or off)."""
+    if not isinstance(app.screen, PickerScreen):
+        return False
+    app.screen.query_one(Input).cursor_blink = False
+    return True
 
 
 def _snap(snap_compare: Any, app: CodeloopApp, keys: str, ready: Any) -> bool:
@@ -94,6 +99,7 @@ def test_sandbox_picker_filtered(snap_compare: Any, app: CodeloopApp) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: _picker_up(app))
         await type_text(pilot, "write")
+        await until(pilot, lambda: _picker_up(app))
         await until_screen_settles(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
