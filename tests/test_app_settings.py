@@ -290,3 +290,18 @@ async def test_new_session_gets_the_welcome_again(fake_openai: FakeOpenAI, tmp_p
         await _command(pilot, app, "/new")
         await until(pilot, lambda: app.session.session_id != first)
         await until(pilot, lambda: len(app.query(WelcomeCell)) == 1)
+
+
+async def test_a_model_name_with_markup_is_shown_as_typed(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    """A provider that serves any name: `[/]` or `[link=…]` in it must neither break the status
+    line (a markup error) nor style or link anything."""
+    from tui.app.widgets.status import StatusLine
+
+    app = CodeloopApp(make_session(fake_openai, tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        for name in ("[/]oops", "[link=https://evil.example]x[/link]"):
+            await _command(pilot, app, f"/model {name}")
+            await until(pilot, lambda n=name: app.session.settings.model == n)
+            await pilot.pause(0.1)
+            assert name in str(app.query_one(StatusLine).render())
+        assert app.is_running
