@@ -7,6 +7,8 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
+
 from tests.app_support import SIZE, confirm_ready, idle, type_text, until
 from tests.engine_support import make_session
 from tests.fakeopenai import FakeOpenAI
@@ -305,3 +307,21 @@ async def test_a_model_name_with_markup_is_shown_as_typed(fake_openai: FakeOpenA
             await pilot.pause(0.1)
             assert name in str(app.query_one(StatusLine).render())
         assert app.is_running
+
+
+async def test_a_sandboxed_mode_without_bwrap_is_refused_at_once(
+    fake_openai: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui.safety import sandbox
+
+    sandbox.clear_bwrap_cache()
+    monkeypatch.setattr(sandbox, "find_bwrap", lambda: None)
+    try:
+        app = CodeloopApp(make_session(fake_openai, tmp_path, sandbox="danger-full-access"))
+        async with app.run_test(size=SIZE) as pilot:
+            await _command(pilot, app, "/sandbox workspace-write")
+            await until(pilot, lambda: any("the sandbox cannot run here" in n for n in _notices(app)))
+            assert "bubblewrap (bwrap) was not found" in _notices(app)[-1]
+            assert app.session.settings.sandbox.mode == "danger-full-access"
+    finally:
+        sandbox.clear_bwrap_cache()

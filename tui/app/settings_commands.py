@@ -177,6 +177,15 @@ class SettingsCommands:
             await self._confirm_then_set(name, arg, save=False)
 
     async def _confirm_then_set(self, name: str, value: str, save: bool) -> None:
+        if name == "/sandbox" and value != "danger-full-access":
+            from tui.safety.sandbox import bwrap_problem
+
+            # As at start-up: a sandboxed mode without a working bwrap is refused, never run
+            # unsandboxed, and refused now rather than at the first command.
+            problem = await asyncio.to_thread(bwrap_problem)
+            if problem:
+                await self._say(f"/sandbox {value}: the sandbox cannot run here, nothing changed. {problem}", "error")
+                return
         session = self.screen.session
         now = session.settings.approval_policy if name == "/approvals" else session.settings.sandbox.mode
         warning = WARNINGS.get(value) if value != now else None
