@@ -75,3 +75,11 @@ def test_a_symlinked_config_stays_a_link(tmp_path: Path) -> None:
     save_top_level(link, {"model": "gpt-5"})
     assert link.is_symlink()
     assert real.read_text() == '# mine\nmodel = "gpt-5"\n'
+
+
+def test_keys_the_default_profile_also_sets_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('profile = "fast"\n\n[profiles.fast]\nmodel = "gpt-4o"\n')
+    assert save_top_level(path, {"model": "o3", "approval_policy": "never"}) == ["model"]
+    assert tomllib.loads(path.read_text())["profiles"]["fast"] == {"model": "gpt-4o"}
+    assert save_top_level(path, {"sandbox_mode": "read-only"}) == []

@@ -42,11 +42,16 @@ def write_document(path: Path, doc: Any) -> None:
     write_private_atomic(path, doc.as_string())
 
 
-def save_top_level(path: Path, values: dict[str, str]) -> None:
+def save_top_level(path: Path, values: dict[str, str]) -> list[str]:
     """Set these top-level keys (`model = "…"`, `approval_policy = "…"`) in the file, the rest
     of it untouched: a key already there keeps its place and its comment; tomlkit puts a new one
-    before the first table, where a top-level key must be."""
+    before the first table, where a top-level key must be. Returns the keys the file's default
+    profile (`profile = "…"`) sets too: there the profile's value wins at the next start."""
     doc = load_document(path)
     for key, value in values.items():
         doc[key] = value
     write_document(path, doc)
+    profile = doc.get("profile")
+    profiles = doc.get("profiles")
+    table = profiles.get(profile) if isinstance(profile, str) and isinstance(profiles, dict) else None
+    return [key for key in values if isinstance(table, dict) and key in table]

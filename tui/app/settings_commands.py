@@ -232,9 +232,14 @@ class SettingsCommands:
             await self._say("Saving is not available here (no codeloop home).", "warning")
             return
         try:
-            await asyncio.to_thread(save_top_level, path, values)
+            shadowed = await asyncio.to_thread(save_top_level, path, values)
         except (ConfigEditError, OSError) as e:
             await self._say(f"Not saved: {e}. The session uses the new setting anyway.", "error")
             return
         shown = ", ".join(f'{k} = "{v}"' for k, v in values.items())
         await self._say(f"Saved as the default in {path}: {shown}.", "info")
+        if shadowed:
+            await self._say(
+                f"Your default profile also sets {', '.join(shadowed)}, and the profile wins: change it there "
+                "to make this the default.", "warning",
+            )
