@@ -40,6 +40,7 @@ from tui.app.themes import (
     known_themes,
     load_themes,
 )
+from tui.app.welcome import show_welcome
 from tui.app.widgets.composer import Composer
 from tui.app.widgets.conversation import JUMP_KEY, ToolCell
 from tui.app.widgets.diff_view import DiffView
@@ -226,12 +227,7 @@ class CodeloopApp(PaneKeysApp):
     def _attach_session(self, session: Session) -> None:
         self.main.attach(session)
         if not self.demo and self.transcript is None and not session.history:
-            self.call_later(self._welcome, session)
-
-    async def _welcome(self, session: Session, fresh: bool = False) -> None:
-        from tui.app.welcome import welcome_text
-
-        await self.main.conversation.show_welcome(welcome_text(session.options.agents_files, session.settings.cwd), fresh=fresh)
+            self.call_later(show_welcome, self.main.conversation, session)
         # After the first frame is on screen: the warm-up's imports would compete for the GIL.
         self.call_after_refresh(self.warm_up)
 
@@ -419,7 +415,7 @@ class CodeloopApp(PaneKeysApp):
         self._files_listed_at = None  # the new session may work in another folder
         await self.main.switch_to(session, shown)
         if shown is None:
-            await self._welcome(session, fresh=True)
+            await show_welcome(self.main.conversation, session, fresh=True)
         self.warm_up()
 
     # ------------------------------------------------------------------ the session screen's

@@ -5,11 +5,16 @@ tips. Shown when a new session is attached; the conversation removes it once som
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from tui import protocol as ev
 from tui.safety.terminal_text import neutralize
+
+if TYPE_CHECKING:
+    from tui.app.widgets.conversation import Conversation
+    from tui.engine.session import Session
 
 # Events that leave the welcome up: start-up news, not the conversation.
 KEEPS_WELCOME: tuple[type[ev.Event], ...] = (ev.SessionConfigured, ev.WarningIssued, ev.McpServerStatus, ev.Error)
@@ -37,3 +42,8 @@ def welcome_text(agents_files: tuple[Path, ...], cwd: Path) -> Text:
         text.append("\n  • ", style="dim")
         text.append(tip, style="dim")
     return text
+
+
+async def show_welcome(conversation: Conversation, session: Session, fresh: bool = False) -> None:
+    """The welcome for `session` (`fresh`: a new session in the cleared conversation, /new)."""
+    await conversation.show_welcome(welcome_text(session.options.agents_files, session.settings.cwd), fresh=fresh)
