@@ -11,7 +11,7 @@ from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
 from tests.view_support import at_bottom
 from tui.app.app import CodeloopApp
-from tui.app.widgets.conversation import AnswerCell, Conversation, NoticeCell, ToolCell
+from tui.app.widgets.conversation import AnswerCell, Conversation, NoticeCell, PanelCell, ToolCell
 
 SMALL = (80, 24)
 LONG_ANSWER = "".join(f"line {i}\n\n" for i in range(40))
@@ -72,7 +72,7 @@ async def test_status_line_does_not_stop_following(fake_openai: FakeOpenAI, tmp_
         await _send(pilot, app, "go")
         await until(pilot, lambda: idle(app) and _answers(app) == 1)
         await _send(pilot, app, "/status")
-        await until(pilot, lambda: any("approvals" in str(n.render()) for n in app.query(NoticeCell)))
+        await until(pilot, lambda: any("approvals" in str(n.render()) for n in app.query(PanelCell)))
         await until(pilot, lambda: at_bottom(conv))
         await _send(pilot, app, "next")
         await until(pilot, lambda: idle(app) and _answers(app) == 2 and at_bottom(conv))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -397,7 +398,10 @@ def test_serve_token_is_in_no_command_line_or_environment(served: ServeProcess) 
     assert not [line for line in all_cmdlines() if token.encode() in line]
     assert token.encode() not in Path(f"/proc/{served.proc.pid}/environ").read_bytes()
     probe = f"import urllib.request as u\ntry: u.urlopen({origin!r} + '/ws')\nexcept Exception as e: print(e)"
-    done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    # The other user runs the system's Python: a pyenv build under /root (3.13's libpython) is
+    # not one they can load.
+    python = shutil.which("python3", path="/usr/local/bin:/usr/bin:/bin") or sys.executable
+    done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", python, "-c", probe], capture_output=True, text=True, timeout=60)
     assert "401" in done.stdout, done
 
 

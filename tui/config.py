@@ -31,10 +31,9 @@ from tui.config_layers import (
     resolve_cwd,
 )
 from tui.mcp_config import McpApprovalMode, McpToolConfig
-from tui.protocol import ApprovalPolicy, SandboxMode
+from tui.protocol import ApprovalPolicy, ReasoningEffort, SandboxMode
 from tui.safety.redact import is_secret_name, remember_secret, remember_secret_variable
 
-ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
 ReasoningSummary = Literal["auto", "concise", "detailed", "none"]
 ApplyPatchToolType = Literal["freeform", "function"]
 WireApi = Literal["responses", "chat"]

@@ -1,10 +1,10 @@
 """`codeloop mcp add|list|get|remove`: manage `[mcp_servers.NAME]` in `$CODELOOP_HOME/config.toml`,
 as `codex mcp` does.
 
-Edits go through tomlkit, which keeps the user's comments, blank lines and key order: only the
-server's own table changes. A file that does not parse is refused and left as it is; the new
-file is written atomically, 0600. Secrets stay out of the output: env values and static header
-values are shown as `*****`, a bearer token by the name of its variable only.
+Edits go through tui/config_edit.py (tomlkit: the user's comments, blank lines and key order
+kept; only the server's own table changes; an unparsable file refused; written atomically,
+0600). Secrets stay out of the output: env values and static header values are shown as
+`*****`, a bearer token by the name of its variable only.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from tui.config_edit import ConfigEditError, load_document, write_document
 
 if TYPE_CHECKING:
     from tui.config import McpServerConfig
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 HIDDEN = "*****"
 
 
-class McpCliError(Exception):
+class McpCliError(ConfigEditError):
     """A refusal phrased for the user; nothing was written."""
 
 
@@ -73,7 +74,7 @@ def run_mcp(args: argparse.Namespace) -> int:
             print(_list(_servers(), as_json=args.json))
         else:
             print(_get(args.name, _servers(), as_json=args.json))
-    except (McpCliError, ConfigError) as exc:
+    except (ConfigEditError, ConfigError) as exc:
         print(f"codeloop: {exc}", file=sys.stderr)
         return 1
     return 0
@@ -98,24 +99,6 @@ def _check_name(name: str) -> None:
         )
 
 
-def _load_document(path: Path) -> Any:
-    """The file as a tomlkit document (empty when there is none); refuses what does not parse."""
-    import tomlkit
-    from tomlkit.exceptions import ParseError
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return tomlkit.document()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise McpCliError(f"{path}: cannot read it ({getattr(exc, 'strerror', None) or exc}); nothing changed") from None
-    try:
-        tomllib.loads(text)  # the parser codeloop reads the file with must accept it too
-        return tomlkit.parse(text)
-    except (tomllib.TOMLDecodeError, ParseError) as exc:
-        raise McpCliError(f"{path}: invalid TOML: {exc}; nothing changed, fix it first") from None
-
-
 def _servers_table(doc: Any, *, create: bool) -> Any:
     import tomlkit
 
@@ -126,13 +109,6 @@ def _servers_table(doc: Any, *, create: bool) -> Any:
     if servers is not None and not isinstance(servers, dict):
         raise McpCliError(f"{_config_path()}: mcp_servers is not a table; nothing changed")
     return servers
-
-
-def _write(path: Path, doc: Any) -> None:
-    from tui.engine.private_files import make_private_dirs, write_private_atomic
-
-    make_private_dirs(path.parent, path.parent)
-    write_private_atomic(path, doc.as_string())
 
 
 def _parse_env(pairs: list[str]) -> dict[str, str]:
@@ -172,7 +148,7 @@ def _add(args: argparse.Namespace) -> str:
         raise McpCliError(f"mcp_servers.{args.name}: {problem}")
 
     path = _config_path()
-    doc = _load_document(path)
+    doc = load_document(path)
     servers = _servers_table(doc, create=True)
     table = tomlkit.inline_table() if isinstance(servers, tomlkit.items.InlineTable) else tomlkit.table()
     for key, value in entry.items():
@@ -186,7 +162,7 @@ def _add(args: argparse.Namespace) -> str:
     if not replaced and list(doc)[-1] != "mcp_servers" and not isinstance(table, tomlkit.items.InlineTable):
         table.add(tomlkit.nl())  # a blank line before the table that follows, as written by hand
     servers[args.name] = table
-    _write(path, doc)
+    write_document(path, doc)
     verb = "Replaced the" if replaced else "Added"
     return f"{verb} MCP server '{args.name}' in {path}."
 
@@ -194,14 +170,14 @@ def _add(args: argparse.Namespace) -> str:
 def _remove(name: str) -> str:
     _check_name(name)
     path = _config_path()
-    doc = _load_document(path)
+    doc = load_document(path)
     servers = _servers_table(doc, create=False)
     if servers is None or name not in servers:
         raise McpCliError(f"no MCP server named '{name}' in {path}; `codeloop mcp list` shows the configured ones")
     del servers[name]
     if not servers and doc.get("mcp_servers") is servers:
         del doc["mcp_servers"]  # no empty `[mcp_servers]` left behind
-    _write(path, doc)
+    write_document(path, doc)
     return f"Removed MCP server '{name}' from {path}."
 
 

@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Literal
 # import them from the protocol rather than the protocol from them.
 ApprovalPolicy = Literal["untrusted", "on-request", "on-failure", "never"]
 SandboxMode = Literal["read-only", "workspace-write", "danger-full-access"]
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
 ApprovalKind = Literal["exec", "patch", "mcp"]
 DecidedBy = Literal["user", "policy"]
 FileChangeKind = Literal["add", "delete", "update"]
@@ -81,12 +82,14 @@ class Interrupt:
 class OverrideSettings:
     """Change settings for the following turns; the change is appended to the history (never
     rewritten) before the next request. Sent by the app's `/model`, `/approvals`, `/sandbox`
-    (one field each); fields left None keep their value."""
+    (one field each, `/model` with an effort too); fields left None keep their value. The
+    reasoning effort is a request parameter, not something the model is told."""
 
     model: str | None = None
     approval_policy: ApprovalPolicy | None = None
     sandbox_mode: SandboxMode | None = None
     cwd: str | None = None
+    effort: ReasoningEffort | None = None
 
 
 @dataclass

@@ -30,6 +30,7 @@ from tui.app.pane_keys import PaneKeysApp
 from tui.app.screens.approval import ApprovalScreen
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.help import HelpScreen
+from tui.app.screens.picker import PickerScreen
 from tui.app.screens.session import SessionScreen
 from tui.app.slash import SlashCommands
 from tui.app.startup import settle_startup_garbage, warm_renderers
@@ -40,12 +41,13 @@ from tui.app.themes import (
     known_themes,
     load_themes,
 )
+from tui.app.welcome import show_welcome
 from tui.app.widgets.composer import Composer
 from tui.app.widgets.conversation import JUMP_KEY, ToolCell
 from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.file_popup import FilePopup
 from tui.app.widgets.slash_popup import SlashPopup
-from tui.config import TuiSettings
+from tui.config import CONFIG_FILE_NAME, TuiSettings
 from tui.safety.redact import redact
 
 if TYPE_CHECKING:
@@ -127,7 +129,10 @@ class CodeloopApp(PaneKeysApp):
         self._terminal_watch: TerminalWatch | None = None
         self.startup_notes: list[str] = []
         self.main = SessionScreen(session, tui=self.tui, desktop_notify=self.desktop_notify)
-        self.slash = SlashCommands(self.main, self, quit=self.action_quit, switch_session=self.switch_session)
+        self.slash = SlashCommands(
+            self.main, self, quit=self.action_quit, switch_session=self.switch_session,
+            config_file=home / CONFIG_FILE_NAME if home is not None else None,
+        )
         self.slash.prompts = PromptCommands(home)
         self.startup_notes += self.slash.prompts.problems
         self._setup_themes()
@@ -228,6 +233,8 @@ class CodeloopApp(PaneKeysApp):
 
     def _attach_session(self, session: Session) -> None:
         self.main.attach(session)
+        if not self.demo and self.transcript is None and not session.history:
+            self.call_later(show_welcome, self.main.conversation, session)
         # After the first frame is on screen: the warm-up's imports would compete for the GIL.
         self.call_after_refresh(self.warm_up)
 
@@ -265,7 +272,7 @@ class CodeloopApp(PaneKeysApp):
     def _apply_keymap(self) -> None:
         if not self.tui.keymap:
             return
-        known = {b.id for cls in (CodeloopApp, ApprovalScreen, ConfirmScreen, DiffView, Composer, HelpScreen, ToolCell) for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
+        known = {b.id for cls in (CodeloopApp, ApprovalScreen, ConfirmScreen, PickerScreen, DiffView, Composer, HelpScreen, ToolCell) for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
         unknown = sorted(set(self.tui.keymap) - known)
         if unknown:
             self.startup_notes.append(f"tui.keymap: unknown binding id(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
@@ -298,7 +305,7 @@ class CodeloopApp(PaneKeysApp):
 
     async def palette_command(self, name: str) -> None:
         """A slash command picked in the palette: typed out when it takes an argument, else run."""
-        if BY_NAME[name].takes_argument:
+        if BY_NAME[name].needs_argument:
             self.main.prefill(name + " ")
         else:
             await self._submitted(name)
@@ -416,6 +423,8 @@ class CodeloopApp(PaneKeysApp):
     async def _replace_session(self, session: Session, shown: list[tuple[str, str]] | None) -> None:
         self._files_listed_at = None  # the new session may work in another folder
         await self.main.switch_to(session, shown)
+        if shown is None:
+            await show_welcome(self.main.conversation, session, fresh=True)
         self.warm_up()
 
     # ------------------------------------------------------------------ the session screen's

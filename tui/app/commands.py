@@ -19,19 +19,25 @@ class SlashCommand:
     help: str
     takes_argument: bool = False
     available: bool = True  # False: its engine side lands in a later issue, and it says so
+    optional_argument: bool = False
+    """Runs without its argument too (opening a picker): Enter on the bare name runs it."""
+
+    @property
+    def needs_argument(self) -> bool:
+        return self.takes_argument and not self.optional_argument
 
 
 # Popup order is meaning order (most used first), as Codex keeps it; not alphabetical.
 SLASH_COMMANDS: tuple[SlashCommand, ...] = (
-    SlashCommand("/model", "switch the model for the next turns", takes_argument=True),
-    SlashCommand("/approvals", "untrusted | on-request | on-failure | never", takes_argument=True),
-    SlashCommand("/sandbox", "read-only | workspace-write | danger-full-access", takes_argument=True),
+    SlashCommand("/model", "switch the model and reasoning effort (a picker, or: /model NAME [EFFORT])", takes_argument=True, optional_argument=True),
+    SlashCommand("/approvals", "when to ask: untrusted | on-request | on-failure | never (no argument: a picker)", takes_argument=True, optional_argument=True),
+    SlashCommand("/sandbox", "read-only | workspace-write | danger-full-access (no argument: a picker)", takes_argument=True, optional_argument=True),
     SlashCommand("/compact", "compact the conversation now to free context"),
     SlashCommand("/diff", "show the working tree's git diff (untracked files too)"),
     SlashCommand("/review", "review the uncommitted changes; /review BRANCH|COMMIT: all since it"),
     SlashCommand("/new", "start a new session (the current one stays recorded)"),
     SlashCommand("/resume", "pick an earlier session and continue it"),
-    SlashCommand("/status", "model, policies, folder and session"),
+    SlashCommand("/status", "model, provider, policies, folder, AGENTS.md, session, tokens, rate limits"),
     SlashCommand("/mcp", "MCP servers: state and tools"),
     SlashCommand("/init", "ask the model to write an AGENTS.md for this repository"),
     SlashCommand("/theme", "switch the theme (no name: list them)", takes_argument=True),

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, cast, get_args
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import App
 
@@ -16,6 +17,8 @@ from tui.app.commands import BY_NAME, help_text, mcp_text
 from tui.app.custom_prompts import PromptCommands, is_prompt_command
 from tui.app.review import start_review
 from tui.app.screens.confirm import ConfirmScreen
+from tui.app.settings_commands import SettingsCommands
+from tui.app.status_report import status_report
 from tui.app.themes import known_themes
 from tui.model.items import message_text
 from tui.safety.redact import redact
@@ -24,8 +27,6 @@ if TYPE_CHECKING:
     from tui.app.screens.session import SessionScreen
 
 Action = Callable[[str], Awaitable[None]]  # takes the command's argument ("" when none)
-APPROVAL_POLICIES: tuple[str, ...] = get_args(ev.ApprovalPolicy)
-SANDBOX_MODES: tuple[str, ...] = get_args(ev.SandboxMode)
 
 
 class SlashCommands:
@@ -36,19 +37,22 @@ class SlashCommands:
         *,
         quit: Callable[[], Awaitable[None]],
         switch_session: Action,
+        config_file: Path | None = None,
     ) -> None:
         """`screen`: the session's panes, and its session (read at each command: /new replaces
         it). `app`: Textual's for the themes, the clipboard and the modals. `quit` and
-        `switch_session` (given "/new" or "/resume") are the app's, which keeps those."""
+        `switch_session` (given "/new" or "/resume") are the app's, which keeps those.
+        `config_file`: where the pickers save a default (None: they cannot)."""
         self.screen = screen
         self.app = app
         self._quit = quit
         self._switch_session = switch_session
         self.prompts = PromptCommands(None)  # /prompts:NAME: none until the app loads them
+        self.settings = SettingsCommands(screen, app, self._say, config_file)
         self.actions: dict[str, Action] = {
-            "/model": self._model,
-            "/approvals": self._approvals,
-            "/sandbox": self._sandbox,
+            "/model": self.settings.model,
+            "/approvals": self.settings.approvals,
+            "/sandbox": self.settings.sandbox,
             "/compact": self._compact,
             "/diff": self._diff,
             "/review": lambda since: start_review(self.screen, since),
@@ -86,14 +90,7 @@ class SlashCommands:
         await self._say(help_text())
 
     async def _status(self, _: str) -> None:
-        session = self.screen.session
-        s = session.settings
-        await self._say(
-            f"model {s.model} · approvals {s.approval_policy} · sandbox {s.sandbox.mode} · cwd {s.cwd} · session {session.session_id}"
-        )
-        misses = wording.cache_miss_status(session.cache_watch.recent)
-        if misses:
-            await self._say("\n".join(misses), "warning")
+        await self.screen.conversation.add_panel(status_report(self.screen.session), "/status")
 
     async def _mcp(self, _: str) -> None:
         await self._say(redact(mcp_text(self.screen.session.mcp)))
@@ -132,29 +129,6 @@ class SlashCommands:
             await self.screen.session.submit(ev.Undo())
         else:
             await self._say("/undo cancelled; nothing changed.")
-
-    async def _model(self, model: str) -> None:
-        if not model:
-            await self._say("/model needs a model name.", "warning")
-        else:
-            await self._overridden("/model", ev.OverrideSettings(model=model), model)
-
-    async def _approvals(self, policy: str) -> None:
-        if policy not in APPROVAL_POLICIES:
-            await self._say(f"/approvals needs {' | '.join(APPROVAL_POLICIES)}.", "warning")
-        else:
-            await self._overridden("/approvals", ev.OverrideSettings(approval_policy=cast(ev.ApprovalPolicy, policy)), policy)
-
-    async def _sandbox(self, mode: str) -> None:
-        if mode not in SANDBOX_MODES:
-            await self._say(f"/sandbox needs {' | '.join(SANDBOX_MODES)}.", "warning")
-        else:
-            await self._overridden("/sandbox", ev.OverrideSettings(sandbox_mode=cast(ev.SandboxMode, mode)), mode)
-
-    async def _overridden(self, name: str, override: ev.OverrideSettings, arg: str) -> None:
-        await self.screen.session.submit(override)
-        self.screen.show_settings()
-        await self._say(f"{name[1:]} set to {arg}; the model is told with your next message.")
 
     async def _theme(self, name: str) -> None:
         app = self.app

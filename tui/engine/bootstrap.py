@@ -88,6 +88,9 @@ class LazyClient(ModelClient):
         if self._client is not None:
             await self._client.aclose()
 
+    def rate_limits(self) -> dict[str, str]:
+        return self._client.rate_limits() if self._client is not None else {}
+
 
 def make_client(provider: ProviderSettings, session_id: str) -> ModelClient:
     return LazyClient(provider, session_id)
@@ -143,9 +146,13 @@ def session_options(
 
     cfg = rc.config
     window = cfg.model_context_window or context_window(cfg.model)
+    agents_files: list[Path] = []
     return SessionOptions(
         developer_instructions=cfg.developer_instructions,
-        agents_text=collect_agents_docs(rc.cwd, cfg.project_doc_max_bytes, rc.home, notices),
+        agents_text=collect_agents_docs(rc.cwd, cfg.project_doc_max_bytes, rc.home, notices, agents_files),
+        agents_files=tuple(agents_files),
+        provider_id=provider.id,
+        wire_api=provider.wire_api,
         reasoning=reasoning_param(rc),
         parallel_tool_calls=cfg.parallel_tool_calls,
         tool_output_token_limit=cfg.tool_output_token_limit,

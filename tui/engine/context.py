@@ -117,14 +117,16 @@ def find_git_root(cwd: Path) -> Path | None:
 
 
 def collect_agents_docs(
-    cwd: Path, max_bytes: int, home: Path | None = None, skipped: list[str] | None = None
+    cwd: Path, max_bytes: int, home: Path | None = None, skipped: list[str] | None = None,
+    used: list[Path] | None = None,
 ) -> str | None:
     """AGENTS.md files from the git root down to cwd (one per folder, the override winning).
 
     The repository is untrusted and its instructions go to the provider in the first request,
     before the user typed anything: a file is read only when it resolves inside the repository
     (codeloop's home for the home one) and is no credential store, so an `AGENTS.md` symlinked
-    to `~/.aws/credentials` is skipped. Each skip is described in `skipped`."""
+    to `~/.aws/credentials` is skipped. Each skip is described in `skipped`; each file read
+    (with text in it) is appended to `used`."""
     if max_bytes <= 0:
         return None
     root = find_git_root(cwd) or cwd
@@ -139,6 +141,8 @@ def collect_agents_docs(
                 why = _outside_reason(p, confine)
                 if why is None:
                     texts.append(_read(p))
+                    if used is not None and texts[-1].strip():
+                        used.append(p)
                 elif skipped is not None:
                     skipped.append(f"{p} was not read: {why}.")
                 break

@@ -20,27 +20,40 @@ class ModelInfo:
     """Accepts the Responses `reasoning` parameter (effort, summary)."""
     encoding: str | None
     """tiktoken encoding name; None when we don't know the model's tokenizer."""
+    listed: bool = True
+    """Offered by the /model picker (False for a guess at an unreleased family)."""
+    slug: str = ""
+    """The model name the picker offers, when the family's prefix is not one itself."""
+
+    @property
+    def name(self) -> str:
+        return self.slug or self.prefix
 
 
 _TABLE: tuple[ModelInfo, ...] = (
-    ModelInfo("gpt-6", 400_000, True, "o200k_base"),  # not released: a guess so the slug still works
+    ModelInfo("gpt-6", 400_000, True, "o200k_base", listed=False),  # not released: a guess so the slug still works
     ModelInfo("gpt-5", 272_000, True, "o200k_base"),
     ModelInfo("gpt-4.1", 1_047_576, False, "o200k_base"),
     ModelInfo("gpt-4.5", 128_000, False, "o200k_base"),
     ModelInfo("gpt-4o", 128_000, False, "o200k_base"),
-    ModelInfo("chatgpt-4o", 128_000, False, "o200k_base"),
+    ModelInfo("chatgpt-4o", 128_000, False, "o200k_base", slug="chatgpt-4o-latest"),
     ModelInfo("gpt-4-turbo", 128_000, False, "cl100k_base"),
     ModelInfo("gpt-4", 8_192, False, "cl100k_base"),
     ModelInfo("gpt-3.5-turbo", 16_385, False, "cl100k_base"),
     ModelInfo("o1", 200_000, True, "o200k_base"),
     ModelInfo("o3", 200_000, True, "o200k_base"),
     ModelInfo("o4-mini", 200_000, True, "o200k_base"),
-    ModelInfo("codex-mini", 200_000, True, "o200k_base"),
-    ModelInfo("gpt-oss", 131_072, True, "o200k_harmony"),
+    ModelInfo("codex-mini", 200_000, True, "o200k_base", slug="codex-mini-latest"),
+    ModelInfo("gpt-oss", 131_072, True, "o200k_harmony", slug="gpt-oss-120b"),
 )
 
 # Share of the window at which compaction starts, as Codex's `auto_compact_token_limit()`.
 AUTO_COMPACT_PERCENT = 90
+
+
+def listed_models() -> tuple[ModelInfo, ...]:
+    """The families the /model picker offers, in the table's order."""
+    return tuple(info for info in _TABLE if info.listed)
 
 
 def model_info(model: str) -> ModelInfo | None:

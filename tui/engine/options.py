@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tui.config import ShellEnvironmentPolicy
@@ -14,6 +15,12 @@ class SessionOptions:
     """Appended to the initial context as a developer message."""
     agents_text: str | None = None
     """The AGENTS.md files that apply to the working directory, joined."""
+    agents_files: tuple[Path, ...] = ()
+    """Those files, outermost first (shown by /status and the welcome)."""
+    provider_id: str = "openai"
+    """The configured provider's id (`model_provider`)."""
+    wire_api: str = "responses"
+    """How it is spoken to: "responses" or "chat" (Chat Completions)."""
     reasoning: dict[str, Any] | None = None
     """The request's `reasoning` parameter (effort, summary), or None for a model without it."""
     parallel_tool_calls: bool = True

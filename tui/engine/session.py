@@ -264,7 +264,13 @@ class Session:
             await asyncio.gather(self._task, return_exceptions=True)
 
     def override(self, op: OverrideSettings) -> None:
+        from tui.engine.model_switch import switched_options
+
+        old = self.settings.model
         self.settings = self.settings.overridden(op)
+        if self.settings.model != old or op.effort is not None:
+            self.options = switched_options(self.options, old, self.settings.model, op.effort)
+            self.meter.auto_compact_limit = self.options.auto_compact_limit
 
     # ------------------------------------------------------------ engine internals
 

@@ -111,6 +111,9 @@ class FakeOpenAI:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
+        self.stream_headers: dict[str, str] = {}
+        """Sent with every stream answer (responses and chat), e.g. the `x-ratelimit-*`
+        headers the live API sends; set it before the request."""
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -376,6 +379,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.send_header("transfer-encoding", "chunked")
         self.send_header("connection", "close")
         self._common_headers()
+        for key, value in dict(self.fake.stream_headers).items():
+            self.send_header(key, value)
         self.end_headers()
         try:
             for index, frame in enumerate(stream.frames):

@@ -14,7 +14,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, AsyncGenerator
 
-from tui.model.sdk import STREAM_ERRORS, sdk_client, stream_error
+from tui.model.sdk import STREAM_ERRORS, rate_limit_headers, rate_limits_of, sdk_client, stream_error
 from tui.model.types import (
     Completed,
     ModelError,
@@ -129,6 +129,10 @@ class ChatClient(ModelClient):
         self.base_url = base_url
         self._idle_timeout_s = idle_timeout_s
         self._client = sdk_client(base_url, api_key, idle_timeout_s, headers or {})
+        self._rate_limits: dict[str, str] = {}
+
+    def rate_limits(self) -> dict[str, str]:
+        return self._rate_limits
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -151,6 +155,7 @@ class ChatClient(ModelClient):
         finished = False
         try:
             async with await self._client.chat.completions.create(**body) as stream:
+                self._rate_limits = rate_limit_headers(stream.response.headers)
                 async with aclosing(stream.__aiter__()) as chunks:
                     async for chunk in chunks:
                         raw = chunk.to_dict(warnings=False)  # lenient: some servers send odd types
@@ -174,6 +179,7 @@ class ChatClient(ModelClient):
                             if choice.get("finish_reason"):
                                 finished = True
         except STREAM_ERRORS as e:
+            self._rate_limits = rate_limits_of(e) or self._rate_limits
             raise stream_error(e, idle_timeout_s=self._idle_timeout_s) from e
         if not finished:
             raise ModelError("chat stream closed before a finish_reason", retryable=True, kind="stream")

@@ -14,6 +14,8 @@ import openai
 from tui.model.sdk import (
     STREAM_ERRORS,
     classify_error,
+    rate_limit_headers,
+    rate_limits_of,
     sdk_client,
     sdk_error,
     stream_error,
@@ -73,6 +75,10 @@ class ResponsesClient(ModelClient):
         self._client = sdk_client(base_url, api_key, idle_timeout_s, default_headers)
         # A copy sharing the connection pool: closing `_client` closes both.
         self._compact_client = self._client.with_options(max_retries=request_max_retries)
+        self._rate_limits: dict[str, str] = {}
+
+    def rate_limits(self) -> dict[str, str]:
+        return self._rate_limits
 
     @property
     def sdk(self) -> openai.AsyncOpenAI:
@@ -116,6 +122,7 @@ class ResponsesClient(ModelClient):
             stream = await self._client.post(
                 "/responses", body=body, cast_to=object, stream=True, stream_cls=openai.AsyncStream[object]
             )
+            self._rate_limits = rate_limit_headers(stream.response.headers)
             async with stream:
                 async with aclosing(cast(AsyncGenerator[object, None], stream.__aiter__())) as events:
                     async for event in events:
@@ -126,6 +133,7 @@ class ResponsesClient(ModelClient):
                         if isinstance(out, Completed):
                             return
         except STREAM_ERRORS as e:
+            self._rate_limits = rate_limits_of(e) or self._rate_limits
             # Includes a nested `error` event mid-stream: the SDK raises instead of yielding it.
             raise stream_error(e, idle_timeout_s=self._idle_timeout_s) from e
         # The SDK ends iteration silently when the connection closes early.

@@ -135,6 +135,29 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     return max((when - _dt.datetime.now(_dt.timezone.utc)).total_seconds(), 0.0)
 
 
+RATE_LIMIT_PREFIX = "x-ratelimit-"
+MAX_RATE_LIMIT_HEADERS = 16  # a provider's answer is untrusted: a bounded copy, whatever it sends
+MAX_RATE_LIMIT_VALUE = 120
+
+
+def rate_limit_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The `x-ratelimit-*` headers of a response (names lower-cased, sorted), at most
+    MAX_RATE_LIMIT_HEADERS of them, each value cut to MAX_RATE_LIMIT_VALUE characters. The
+    values are the provider's, unchecked: whoever shows them neutralizes them."""
+    found = sorted(
+        (k.lower(), v[:MAX_RATE_LIMIT_VALUE]) for k, v in headers.items() if k.lower().startswith(RATE_LIMIT_PREFIX)
+    )
+    return dict(found[:MAX_RATE_LIMIT_HEADERS])
+
+
+def rate_limits_of(e: BaseException) -> dict[str, str] | None:
+    """The rate-limit headers of a refused request (a 429 carries them too); None for an error
+    without an HTTP response."""
+    if isinstance(e, openai.APIStatusError) and e.response is not None:
+        return rate_limit_headers(e.response.headers)
+    return None
+
+
 # What a broken stream raises out of the SDK: its own errors, and bare parsing errors for half
 # JSON or a frame without data (its SSE parser does not wrap them).
 STREAM_ERRORS = (openai.OpenAIError, ValueError, TypeError, AttributeError, KeyError)

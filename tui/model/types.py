@@ -160,6 +160,11 @@ class ModelClient:
     async def aclose(self) -> None:
         """Release pooled connections; called while the event loop still runs."""
 
+    def rate_limits(self) -> dict[str, str]:
+        """The `x-ratelimit-*` headers of the provider's last answer (sdk.rate_limit_headers),
+        untrusted text; empty when none came (yet)."""
+        return {}
+
 
 @dataclass
 class SampledResponse:

@@ -18,6 +18,7 @@ class ConfirmScreen(GuardedModal[bool]):
     ConfirmScreen > Vertical {
         width: 80%; max-width: 90; height: auto; border: thick $warning; background: $surface; padding: 1 2;
     }
+    ConfirmScreen Label { width: 100%; }  /* a long question wraps instead of being cut */
     ConfirmScreen OptionList { height: auto; margin-top: 1; }
     """
     BINDINGS = [

@@ -40,6 +40,7 @@ from tui.app.widgets.file_popup import FilePopup
 from tui.app.widgets.plan import PlanView
 from tui.app.widgets.slash_popup import SlashPopup
 from tui.app.widgets.status import StatusLine
+from tui.app.welcome import KEEPS_WELCOME
 from tui.dispatch import handler, renders
 from tui.safety.redact import default_redactor
 from tui.safety.terminal_text import displayable
@@ -262,6 +263,8 @@ class SessionScreen(Screen[None]):
     async def show_event(self, event: ev.Event) -> None:
         # The choke point: no handler sees the event before every string of it is displayable.
         shown = displayable(event)
+        if not isinstance(shown, KEEPS_WELCOME):
+            self.conversation.dismiss_welcome()
         render = handler(self, shown)
         if render is not None:
             await render(shown)
@@ -434,6 +437,7 @@ class SessionScreen(Screen[None]):
 
     def ask(self, request: ev.ApprovalRequested) -> None:
         """The approval modal; its answer resolves the future the engine awaits."""
+        self.conversation.dismiss_welcome()
         if self.tui.bell:
             self.app.bell()
         self._desktop_notify(_red(wording.approval_needed(request)))

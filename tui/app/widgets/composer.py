@@ -203,7 +203,7 @@ class Composer(TextArea):
         typed = self.text.strip()
         popup_open = self.popup is not None and self.popup.is_open
         # Enter on a partial command completes it; a command that needs nothing more then runs.
-        if popup_open and not (typed in BY_NAME and not BY_NAME[typed].takes_argument):
+        if popup_open and not (typed in BY_NAME and not BY_NAME[typed].needs_argument):
             if self._complete():
                 return
         text = self.text.strip()

@@ -172,6 +172,18 @@ class NoticeCell(Static):
     """
 
 
+class PanelCell(Static):
+    """A framed block of facts (/status): its text built and neutralized by the caller."""
+
+    DEFAULT_CSS = "PanelCell { margin: 1 0 0 0; padding: 0 1; border: round $accent; height: auto; }"
+
+
+class WelcomeCell(Static):
+    """What an empty session shows (app/welcome.py); it goes once the conversation starts."""
+
+    DEFAULT_CSS = "WelcomeCell { margin: 1 0 0 0; padding: 0 1; border-left: thick $accent 50%; }"
+
+
 class NewOutputMarker(Static):
     """Shown at the foot of the conversation while the user reads above and more output arrives."""
 
@@ -203,6 +215,8 @@ class Conversation(VerticalScroll):
         self._tools: dict[str, ToolCell] = {}
         self._retry: NoticeCell | None = None
         self._queued: list[UserCell] = []  # messages waiting for the running turn, oldest first
+        self._welcome: WelcomeCell | None = None
+        self.started = False  # something happened besides notices: no welcome any more
         self.marker = NewOutputMarker("↓ new output below · Ctrl+End")
 
     def compose(self) -> ComposeResult:
@@ -238,7 +252,32 @@ class Conversation(VerticalScroll):
             return Offset()
         return super().scroll_to_region(region, *args, **kwargs)
 
+    async def show_welcome(self, text: Text, *, fresh: bool = False) -> None:
+        """The empty session's welcome, unless the conversation has already started (`fresh`:
+        a new session in the cleared pane, /new)."""
+        if fresh:
+            self.dismiss_welcome()
+            self.started = False
+        if not self.started and self._welcome is None:
+            self._welcome = WelcomeCell(text)
+            await self.mount(self._welcome)
+
+    def dismiss_welcome(self) -> None:
+        """The conversation starts: the welcome goes (and will not come)."""
+        self.started = True
+        if self._welcome is not None:
+            if self._welcome.is_attached:  # not when the pane was cleared since (/new, /resume)
+                self._welcome.remove()
+            self._welcome = None
+
+    async def add_panel(self, text: Text, title: str) -> None:
+        cell = PanelCell(text)
+        cell.border_title = title
+        await self.mount(cell)
+        self.follow()
+
     async def add_user(self, text: str, *, queued: bool = False) -> None:
+        self.dismiss_welcome()
         label = Text(text)
         label.highlight_regex(IMAGE_CHIP, "reverse")  # an attached image's chip, as a chip
         cell = UserCell(label)

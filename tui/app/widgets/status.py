@@ -25,7 +25,9 @@ class StatusLine(Static):
     """
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__("", **kwargs)  # type: ignore[arg-type]
+        # Plain text: the model name and the folder are the user's or a repository's, and a `[/]`
+        # in either was parsed as markup (a MarkupError ended the app).
+        super().__init__("", markup=False, **kwargs)  # type: ignore[arg-type]
         self.fields: dict[str, str] = {}
         self.started_at: float | None = None
         self.waiting_since: float | None = None  # an approval is up: the timer stands still
