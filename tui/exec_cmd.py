@@ -188,6 +188,7 @@ class _Progress:
             ev.McpToolCallEnded,  # ended: ToolCallEnded's line
             ev.McpToolCallProgress,  # live progress is the app's; `--json` prints it
             ev.ApprovalRequested,  # never sent to a headless session
+            ev.McpElicitationRequested,  # never sent either: the MCP manager declines for exec
             ev.ContextEstimated,
             ev.CompactionStarted,  # CompactionDone's line says it all
             ev.UndoDone,  # exec sends no Undo

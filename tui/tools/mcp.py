@@ -32,6 +32,7 @@ from typing import IO, Any
 from tui.config import McpServerConfig
 from tui.protocol import Event, McpServerState, McpServerStatus, WarningIssued
 from tui.safety.redact import is_secret_name, remember_secret
+from tui.tools.mcp_elicit import elicitation_callback
 from tui.tools.mcp_listing import list_tools, offers_resources
 from tui.tools.mcp_http import McpStartError, import_http, remote_headers, shown_url
 from tui.tools.mcp_stderr import with_stderr
@@ -106,6 +107,8 @@ class McpServer:
         if not config.enabled:
             self.settled.set()
         self._emit = emit
+        self.interactive = True  # set by the manager: a headless session declines elicitations
+        self._deadlines: set[asyncio.Timeout] = set()  # of the requests waiting for an answer
         self._session: Any = None
         self._closing = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -132,7 +135,8 @@ class McpServer:
                 raise NotADirectoryError(f"its cwd {str(self.cwd)!r} is not a folder")
             sdk = await asyncio.to_thread(_import_sdk)
             async with self._transport(sdk) as (read, write):
-                async with sdk.ClientSession(read, write) as session:
+                ask = elicitation_callback(self.name, self._emit, lambda: self.interactive, self._pause)
+                async with sdk.ClientSession(read, write, elicitation_callback=ask) as session:
                     init = await session.initialize()
                     tools = await list_tools(session, sdk)
                     if getattr(init.capabilities, "resources", None) is not None:
@@ -255,7 +259,11 @@ class McpServer:
         timeout = self.config.tool_timeout_sec
         try:
             async with asyncio.timeout(timeout) as deadline:
-                return await send(session, deadline)
+                self._deadlines.add(deadline)
+                try:
+                    return await send(session, deadline)
+                finally:
+                    self._deadlines.discard(deadline)
         except TimeoutError:
             raise McpCallError(
                 f"the MCP request {what} of server `{self.name}` gave no result within {timeout:g} s "
@@ -269,6 +277,13 @@ class McpServer:
                 self._fail(reason)
                 raise McpCallError(f"the MCP server `{self.name}` stopped while running {what}: {reason}") from None
             raise McpCallError(f"the MCP request {what} failed: {_describe(e)}") from None
+
+    def _pause(self, paused: bool) -> None:
+        """Stop (or restart, in full) the clocks of the pending requests: the server asked the
+        user something, and the user's time is not the server's."""
+        loop = asyncio.get_running_loop()
+        for deadline in self._deadlines:
+            deadline.reschedule(None if paused else loop.time() + self.config.tool_timeout_sec)
 
     # ------------------------------------------------------------ reasons
 
@@ -346,8 +361,10 @@ class McpManager:
                     remember_secret(value)  # never shown, recorded or given to the model
         self._started = False
 
-    def bind(self, emit: Callable[[Event], None]) -> None:
+    def bind(self, emit: Callable[[Event], None], *, interactive: bool = True) -> None:
         self._emit_to = emit
+        for server in self.servers.values():
+            server.interactive = interactive
 
     def _emit(self, event: Event) -> None:
         if self._emit_to is not None:
