@@ -95,12 +95,18 @@ def elicitation_callback(
     """The SDK's `elicitation_callback` for one server. `pause(True)` stops its requests' clocks
     while the user answers, `pause(False)` restarts them."""
 
+    one_at_a_time = asyncio.Lock()  # a server asking again and again queues its forms, one dialog at a time
+
     async def answer(context: Any, params: Any) -> Any:
         from mcp import types  # loaded: a server that asks is running
 
         fields = form_fields(getattr(params, "requested_schema", None)) if getattr(params, "mode", "form") == "form" else None
         if fields is None or not interactive():
             return types.ElicitResult(action="decline")
+        async with one_at_a_time:
+            return await ask(types, fields, params)
+
+    async def ask(types: Any, fields: list[dict[str, Any]], params: Any) -> Any:
         request = McpElicitationRequested(server, _clip(getattr(params, "message", "")), fields)
         request.future = asyncio.get_running_loop().create_future()
         pause(True)

@@ -43,8 +43,13 @@ class ElicitationScreen(ModalScreen[Answer]):
     ElicitationScreen #problem { color: $error; height: auto; }
     ElicitationScreen #keys { color: $text-muted; margin: 1 0 0 0; }
     """
+    # Priority: settled as each key arrives, so "staging⏎3" typed in one burst puts 3 in the
+    # next field (Input's own Enter posts a message, handled after the keys behind it).
     BINDINGS = [
-        Binding("ctrl+s", "send", "Send", id="elicitation.send", priority=True),
+        Binding("enter", "next_field", "Next field", id="elicitation.next", priority=True, show=False),
+        # Not priority: Ctrl+S goes through the focused field's queue, behind the keys typed
+        # before it, so what it sends is what was typed (a priority binding ran ahead of them).
+        Binding("ctrl+s", "send", "Send", id="elicitation.send"),
         Binding("ctrl+d", "answer('decline')", "Decline", id="elicitation.decline", priority=True),
         Binding("escape", "answer('cancel')", "Cancel", id="elicitation.cancel", priority=True),
     ]
@@ -74,9 +79,8 @@ class ElicitationScreen(ModalScreen[Answer]):
     def typed(self) -> dict[str, str]:
         return {f["name"]: self.query_one(f"#field-{i}", Input).value for i, f in enumerate(self.request.fields)}
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.focus_next()
+    def action_next_field(self) -> None:
+        self.focus_next(Input)
 
     def action_send(self) -> None:
         _, problem = coerce(self.request.fields, self.typed())
