@@ -1,5 +1,7 @@
-"""MCP input in the real binary in tmux: an elicitation form a server sends while its tool runs,
-typed into as a user types (a burst, Enter between fields, Ctrl+S to send)."""
+"""MCP through the real binaries: an elicitation form a server sends while its tool runs, typed
+into in tmux as a user types (a burst, Enter between fields, Ctrl+S to send); and a headless
+`codeloop exec --full-auto` declining an MCP call, telling the model the setting that would let
+it run, which then does."""
 
 from __future__ import annotations
 
@@ -40,3 +42,24 @@ def test_an_elicitation_form_typed_in_the_real_terminal_reaches_the_server(tmp_p
         app.tmux.wait_for_text("deployed", timeout_s=60)
     bodies = fake_openai.responses_bodies()
     assert outputs_by_call(bodies[1])["c1"] == 'accept: {"confirm": true, "replicas": 3, "target": "staging"}'
+
+
+def test_exec_full_auto_declines_an_mcp_call_naming_the_setting_and_that_setting_runs_it(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    from tests.exec_support import run_exec
+
+    _configure_echo_server(tmp_path)
+    home = tmp_path / "codeloop-home"
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    for round_ in ("declined", "approved"):
+        fake_openai.queue_response(fe.turn(call("c1", "mcp__echo__echo", text="hello")))
+        fake_openai.queue_response(fe.turn(fe.message_item(f"round {round_}")))
+        done = run_exec(fake_openai, workspace, home, "--full-auto", "echo hello", timeout=180)
+        assert done.returncode == 0, done.stderr
+        told = outputs_by_call(fake_openai.responses_bodies()[-1])["c1"]
+        if round_ == "declined":
+            assert "--full-auto" not in told and 'approval_mode = "approve"' in told and "[mcp_servers.echo.tools.echo]" in told
+            with (home / "config.toml").open("a", encoding="utf-8") as config:
+                config.write('[mcp_servers.echo.tools.echo]\napproval_mode = "approve"\n')
+        else:
+            assert told == "hello", "the setting the decline named is the one that lets it run"
