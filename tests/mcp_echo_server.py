@@ -169,6 +169,18 @@ if os.environ.get("ECHO_SERVER_RICH"):
         data = result.data.model_dump() if getattr(result, "data", None) is not None else None
         return f"{result.action}: {json.dumps(data, sort_keys=True)}"
 
+    @server.tool()
+    async def sample(ctx: Context) -> str:  # type: ignore[type-arg]
+        """Ask the client's model for a completion (sampling), say what came back."""
+        from mcp.types import SamplingMessage
+
+        message = SamplingMessage(role="user", content=TextContent(type="text", text="write me a poem"))
+        try:
+            result = await ctx.request_context.session.create_message([message], max_tokens=50)
+        except Exception as e:  # noqa: BLE001  (the refusal is what the test reads)
+            return f"refused: {e}"
+        return f"sampled: {result}"
+
     @server.resource("file:///notes/readme.md", name="readme", description="The notes' readme", mime_type="text/markdown")
     def readme() -> str:
         return "# Notes\nread me"

@@ -178,3 +178,13 @@ def test_only_the_protocols_flat_form_schemas_are_asked() -> None:
     assert coerce(fields, {"c": "a"})[1] == "n is required"
     assert coerce(fields, {"n": "2", "c": "z"})[1] == "c: choose one of a, b"
     assert coerce(fields, {"n": " 2 ", "c": "b"}) == ({"n": 2, "c": "b"}, None)
+
+
+async def test_a_sampling_request_is_refused_and_never_reaches_the_model(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.queue_response(fe.turn(call("c1", "mcp__s__sample")))
+    fake_openai.queue_response(fe.turn(fe.message_item("ok")))
+    async with mcp_session(fake_openai, tmp_path, {"s": rich_server()}) as sess:
+        await run_turn(sess, "go", timeout=120)
+    out = outputs_by_call(fake_openai.responses_bodies()[1])["c1"]
+    assert out.startswith("refused:"), out
+    assert len(fake_openai.responses_bodies()) == 2, "no request was made for the server"
