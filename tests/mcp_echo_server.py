@@ -127,6 +127,7 @@ PNG_1X1 = bytes.fromhex(
 
 if os.environ.get("ECHO_SERVER_RICH"):
     import base64
+    import json
 
     from mcp.server.mcpserver import Context
     from mcp.types import CallToolResult, ImageContent, TextContent
@@ -153,6 +154,32 @@ if os.environ.get("ECHO_SERVER_RICH"):
             await asyncio.sleep(delay)
             await ctx.report_progress(i + 1, steps, f"step {i + 1} of {steps}")
         return f"{steps} steps done"
+
+    from pydantic import BaseModel, Field
+
+    class Deploy(BaseModel):
+        target: str = Field(title="Target", description="Where to deploy")
+        replicas: int = Field(title="Replicas")
+        confirm: bool = Field(default=False, title="Confirm")
+
+    @server.tool()
+    async def ask(ctx: Context) -> str:  # type: ignore[type-arg]
+        """Ask the user for deploy settings (elicitation), then say what came back."""
+        result = await ctx.elicit("Deploy \x1b[31mwhere\x1b[0m?", Deploy)
+        data = result.data.model_dump() if getattr(result, "data", None) is not None else None
+        return f"{result.action}: {json.dumps(data, sort_keys=True)}"
+
+    @server.tool()
+    async def sample(ctx: Context) -> str:  # type: ignore[type-arg]
+        """Ask the client's model for a completion (sampling), say what came back."""
+        from mcp.types import SamplingMessage
+
+        message = SamplingMessage(role="user", content=TextContent(type="text", text="write me a poem"))
+        try:
+            result = await ctx.request_context.session.create_message([message], max_tokens=50)
+        except Exception as e:  # noqa: BLE001  (the refusal is what the test reads)
+            return f"refused: {e}"
+        return f"sampled: {result}"
 
     @server.resource("file:///notes/readme.md", name="readme", description="The notes' readme", mime_type="text/markdown")
     def readme() -> str:

@@ -112,3 +112,36 @@ async def test_mcp_call_cell_shows_progress_live_and_then_the_result(fake_openai
         assert cell.result is not None and "40 steps done" in cell.result
         assert "step " not in str(cell.render()), "the progress line goes once the call ended"
         await app.session.submit(ev.Shutdown())
+
+
+async def test_an_elicitation_form_keeps_bad_input_with_a_reason_and_sends_the_values(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    from textual.widgets import Input
+
+    from tui.app.screens.elicitation import ElicitationScreen
+
+    fake_openai.queue_response(fe.turn(call("c1", "mcp__echo__ask")))
+    fake_openai.queue_response(fe.turn(call("c2", "mcp__echo__ask")))
+    fake_openai.queue_response(fe.turn(fe.message_item("done")))
+    app = _app(fake_openai, tmp_path, {"echo": echo_server(env={"ECHO_SERVER_RICH": "1"})})
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("g", "o", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ElicitationScreen) and isinstance(app.focused, Input), WAIT_S)
+        form = app.screen
+        shown = " ".join(str(w.render()) for w in form.query("Label, Static"))
+        assert "The MCP server echo asks:" in shown and "Target (required)" in shown and "Where to deploy" in shown
+        assert "\x1b" not in shown and "Deploy" in shown
+        await type_text(pilot, "staging")
+        await pilot.press("enter")  # Enter moves on: it never sends
+        assert isinstance(app.screen, ElicitationScreen)
+        await type_text(pilot, "three")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "a whole number" in str(form.query_one("#problem").render()), WAIT_S)
+        assert [i.value for i in form.query(Input)] == ["staging", "three", ""], "nothing typed is lost"
+        form.query_one("#field-1", Input).value = "3"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ElicitationScreen) and app.screen is not form, WAIT_S)
+        await pilot.press("escape")  # the second form: cancelled
+        await until(pilot, lambda: not app.session.turn_running and len(fake_openai.responses_bodies()) == 3, WAIT_S)
+        await app.session.submit(ev.Shutdown())
+    assert outputs_by_call(fake_openai.responses_bodies()[1])["c1"] == 'accept: {"confirm": false, "replicas": 3, "target": "staging"}'
+    assert outputs_by_call(fake_openai.responses_bodies()[2])["c2"] == "cancel: null"

@@ -152,3 +152,20 @@ def test_mcp_help_has_a_line_per_subcommand(tmp_path: Path) -> None:
     assert run.returncode == 0
     summaries = {line.split()[0]: " ".join(line.split()[1:]) for line in run.stdout.splitlines() if line.startswith("    ")}
     assert set(summaries) == {"add", "list", "get", "remove"} and all(summaries.values()), summaries
+
+
+def test_get_shows_the_approval_settings(home: Path) -> None:
+    (home / ".codeloop" / "config.toml").write_text(
+        '[mcp_servers.docs]\ncommand = "npx"\ndefault_tools_approval_mode = "prompt"\n'
+        '[mcp_servers.docs.tools.search]\napproval_mode = "approve"\n'
+        '[mcp_servers.docs.tools."odd\\u001b]0;x\\u0007name"]\napproval_mode = "auto"\n',
+        encoding="utf-8",
+    )
+    shown = codeloop(home, "mcp", "get", "docs")
+    assert shown.returncode == 0, shown.stderr
+    assert "  default_tools_approval_mode: prompt" in shown.stdout
+    assert "  tools.search.approval_mode: approve" in shown.stdout
+    assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout and '"odd\\u001b]0;x\\u0007name"' in shown.stdout
+    got = json.loads(codeloop(home, "mcp", "get", "docs", "--json").stdout)
+    assert got["default_tools_approval_mode"] == "prompt"
+    assert got["tools"]["search"] == {"approval_mode": "approve"}

@@ -4,6 +4,7 @@ alive. The SDK echo server with ECHO_SERVER_RICH=1, the real engine loop, the fa
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator
@@ -126,3 +127,64 @@ async def test_progress_extends_a_call_only_up_to_the_hard_cap(fake_openai: Fake
     assert "tool_timeout_sec" in out["c1"] and "5 s" in out["c1"]
     assert out["c2"] == "still serving"
     assert len(of_type(events, ev.McpToolCallProgress)) <= 5 / 0.25 + 2, "reports are throttled"
+
+
+# --- elicitation ------------------------------------------------------------------------------
+
+
+async def test_an_elicitation_is_answered_by_the_face_and_the_tool_gets_the_values(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.queue_response(fe.turn(call("c1", "mcp__s__ask")))
+    fake_openai.queue_response(fe.turn(call("c2", "mcp__s__ask")))
+    fake_openai.queue_response(fe.turn(fe.message_item("ok")))
+    async with mcp_session(fake_openai, tmp_path, {"s": rich_server(tool_timeout_sec=1)}) as sess:
+        await sess.submit(ev.UserInput("go"))
+        seen: list[ev.McpElicitationRequested] = []
+        async with asyncio.timeout(120):
+            while True:
+                event = await sess.next_event()
+                if isinstance(event, ev.McpElicitationRequested):
+                    seen.append(event)
+                    await asyncio.sleep(1.5)  # longer than tool_timeout_sec: the user's time does not count
+                    event.resolve(*(("accept", {"target": "staging", "replicas": "3", "confirm": "yes"}) if len(seen) == 1 else ("decline", None)))
+                if isinstance(event, ev.TurnCompleted):
+                    break
+    assert [e.server for e in seen] == ["s", "s"]
+    first = seen[0]
+    assert [f["name"] for f in first.fields] == ["target", "replicas", "confirm"]
+    assert first.fields[0]["title"] == "Target" and first.fields[0]["required"] and not first.fields[2]["required"]
+    out = {**outputs_by_call(fake_openai.responses_bodies()[1]), **outputs_by_call(fake_openai.responses_bodies()[2])}
+    assert out["c1"] == 'accept: {"confirm": true, "replicas": 3, "target": "staging"}'
+    assert out["c2"] == "decline: null"
+
+
+async def test_a_headless_session_declines_elicitations_without_asking(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.queue_response(fe.turn(call("c1", "mcp__s__ask")))
+    fake_openai.queue_response(fe.turn(fe.message_item("ok")))
+    async with mcp_session(fake_openai, tmp_path, {"s": rich_server()}, interactive=False) as sess:
+        events = await run_turn(sess, "go", timeout=120)
+    assert not of_type(events, ev.McpElicitationRequested)
+    assert outputs_by_call(fake_openai.responses_bodies()[1])["c1"] == "decline: null"
+
+
+def test_only_the_protocols_flat_form_schemas_are_asked() -> None:
+    from tui.tools.mcp_elicit import coerce, form_fields
+
+    assert form_fields({"type": "object", "properties": {"a": {"type": "object"}}}) is None
+    assert form_fields({"type": "object", "properties": {"a": {"enum": [1, 2]}}}) is None
+    assert form_fields({"type": "array"}) is None and form_fields("x") is None
+    fields = form_fields({"type": "object", "properties": {"n": {"type": "integer"}, "c": {"enum": ["a", "b"]}}, "required": ["n"]})
+    assert fields is not None
+    assert coerce(fields, {"n": "x"})[1] == "n: a whole number is needed"
+    assert coerce(fields, {"c": "a"})[1] == "n is required"
+    assert coerce(fields, {"n": "2", "c": "z"})[1] == "c: choose one of a, b"
+    assert coerce(fields, {"n": " 2 ", "c": "b"}) == ({"n": 2, "c": "b"}, None)
+
+
+async def test_a_sampling_request_is_refused_and_never_reaches_the_model(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.queue_response(fe.turn(call("c1", "mcp__s__sample")))
+    fake_openai.queue_response(fe.turn(fe.message_item("ok")))
+    async with mcp_session(fake_openai, tmp_path, {"s": rich_server()}) as sess:
+        await run_turn(sess, "go", timeout=120)
+    out = outputs_by_call(fake_openai.responses_bodies()[1])["c1"]
+    assert out.startswith("refused:"), out
+    assert len(fake_openai.responses_bodies()) == 2, "no request was made for the server"

@@ -189,6 +189,7 @@ class _Progress:
             ev.McpToolCallEnded,  # ended: ToolCallEnded's line
             ev.McpToolCallProgress,  # live progress is the app's; `--json` prints it
             ev.ApprovalRequested,  # never sent to a headless session
+            ev.McpElicitationRequested,  # never sent either: the MCP manager declines for exec
             ev.ContextEstimated,
             ev.ReviewCompleted,  # exec starts no review (/review is the app's)
             ev.CompactionStarted,  # CompactionDone's line says it all

@@ -221,6 +221,8 @@ def _as_json(name: str, s: McpServerConfig) -> dict[str, Any]:
         "disabled_tools": s.disabled_tools,
         "startup_timeout_sec": s.startup_timeout_sec,
         "tool_timeout_sec": s.tool_timeout_sec,
+        "default_tools_approval_mode": s.default_tools_approval_mode,
+        "tools": {tool: c.model_dump(exclude_none=True) for tool, c in sorted(s.tools.items())},
         "problem": s.transport_problem(),
     }
 
@@ -273,6 +275,13 @@ def _get(name: str, servers: dict[str, McpServerConfig], *, as_json: bool) -> st
     for key in ("enabled_tools", "disabled_tools"):
         if data[key] is not None:
             lines.append(f"  {key}: {', '.join(data[key]) or '[]'}")
+    from tui.mcp_config import toml_key
+
+    if data["default_tools_approval_mode"] is not None:
+        lines.append(f"  default_tools_approval_mode: {data['default_tools_approval_mode']}")
+    for tool, settings in data["tools"].items():
+        if "approval_mode" in settings:
+            lines.append(f"  tools.{toml_key(tool)}.approval_mode: {settings['approval_mode']}")
     lines += [
         f"  startup_timeout_sec: {data['startup_timeout_sec']:g}",
         f"  tool_timeout_sec: {data['tool_timeout_sec']:g}",

@@ -433,6 +433,27 @@ class McpToolCallProgress(Event):
 
 
 @dataclass
+class McpElicitationRequested(Event):
+    """An MCP server asks the user to fill a form (`elicitation/create`), mostly while one of its
+    tools runs: sent by the MCP manager (tui/tools/mcp_elicit.py), interactive sessions only (a
+    headless one declines for the user). The server waits on `future`: a face resolves it with
+    ("accept", values by field name), ("decline", None) or ("cancel", None). `message` and the
+    `fields` (dicts: name, type, title, description, required, choices) are the server's."""
+
+    type: ClassVar[str] = "mcp_elicitation_requested"
+    server: str
+    message: str
+    fields: list[dict[str, Any]]
+    future: asyncio.Future[tuple[str, dict[str, Any] | None]] | None = field(
+        default=None, repr=False, compare=False, metadata={"json": False}
+    )
+
+    def resolve(self, action: str, content: dict[str, Any] | None = None) -> None:
+        if self.future is not None and not self.future.done():
+            self.future.set_result((action, content))
+
+
+@dataclass
 class McpToolCallEnded(Event):
     """An MCP tool call ended (answered, failed, timed out or interrupted): sent by the MCP tool."""
 

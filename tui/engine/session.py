@@ -114,7 +114,7 @@ class Session:
         self._shell_prepared: asyncio.Task[None] | None = None  # the first turn starts it
         self.mcp = mcp
         if mcp is not None:
-            mcp.bind(self.emit)
+            mcp.bind(self.emit, interactive=options.interactive)
         self._recorded_mcp_tools = recorded_mcp_tools
         self._tools_fixed = False
         self._rollout_failed = False

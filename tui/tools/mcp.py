@@ -32,6 +32,10 @@ from typing import IO, Any
 from tui.config import McpServerConfig
 from tui.protocol import Event, McpServerState, McpServerStatus, WarningIssued
 from tui.safety.redact import is_secret_name, remember_secret
+from tui.tools.mcp_elicit import elicitation_callback
+from tui.tools.mcp_errors import McpCallError as McpCallError
+from tui.tools.mcp_errors import connection_closed, describe, reschedule
+from tui.tools.mcp_errors import leaf as leaf_error
 from tui.tools.mcp_listing import list_tools, offers_resources
 from tui.tools.mcp_http import McpStartError, import_http, remote_headers, shown_url
 from tui.tools.mcp_stderr import with_stderr
@@ -42,18 +46,9 @@ from tui.tools.mcp_specs import qualified_names, read_only_hint, tool_spec, unse
 CLOSE_TIMEOUT_S = 10.0
 STDERR_TAIL_BYTES = 4096
 PROGRESS_CAP_FACTOR = 10  # progress reports extend a call's timeout up to this many times it
-_CONNECTION_CLOSED = -32000  # JSON-RPC code the SDK gives every request once the server is gone
 
 
 ProgressCallback = Callable[[float, "float | None", "str | None"], None]
-
-
-class McpCallError(Exception):
-    """A call that got no result; the message is what the model is told."""
-
-    def __init__(self, message: str, *, timed_out: bool = False) -> None:
-        super().__init__(message)
-        self.timed_out = timed_out
 
 
 def _import_sdk() -> Any:
@@ -65,26 +60,6 @@ def _import_sdk() -> Any:
     # over the app's screen. Failures reach the user as McpServerStatus events instead.
     logging.getLogger("mcp").addHandler(logging.NullHandler())
     return mcp
-
-
-def _leaf(exc: BaseException) -> BaseException:
-    """The first real error inside the exception groups anyio's task groups wrap errors in."""
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    return exc
-
-
-def _connection_closed(exc: BaseException) -> bool:
-    exc = _leaf(exc)
-    if getattr(exc, "code", None) == _CONNECTION_CLOSED:
-        return True
-    return type(exc).__name__ in ("ClosedResourceError", "BrokenResourceError", "EndOfStream")
-
-
-def _describe(exc: BaseException) -> str:
-    exc = _leaf(exc)
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class McpServer:
@@ -106,6 +81,8 @@ class McpServer:
         if not config.enabled:
             self.settled.set()
         self._emit = emit
+        self.interactive = True  # set by the manager: a headless session declines elicitations
+        self._deadlines: set[asyncio.Timeout] = set()  # of the requests waiting for an answer
         self._session: Any = None
         self._closing = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -132,7 +109,8 @@ class McpServer:
                 raise NotADirectoryError(f"its cwd {str(self.cwd)!r} is not a folder")
             sdk = await asyncio.to_thread(_import_sdk)
             async with self._transport(sdk) as (read, write):
-                async with sdk.ClientSession(read, write) as session:
+                ask = elicitation_callback(self.name, self._emit, lambda: self.interactive, self._pause)
+                async with sdk.ClientSession(read, write, elicitation_callback=ask) as session:
                     init = await session.initialize()
                     tools = await list_tools(session, sdk)
                     if getattr(init.capabilities, "resources", None) is not None:
@@ -237,7 +215,7 @@ class McpServer:
 
         async def send(session: Any, deadline: asyncio.Timeout) -> Any:
             async def progressed(progress: float, total: float | None, message: str | None) -> None:
-                deadline.reschedule(min(loop.time() + timeout, cap))
+                reschedule(deadline, min(loop.time() + timeout, cap))
                 if on_progress is not None:
                     on_progress(progress, total, message)
 
@@ -255,7 +233,11 @@ class McpServer:
         timeout = self.config.tool_timeout_sec
         try:
             async with asyncio.timeout(timeout) as deadline:
-                return await send(session, deadline)
+                self._deadlines.add(deadline)
+                try:
+                    return await send(session, deadline)
+                finally:
+                    self._deadlines.discard(deadline)
         except TimeoutError:
             raise McpCallError(
                 f"the MCP request {what} of server `{self.name}` gave no result within {timeout:g} s "
@@ -264,27 +246,34 @@ class McpServer:
                 timed_out=True,
             ) from None
         except Exception as e:
-            if _connection_closed(e):
+            if connection_closed(e):
                 reason = self._stopped()
                 self._fail(reason)
                 raise McpCallError(f"the MCP server `{self.name}` stopped while running {what}: {reason}") from None
-            raise McpCallError(f"the MCP request {what} failed: {_describe(e)}") from None
+            raise McpCallError(f"the MCP request {what} failed: {describe(e)}") from None
+
+    def _pause(self, paused: bool) -> None:
+        """Stop (or restart, in full) the clocks of the pending requests: the server asked the
+        user something, and the user's time is not the server's."""
+        loop = asyncio.get_running_loop()
+        for deadline in list(self._deadlines):
+            reschedule(deadline, None if paused else loop.time() + self.config.tool_timeout_sec)
 
     # ------------------------------------------------------------ reasons
 
     def _startup_failure(self, exc: BaseException) -> str:
-        leaf = _leaf(exc)
+        leaf = leaf_error(exc)
         if isinstance(leaf, NotADirectoryError) and leaf.strerror is None:
             return f"cannot start: {leaf}"
         if isinstance(leaf, McpStartError):
             return f"cannot connect: {leaf}"
         if self.config.url is not None:
-            return f"cannot use {shown_url(self.config.url)!r}: {_describe(leaf)}"
-        if isinstance(leaf, OSError) and not _connection_closed(leaf):
+            return f"cannot use {shown_url(self.config.url)!r}: {describe(leaf)}"
+        if isinstance(leaf, OSError) and not connection_closed(leaf):
             return f"cannot run {self.config.command!r}: {leaf.strerror or leaf}"
-        if _connection_closed(leaf):
+        if connection_closed(leaf):
             return self._with_stderr("the server exited during startup")
-        return self._with_stderr(f"startup failed: {_describe(leaf)}")
+        return self._with_stderr(f"startup failed: {describe(leaf)}")
 
     def _stopped(self) -> str:
         return self._with_stderr("the server exited or closed its connection")
@@ -346,8 +335,10 @@ class McpManager:
                     remember_secret(value)  # never shown, recorded or given to the model
         self._started = False
 
-    def bind(self, emit: Callable[[Event], None]) -> None:
+    def bind(self, emit: Callable[[Event], None], *, interactive: bool = True) -> None:
         self._emit_to = emit
+        for server in self.servers.values():
+            server.interactive = interactive
 
     def _emit(self, event: Event) -> None:
         if self._emit_to is not None:

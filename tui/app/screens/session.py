@@ -312,6 +312,12 @@ class SessionScreen(Screen[None]):
     async def _mcp_call_began(self, e: ev.McpToolCallBegan) -> None:
         await self.conversation.mcp_call_began(e.call_id, e.server, e.tool, _red(e.arguments))
 
+    @renders(ev.McpElicitationRequested)
+    async def _mcp_elicitation(self, e: ev.McpElicitationRequested) -> None:
+        from tui.app.screens.elicitation import ElicitationScreen
+
+        self.app.push_screen(ElicitationScreen(e), callback=lambda answer: e.resolve(*(answer or ("cancel", None))))
+
     @renders(ev.McpToolCallProgress)
     async def _mcp_call_progress(self, e: ev.McpToolCallProgress) -> None:
         self.conversation.mcp_call_progress(e.call_id, _red(wording.mcp_progress(e)))
