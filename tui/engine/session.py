@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 from tui.engine.compact import run_manual_compaction
 from tui.engine.context import TurnSettings, initial_context, message, settings_diff
 from tui.engine.options import SessionOptions
+from tui.engine.replay import LOGGED_EVENTS, PERSISTED_FOR_REPLAY, SETTINGS_RECORD, settings_record
 from tui.engine.rollout import RolloutWriter
 from tui.engine.tokens import ContextMeter
 from tui.engine.undo_turn import run_undo, take_turn_snapshot
@@ -64,7 +65,7 @@ _PERSISTED_EVENTS = frozenset(
     {"token_usage", "plan_updated", "turn_completed", "turn_aborted", "turn_failed", "error",
      "approval_decided", "exec_command_ended", "patch_apply_ended", "stream_retrying", "warning",
      "mcp_server_status", "mcp_tool_call_ended"}
-)
+) | PERSISTED_FOR_REPLAY
 
 
 class Session:
@@ -113,6 +114,8 @@ class Session:
         self.snapshots: list[Snapshot] = []  # one per user turn, newest last
         self.undo_available: bool | None = None  # None until the first snapshot tells
         self.history: list[dict[str, Any]] = list(history or [])
+        self.log: list[Event] = []  # what the transcript shows (tui/engine/replay.py LOGGED_EVENTS)
+        self.replayed = 0  # how many of `log`'s first events a resume read from the rollout
         self.approvals = ApprovalStore()
         self.total_usage = Usage()
         self._reference: TurnSettings | None = reference  # what the model was last told
@@ -124,6 +127,7 @@ class Session:
         self._turn_seq = 0
         if history is None:
             self._write_session_meta(meta or {})
+        self._record_settings()
         self.emit(SessionConfigured(
             self.session_id, settings.model, str(settings.cwd), settings.approval_policy,
             settings.sandbox.mode, str(rollout.path) if rollout else None,
@@ -247,6 +251,11 @@ class Session:
 
     def override(self, op: OverrideSettings) -> None:
         self.settings = self.settings.overridden(op)
+        self._record_settings()
+
+    def _record_settings(self) -> None:
+        s, effort = self.settings, (self.options.reasoning or {}).get("effort")
+        self.persist(SETTINGS_RECORD, settings_record(s.model, effort, s.approval_policy, s.sandbox.mode, str(s.cwd)))
 
     # ------------------------------------------------------------ engine internals
 
@@ -256,6 +265,8 @@ class Session:
         elif isinstance(event, ApprovalDecided):
             self._awaiting.pop(event.call_id, None)
         self._events.put_nowait(event)
+        if event.type in LOGGED_EVENTS:
+            self.log.append(event)
         if event.type in _PERSISTED_EVENTS:
             self.persist("event_msg", event.to_json())
 
