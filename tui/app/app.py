@@ -84,7 +84,7 @@ class CodeloopApp(PaneKeysApp):
         Binding("ctrl+c", "interrupt_or_quit", "Interrupt/quit", id="app.ctrl_c", priority=True),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
         Binding("f1", "pane_help", "Help", id="app.help"),
-        Binding("ctrl+t", "transcript", "Transcript", id="app.transcript", priority=True),
+        Binding("ctrl+t", "transcript", "Transcript", id="app.transcript", priority=True, show=False),
         Binding("f2", "maximize('conversation')", "Conversation", id="pane.conversation"),
         Binding("f3", "maximize('plan')", "Plan", id="pane.plan"),
         Binding("f4", "maximize('diff')", "Diff", id="pane.diff"),

@@ -3,8 +3,8 @@ fills from the rollout): every message, every command with the whole output the 
 the cell's last lines), every patch, plan, notice and compaction marker, as plain text.
 
 Text only, no Textual: the transcript view (widgets/transcript_view.py) lays it out. Every
-string is neutralized (the same `displayable` the event pump uses) and redacted here, the one
-way in: the log holds events as the engine emitted them.
+string is neutralized (tui/safety/terminal_text.py, as the event pump does) and redacted here,
+the one way in: the log holds events as the engine emitted them.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tui import protocol as ev
 from tui import wording
 from tui.app.widgets.plan import STATUS_MARKS
 from tui.safety.redact import default_redactor
-from tui.safety.terminal_text import displayable
+from tui.safety.terminal_text import displayable, neutralize
 
 Kind = Literal["user", "assistant", "reasoning", "command", "tool", "patch", "plan", "notice", "warning", "error", "marker"]
 
@@ -40,9 +40,15 @@ def transcript_items(log: Iterable[ev.Event]) -> list[Item]:
     items: list[Item] = []
     commands: dict[str, Item] = {}  # call_id → its item, filled in as the command ends
     full_output: set[str] = set()  # call ids whose item holds the output the model got
-    red = default_redactor().redact
-    for raw in log:
-        e = displayable(raw)
+    redact = default_redactor().redact
+
+    def red(text: str) -> str:
+        return redact(neutralize(text))
+
+    def strict(text: str) -> str:  # what runs or is touched reads exactly (terminal_text.py)
+        return redact(neutralize(text, strict=True))
+
+    for e in log:
         if isinstance(e, ev.UserMessageRecorded):
             items.append(Item("user", "› You", _lines(red(e.text))))
         elif isinstance(e, ev.AgentMessage):
@@ -53,8 +59,8 @@ def transcript_items(log: Iterable[ev.Event]) -> list[Item]:
             items.append(Item("tool", f"• {red(e.describe())}"))
         elif isinstance(e, ev.ExecCommandBegan):
             line = e.display if e.display is not None else shlex.join(e.command)
-            where = f"  (in {e.cwd})" if e.cwd else ""
-            item = Item("command", f"$ {red(line)}{where}")
+            where = f"  (in {strict(e.cwd)})" if e.cwd else ""
+            item = Item("command", f"$ {strict(line)}{where}")
             commands[e.call_id] = item
             items.append(item)
         elif isinstance(e, ev.ExecCommandEnded):
@@ -67,7 +73,7 @@ def transcript_items(log: Iterable[ev.Event]) -> list[Item]:
             commands[e.call_id].body = _lines(red(e.output))  # whole: what the model read
             full_output.add(e.call_id)
         elif isinstance(e, ev.McpToolCallBegan):
-            item = Item("tool", f"• {red(e.server)}.{red(e.tool)}({red(e.arguments)})")
+            item = Item("tool", f"• {strict(e.server)}.{strict(e.tool)}({red(e.arguments)})")
             commands[e.call_id] = item
             items.append(item)
         elif isinstance(e, ev.McpToolCallEnded):
@@ -75,9 +81,9 @@ def transcript_items(log: Iterable[ev.Event]) -> list[Item]:
             item.heading += f"  [{wording.mcp_call_state(e.success, e.timed_out)}, {e.duration_s:.1f}s]"
             item.body = _lines(red(e.output))
         elif isinstance(e, ev.PatchApplyBegan):
-            items.append(_patch(e, red))
+            items.append(_patch(displayable(e), redact))
         elif isinstance(e, ev.PatchApplyEnded) and not e.success:
-            items.append(Item("error", red(wording.patch_failed_notice(e))))
+            items.append(Item("error", red(wording.patch_failed_notice(displayable(e)))))
         elif isinstance(e, ev.PlanUpdated):
             body = [f"  {STATUS_MARKS.get(s.status, '?')} {red(s.step)}" for s in e.plan]
             if e.explanation:
@@ -86,11 +92,11 @@ def transcript_items(log: Iterable[ev.Event]) -> list[Item]:
         elif isinstance(e, ev.CompactionDone):
             items.append(Item("marker", wording.compacted_notice(e)))
         elif isinstance(e, ev.UndoDone):
-            items.append(Item("marker", f"── {wording.undone_notice(e)} ──"))
+            items.append(Item("marker", f"── {red(wording.undone_notice(e))} ──"))
         elif isinstance(e, ev.TurnAborted):
             items.append(Item("warning", red(wording.turn_aborted_notice(e))))
         elif isinstance(e, ev.ApprovalDecided) and e.decision is ev.ReviewDecision.DENIED:
-            items.append(Item("warning", red(wording.denied_notice(e))))
+            items.append(Item("warning", red(wording.denied_notice(displayable(e)))))
         elif isinstance(e, ev.WarningIssued):
             items.append(Item("warning", *_split(red(e.message))))
         elif isinstance(e, ev.Error):
@@ -107,11 +113,12 @@ def _orphan(items: list[Item], commands: dict[str, Item], call_id: str, kind: Ki
 
 
 def _patch(e: ev.PatchApplyBegan, redact: Callable[[str], str]) -> Item:
+    """`e` already displayable (its paths strictly neutralized)."""
     files = ", ".join(f"{c.kind} {c.path}" for c in e.changes)
     body: list[str] = []
     for c in e.changes:
         target = f" → {c.move_to}" if c.move_to else ""
-        body.append(f"  {c.kind} {c.path}{target} (+{c.added} -{c.removed})")
+        body.append(redact(f"  {c.kind} {c.path}{target} (+{c.added} -{c.removed})"))
         body.extend(_lines(redact(c.diff)))
     return Item("patch", f"• Patch applied: {redact(files)}", body)
 

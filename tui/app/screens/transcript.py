@@ -61,10 +61,7 @@ class TranscriptScreen(Screen[None]):
         return self.query_one("#transcript-search", Input)
 
     def on_mount(self) -> None:
-        view = self.view
-        view.focus()
-        view.layout_lines(self.app.size.width)
-        view.action_edge(1)  # the newest at the bottom, as the conversation shows it
+        self.view.focus()  # laid out on its first resize, at its end (the newest, as the conversation)
 
     def action_open_search(self) -> None:
         box = self.search_input

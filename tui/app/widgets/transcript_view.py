@@ -9,8 +9,6 @@ is one); a search highlights every match and `n`/`N` go from one to the next.
 from __future__ import annotations
 
 from rich.cells import cell_len, chop_cells
-from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.geometry import Size
@@ -68,6 +66,7 @@ class TranscriptView(ScrollView, can_focus=True):
         self._styles: list[str] = []  # line → component class
         self._first_line: list[int] = []  # item → its first line
         self._laid_out_at = -1
+        self._at_end = True  # the first layout puts the cursor on the last line
         self.search_text = ""
         self.matches: list[tuple[int, int, int]] = []  # (line, start, end)
         self.current = -1
@@ -82,7 +81,9 @@ class TranscriptView(ScrollView, can_focus=True):
         width = max(width, 10)
         if width == self._laid_out_at:
             return
+        # The cursor stays on its item, as many lines into it as it was (clamped to the item).
         item_at_cursor = self._owner[self.cursor] if self._owner else 0
+        lines_into = self.cursor - self._first_line[item_at_cursor] if self._owner else 0
         self._laid_out_at = width
         lines: list[str] = []
         owner: list[int] = []
@@ -95,7 +96,12 @@ class TranscriptView(ScrollView, can_focus=True):
                 lines.append(part)
                 styles.append(head)
             body = "transcript--muted" if item.kind == "reasoning" else ""
+            room = width - len(_INDENT)
             for raw in item.body:
+                if len(raw) <= room and raw.isascii() and "\t" not in raw:  # the common case, inline
+                    lines.append(_INDENT + raw)
+                    styles.append(body)
+                    continue
                 for part in _wrap(_INDENT + raw, width):
                     lines.append(part)
                     styles.append(body)
@@ -105,7 +111,13 @@ class TranscriptView(ScrollView, can_focus=True):
         self.lines, self._owner, self._styles, self._first_line = lines, owner, styles, first
         self.virtual_size = Size(width, len(lines))
         self._find()
-        self.cursor = first[item_at_cursor] if first else 0
+        if self._at_end:
+            self._at_end = False
+            self.cursor = max(0, len(lines) - 1)
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+        elif first:
+            last_of_item = first[item_at_cursor + 1] - 1 if item_at_cursor + 1 < len(first) else len(lines) - 1
+            self.cursor = min(first[item_at_cursor] + lines_into, last_of_item)
         self.refresh()
 
     # ------------------------------------------------------------ drawing
@@ -117,9 +129,13 @@ class TranscriptView(ScrollView, can_focus=True):
         if index >= len(self.lines):
             return Strip.blank(width, base)
         line = self.lines[index]
-        text = Text(line, style=base, no_wrap=True, end="")
+        # Padded to the width, so the cursor's band and the base colour cover the whole row.
+        text = Text(line + " " * max(0, width - cell_len(line)), no_wrap=True, end="")
+        text.stylize(base)
         if self._styles[index]:
             text.stylize(self.get_component_rich_style(self._styles[index]))
+        if index == self.cursor:
+            text.stylize(self.get_component_rich_style("transcript--cursor"))
         for n, start, end in self._line_matches(index):
             style = "transcript--current-match" if n == self.current else "transcript--match"
             text.stylize(self.get_component_rich_style(style), start, end)
@@ -127,16 +143,7 @@ class TranscriptView(ScrollView, can_focus=True):
         if selection is not None and (span := selection.get_span(index)) is not None:
             start, end = span
             text.stylize(self.screen.get_component_rich_style("screen--selection"), start, len(line) if end == -1 else end)
-        segments = list(text.render(self.app.console))
-        fill = width - cell_len(line)
-        cursor_style: Style | None = None
-        if index == self.cursor:
-            cursor_style = self.get_component_rich_style("transcript--cursor")
-        if fill > 0:
-            segments.append(Segment(" " * fill, base))
-        strip = Strip(segments, max(width, cell_len(line)))
-        if cursor_style is not None:
-            strip = strip.apply_style(cursor_style)
+        strip = Strip(list(text.render(self.app.console)), max(width, cell_len(line)))
         return strip.crop(0, width).apply_offsets(0, index)
 
     def _line_matches(self, index: int) -> list[tuple[int, int, int]]:
