@@ -139,7 +139,7 @@ async def test_a_2000_item_session_opens_fast(fake_openai: FakeOpenAI, tmp_path:
     async with app.run_test(size=SIZE) as pilot:
         # After the start-up's warm-up thread (SDK, renderers, tokenizer), which holds the GIL.
         await pilot.pause(0.2)
-        await app.workers.wait_for_complete([w for w in app.workers if w.group == "warm-up"])
+        await until(pilot, lambda: not any(w.group == "warm-up" and not w.is_finished for w in app.workers), timeout=60)
         started = time.perf_counter()
         await pilot.press("ctrl+t")
         await until(pilot, lambda: isinstance(app.screen, TranscriptScreen) and bool(_screen(app).view.lines))
