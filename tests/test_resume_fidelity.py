@@ -17,6 +17,7 @@ from tui import protocol as ev
 from tui.app.transcript_text import transcript_items
 from tui.config import ProviderSettings, ResolvedConfig, load_config, resolve_provider
 from tui.engine.bootstrap import build_session, resume_session
+from tui.engine.keyless import MissingKeyClient, configure_keyless
 from tui.engine.replay import SETTINGS_RECORD, event_from_json, replay_rollout
 from tui.engine.rollout import read_rollout
 from tui.engine.session import Session
@@ -211,3 +212,38 @@ def test_control_sequences_in_a_rollout_never_reach_the_transcript(tmp_path: Pat
     assert len(items) == 4
     text = "\n".join(i.text() for i in items)
     assert "\x1b" not in text and "\x07" not in text
+
+
+async def test_without_a_key_a_session_opens_and_a_request_says_what_is_missing(
+    fake_openai: FakeOpenAI, ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    live = await _recorded_session(fake_openai, ws, home)
+    assert live.rollout is not None
+    sent = len(fake_openai.requests)
+    for name, value in {"CODELOOP_HOME": str(home), "OPENAI_BASE_URL": fake_openai.base_url, "HOME": str(home)}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    configured = configure_keyless(argparse.Namespace(cd=str(ws), last=True))
+    assert configured is not None
+    rc, provider, problem = configured
+    assert problem is not None and "OPENAI_API_KEY is not set" in problem
+    sess = resume_session(rc, provider, live.rollout.path, interactive=False, client=MissingKeyClient(problem, provider.base_url))
+    assert of_type(sess.log[: sess.replayed], ev.ExecCommandBegan), "the session is there to read"
+    events = await run_turn(sess, "go on")
+    await sess.submit(ev.Shutdown())
+    failed = of_type(events, ev.TurnFailed)
+    assert failed and "OPENAI_API_KEY is not set" in failed[0].message
+    assert len(fake_openai.requests) == sent, "nothing was sent"
+
+
+def test_codeloop_resume_lists_nothing_to_pick_without_a_key(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CODELOOP_"))}
+    env["CODELOOP_HOME"] = str(tmp_path / "home")
+    proc = subprocess.run([sys.executable, "-m", "tui", "resume"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "there is no recorded session" in proc.stderr
+    assert "OPENAI_API_KEY" not in proc.stderr, "listing needs no key"

@@ -35,12 +35,15 @@ class ResumeScreen(ModalScreen[Path | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="resume.cancel")]
 
     def __init__(self, sessions: list[SessionInfo], current: str) -> None:
+        """`current`: the session shown, left out of the list; "" at `codeloop resume`'s start,
+        where Esc starts a new session instead."""
         super().__init__()
         self.sessions = [s for s in sessions if s.session_id != current]
+        self.esc = "Esc starts a new session" if not current else "Esc cancels"
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Resume which session? (Enter opens it, Esc cancels)" if self.sessions else "No other recorded session.")
+            yield Label(f"Resume which session? (Enter opens it, {self.esc})" if self.sessions else "No other recorded session.")
             yield OptionList(*(
                 Option(
                     f"{s.started.astimezone():%Y-%m-%d %H:%M}  {_size(s.size_bytes):>8}  {s.cwd}\n"
