@@ -247,3 +247,14 @@ def test_codeloop_resume_lists_nothing_to_pick_without_a_key(tmp_path: Path) -> 
     proc = subprocess.run([sys.executable, "-m", "tui", "resume"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "there is no recorded session" in proc.stderr
     assert "OPENAI_API_KEY" not in proc.stderr, "listing needs no key"
+
+
+def test_a_command_the_session_was_killed_in_shows_as_interrupted(tmp_path: Path) -> None:
+    path = tmp_path / "rollout.jsonl"
+    lines = [
+        ("session_meta", {"id": "s"}),
+        ("event_msg", {"type": "exec_command_began", "call_id": "c", "command": ["sleep", "100"], "cwd": "/w", "sandboxed": True}),
+    ]
+    path.write_text("".join(json.dumps({"type": k, "payload": p}) + "\n" for k, p in lines) + '{"type": "event_msg", "payl')
+    events = replay_rollout(path).events
+    assert isinstance(events[-1], ev.ExecCommandEnded) and events[-1].interrupted and events[-1].call_id == "c"

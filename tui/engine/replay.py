@@ -23,6 +23,7 @@ from typing import Any, Literal, Union
 
 from tui import protocol as ev
 from tui.engine.compact import is_real_user_message
+from tui.engine.resume import INTERRUPTED_OUTPUT
 from tui.engine.rollout import iter_rollout
 from tui.model.items import message_text
 from tui.model.types import Usage
@@ -70,7 +71,7 @@ def replay_rollout(path: Path) -> Replay:
     """Every event worth showing again, in order, from the rollout at `path`."""
     out = Replay()
     calls: dict[str, dict[str, Any]] = {}  # call_id → the call item, for outputs and old commands
-    began: set[str] = set()  # call ids whose command start was recorded
+    running: dict[str, ev.Event] = {}  # started, not (yet) ended: a killed session leaves some
     note = prompt_text("summary_prefix.md").strip()
     for line in iter_rollout(path):
         kind, payload = line.get("type"), line.get("payload")
@@ -82,10 +83,11 @@ def replay_rollout(path: Path) -> Replay:
             event = event_from_json(payload)
             if event is None or event.type not in LOGGED_EVENTS:
                 continue
-            if isinstance(event, ev.ExecCommandBegan):
-                began.add(event.call_id)
-            elif isinstance(event, ev.ExecCommandEnded) and event.call_id not in began:
-                out.events.extend(_old_command_start(event.call_id, calls.get(event.call_id)))
+            if isinstance(event, (ev.ExecCommandBegan, ev.McpToolCallBegan)):
+                running[event.call_id] = event
+            elif isinstance(event, (ev.ExecCommandEnded, ev.McpToolCallEnded)):
+                if running.pop(event.call_id, None) is None and isinstance(event, ev.ExecCommandEnded):
+                    out.events.extend(_old_command_start(event.call_id, calls.get(event.call_id)))
             elif isinstance(event, ev.TokenUsage):
                 out.usage = _add(out.usage, event)
             out.events.append(event)
@@ -93,7 +95,16 @@ def replay_rollout(path: Path) -> Replay:
             out.events.append(_compaction_marker(payload))
         elif kind == SETTINGS_RECORD:
             out.settings = payload
+    out.events.extend(_stopped(e) for e in running.values())
     return out
+
+
+def _stopped(began: ev.Event) -> ev.Event:
+    """The end of a call the session was killed in (resume answers the model's side of it)."""
+    if isinstance(began, ev.McpToolCallBegan):
+        return ev.McpToolCallEnded(began.call_id, began.server, began.tool, False, 0.0, INTERRUPTED_OUTPUT)
+    assert isinstance(began, ev.ExecCommandBegan)
+    return ev.ExecCommandEnded(began.call_id, -1, 0.0, INTERRUPTED_OUTPUT, interrupted=True)
 
 
 def replay_start(events: list[ev.Event], turns: int = 20, most: int = 400) -> int:
