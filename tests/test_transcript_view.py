@@ -107,6 +107,30 @@ async def test_typed_search_text_is_not_a_pager_key(fake_openai: FakeOpenAI, tmp
         assert screen.view.matches == [] and "no match for 'qnc jk'" in str(screen.query_one("#transcript-status").render())
 
 
+async def test_c_and_ctrl_c_copy_the_mouse_selection_when_there_is_one(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    from textual.geometry import Offset
+    from textual.selection import Selection
+
+    sess = make_session(fake_openai, tmp_path)
+    sess.log.extend([ev.UserMessageRecorded("first line here"), ev.AgentMessage("alpha beta gamma\nsecond")])
+    app = CodeloopApp(sess)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: isinstance(app.screen, TranscriptScreen) and bool(_screen(app).view.lines))
+        view = _screen(app).view
+        row = view.lines.index("  alpha beta gamma")
+        app.screen.selections = {view: Selection(Offset(8, row), Offset(18, row + 1))}
+        await pilot.press("c")
+        await until(pilot, lambda: app.clipboard == "beta gamma\n  second")
+        assert not app.screen.selections, "copied once: the next c copies the item"
+        await pilot.press("c")
+        await until(pilot, lambda: app.clipboard == "• codeloop\nalpha beta gamma\nsecond")
+        app.screen.selections = {view: Selection(Offset(2, row), Offset(7, row))}
+        await pilot.press("ctrl+c")  # the app's copy path (OSC 52) works here too
+        await until(pilot, lambda: app.clipboard == "alpha")
+        assert isinstance(app.screen, TranscriptScreen)
+
+
 def test_the_transcript_neutralizes_and_redacts_what_it_shows() -> None:
     secret = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0" * 3
     log: list[ev.Event] = [
