@@ -91,6 +91,25 @@ async def test_ctrl_t_shows_every_command_with_its_whole_output(fake_openai: Fak
         assert app.main.composer.text == "q", "q closed nothing more: it is typed"
 
 
+async def test_an_open_transcript_follows_the_running_session(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.queue_response(fe.turn(shell_call("c1", ["printf", "first\\nsecond\\n"])))
+    fake_openai.queue_response(fe.turn(fe.message_item("Both lines printed.")))
+    sess = make_session(fake_openai, tmp_path)
+    sess.log.append(ev.AgentMessage("an earlier answer"))
+    app = CodeloopApp(sess)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: isinstance(app.screen, TranscriptScreen) and bool(_screen(app).view.lines))
+        view = _screen(app).view
+        await app.main.send("print two lines")  # a turn runs under the open transcript
+        await until(pilot, lambda: "  Both lines printed." in view.lines)
+        command = next(line for line in view.lines if line.startswith("$ printf"))
+        assert "[exit 0" in command, "the command's item was laid out again when it ended"
+        assert "  first" in view.lines and "  second" in view.lines
+        assert view.cursor == len(view.lines) - 1, "at the end, it follows the end"
+        assert "4 items" in str(app.screen.query_one("#transcript-title").render())
+
+
 async def test_typed_search_text_is_not_a_pager_key(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
     """Letters typed in the search box (q, n, c, j) are text, not the pager's keys."""
     sess = make_session(fake_openai, tmp_path)

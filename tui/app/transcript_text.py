@@ -37,79 +37,99 @@ class Item:
 
 
 def transcript_items(log: Iterable[ev.Event]) -> list[Item]:
-    items: list[Item] = []
-    commands: dict[str, Item] = {}  # call_id → its item, filled in as the command ends
-    full_output: set[str] = set()  # call ids whose item holds the output the model got
-    redact = default_redactor().redact
+    builder = TranscriptBuilder()
+    for event in log:
+        builder.add(event)
+    return builder.items
 
-    def red(text: str) -> str:
-        return redact(neutralize(text))
 
-    def strict(text: str) -> str:  # what runs or is touched reads exactly (terminal_text.py)
-        return redact(neutralize(text, strict=True))
+class TranscriptBuilder:
+    """The items, grown one event at a time (the open transcript follows the session)."""
 
-    for e in log:
+    def __init__(self) -> None:
+        self.items: list[Item] = []
+        self._calls: dict[str, int] = {}  # call_id → index of its item, filled in as the call ends
+        self._full_output: set[str] = set()  # call ids whose item holds the output the model got
+        self._redact = default_redactor().redact
+
+    def _red(self, text: str) -> str:
+        return self._redact(neutralize(text))
+
+    def _strict(self, text: str) -> str:  # what runs or is touched reads exactly (terminal_text.py)
+        return self._redact(neutralize(text, strict=True))
+
+    def _append(self, item: Item) -> int:
+        self.items.append(item)
+        return len(self.items) - 1
+
+    def _call(self, call_id: str, kind: Kind = "command") -> int:
+        """The item of a call; an end whose start was not kept (a log that began mid-call) gets
+        one of its own."""
+        n = self._calls.get(call_id)
+        if n is None:
+            n = self._append(Item(kind, "$ (command not recorded)" if kind == "command" else "• (tool call)"))
+            self._calls[call_id] = n
+        return n
+
+    def add(self, e: ev.Event) -> int | None:
+        """Take one event; the index of the first item it added or changed (None: none)."""
+        red, strict = self._red, self._strict
         if isinstance(e, ev.UserMessageRecorded):
-            items.append(Item("user", "› You", _lines(red(e.text))))
-        elif isinstance(e, ev.AgentMessage):
-            items.append(Item("assistant", "• codeloop", _lines(red(e.text))))
-        elif isinstance(e, ev.ReasoningSummary):
-            items.append(Item("reasoning", f"• {wording.thinking(red(e.headline()) or 'reasoning')}", _lines(red(e.text))))
-        elif isinstance(e, ev.WebSearchEnded):
-            items.append(Item("tool", f"• {red(e.describe())}"))
-        elif isinstance(e, ev.ExecCommandBegan):
+            return self._append(Item("user", "› You", _lines(red(e.text))))
+        if isinstance(e, ev.AgentMessage):
+            return self._append(Item("assistant", "• codeloop", _lines(red(e.text))))
+        if isinstance(e, ev.ReasoningSummary):
+            return self._append(Item("reasoning", f"• {wording.thinking(red(e.headline()) or 'reasoning')}", _lines(red(e.text))))
+        if isinstance(e, ev.WebSearchEnded):
+            return self._append(Item("tool", f"• {red(e.describe())}"))
+        if isinstance(e, ev.ExecCommandBegan):
             line = e.display if e.display is not None else shlex.join(e.command)
             where = f"  (in {strict(e.cwd)})" if e.cwd else ""
-            item = Item("command", f"$ {strict(line)}{where}")
-            commands[e.call_id] = item
-            items.append(item)
-        elif isinstance(e, ev.ExecCommandEnded):
-            item = commands.get(e.call_id) or _orphan(items, commands, e.call_id)
-            state = wording.command_state(e.exit_code, e.timed_out, e.interrupted)
-            item.heading += f"  [{state}, {e.duration_s:.1f}s]"
-            if e.call_id not in full_output:
+            self._calls[e.call_id] = n = self._append(Item("command", f"$ {strict(line)}{where}"))
+            return n
+        if isinstance(e, ev.ExecCommandEnded):
+            n = self._call(e.call_id)
+            item = self.items[n]
+            item.heading += f"  [{wording.command_state(e.exit_code, e.timed_out, e.interrupted)}, {e.duration_s:.1f}s]"
+            if e.call_id not in self._full_output:
                 item.body = _lines(red(e.output))
-        elif isinstance(e, ev.ToolCallEnded) and e.call_id in commands:
-            commands[e.call_id].body = _lines(red(e.output))  # whole: what the model read
-            full_output.add(e.call_id)
-        elif isinstance(e, ev.McpToolCallBegan):
-            item = Item("tool", f"• {strict(e.server)}.{strict(e.tool)}({red(e.arguments)})")
-            commands[e.call_id] = item
-            items.append(item)
-        elif isinstance(e, ev.McpToolCallEnded):
-            item = commands.get(e.call_id) or _orphan(items, commands, e.call_id, "tool")
+            return n
+        if isinstance(e, ev.ToolCallEnded) and e.call_id in self._calls:
+            n = self._calls[e.call_id]
+            self.items[n].body = _lines(red(e.output))  # whole: what the model read
+            self._full_output.add(e.call_id)
+            return n
+        if isinstance(e, ev.McpToolCallBegan):
+            self._calls[e.call_id] = n = self._append(Item("tool", f"• {strict(e.server)}.{strict(e.tool)}({red(e.arguments)})"))
+            return n
+        if isinstance(e, ev.McpToolCallEnded):
+            n = self._call(e.call_id, "tool")
+            item = self.items[n]
             item.heading += f"  [{wording.mcp_call_state(e.success, e.timed_out)}, {e.duration_s:.1f}s]"
             item.body = _lines(red(e.output))
-        elif isinstance(e, ev.PatchApplyBegan):
-            items.append(_patch(displayable(e), redact))
-        elif isinstance(e, ev.PatchApplyEnded) and not e.success:
-            items.append(Item("error", red(wording.patch_failed_notice(displayable(e)))))
-        elif isinstance(e, ev.PlanUpdated):
+            return n
+        if isinstance(e, ev.PatchApplyBegan):
+            return self._append(_patch(displayable(e), self._redact))
+        if isinstance(e, ev.PatchApplyEnded) and not e.success:
+            return self._append(Item("error", red(wording.patch_failed_notice(displayable(e)))))
+        if isinstance(e, ev.PlanUpdated):
             body = [f"  {STATUS_MARKS.get(s.status, '?')} {red(s.step)}" for s in e.plan]
             if e.explanation:
                 body = [*_lines(red(e.explanation)), *body]
-            items.append(Item("plan", "• Plan updated", body))
-        elif isinstance(e, ev.CompactionDone):
-            items.append(Item("marker", wording.compacted_notice(e)))
-        elif isinstance(e, ev.UndoDone):
-            items.append(Item("marker", f"── {red(wording.undone_notice(e))} ──"))
-        elif isinstance(e, ev.TurnAborted):
-            items.append(Item("warning", red(wording.turn_aborted_notice(e))))
-        elif isinstance(e, ev.ApprovalDecided) and e.decision is ev.ReviewDecision.DENIED:
-            items.append(Item("warning", red(wording.denied_notice(displayable(e)))))
-        elif isinstance(e, ev.WarningIssued):
-            items.append(Item("warning", *_split(red(e.message))))
-        elif isinstance(e, ev.Error):
-            items.append(Item("error", *_split(red(e.message))))
-    return items
-
-
-def _orphan(items: list[Item], commands: dict[str, Item], call_id: str, kind: Kind = "command") -> Item:
-    """An end whose start was not kept (a log that began mid-call): an item of its own."""
-    item = Item(kind, "$ (command not recorded)" if kind == "command" else "• (tool call)")
-    commands[call_id] = item
-    items.append(item)
-    return item
+            return self._append(Item("plan", "• Plan updated", body))
+        if isinstance(e, ev.CompactionDone):
+            return self._append(Item("marker", wording.compacted_notice(e)))
+        if isinstance(e, ev.UndoDone):
+            return self._append(Item("marker", f"── {red(wording.undone_notice(e))} ──"))
+        if isinstance(e, ev.TurnAborted):
+            return self._append(Item("warning", red(wording.turn_aborted_notice(e))))
+        if isinstance(e, ev.ApprovalDecided) and e.decision is ev.ReviewDecision.DENIED:
+            return self._append(Item("warning", red(wording.denied_notice(displayable(e)))))
+        if isinstance(e, ev.WarningIssued):
+            return self._append(Item("warning", *_split(red(e.message))))
+        if isinstance(e, ev.Error):
+            return self._append(Item("error", *_split(red(e.message))))
+        return None
 
 
 def _patch(e: ev.PatchApplyBegan, redact: Callable[[str], str]) -> Item:

@@ -4,7 +4,8 @@ Built from the session's log of events (`Session.log`; a resume fills it from th
 from the conversation's widgets, which keep only the last cells and each command's last lines.
 `/` opens the search input (Enter searches, Esc closes the input), `n`/`N` go to the next and
 previous match; j/k, PageUp/PageDown, Home/End move; `c` copies the selection or the item under
-the cursor; Esc, q or Ctrl+T close it.
+the cursor; Esc, q or Ctrl+T close it. While open it follows the session (a running turn's
+commands and answers arrive as they are logged).
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from tui.app.transcript_text import transcript_items
+from tui.app.transcript_text import TranscriptBuilder
 from tui.app.widgets.transcript_view import TranscriptView
 
 if TYPE_CHECKING:
     from tui import protocol as ev
 
+FOLLOW_S = 0.25  # how often an open transcript takes what the session logged since
 KEYS_HINT = "/ search · n/N next/previous · j/k PgUp/PgDn Home/End · c copy · Esc close"
 
 
@@ -42,15 +44,24 @@ class TranscriptScreen(Screen[None]):
     ]
 
     def __init__(self, log: list[ev.Event], session_id: str) -> None:
+        """`log`: the session's (`Session.log`), read again as it grows while this is open."""
         super().__init__()
-        self.items = transcript_items(log)
+        self.session_log = log
+        self.builder = TranscriptBuilder()
+        for event in log:
+            self.builder.add(event)
+        self._read = len(log)
+        self.items = self.builder.items
         self.session_id = session_id
 
     def compose(self) -> ComposeResult:
-        yield Static(f"Transcript · session {self.session_id} · {len(self.items):,} items", id="transcript-title", markup=False)
+        yield Static(self._title(), id="transcript-title", markup=False)
         yield TranscriptView(self.items, id="transcript")
         yield Input(placeholder="search the transcript (Enter)", id="transcript-search")
         yield Static(KEYS_HINT, id="transcript-status", markup=False)
+
+    def _title(self) -> str:
+        return f"Transcript · session {self.session_id} · {len(self.items):,} items"
 
     @property
     def view(self) -> TranscriptView:
@@ -62,6 +73,15 @@ class TranscriptScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.view.focus()  # laid out on its first resize, at its end (the newest, as the conversation)
+        self.set_interval(FOLLOW_S, self._follow)
+
+    def _follow(self) -> None:
+        """What the session logged since: into the items, and only their lines laid out again."""
+        new, self._read = self.session_log[self._read :], len(self.session_log)
+        changed = [n for n in map(self.builder.add, new) if n is not None]
+        if changed:
+            self.view.items_changed(min(changed))
+            self.query_one("#transcript-title", Static).update(self._title())
 
     def action_open_search(self) -> None:
         box = self.search_input

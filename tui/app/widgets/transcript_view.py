@@ -85,18 +85,44 @@ class TranscriptView(ScrollView, can_focus=True):
         item_at_cursor = self._owner[self.cursor] if self._owner else 0
         lines_into = self.cursor - self._first_line[item_at_cursor] if self._owner else 0
         self._laid_out_at = width
-        lines: list[str] = []
-        owner: list[int] = []
-        styles: list[str] = []
-        first: list[int] = []
-        for n, item in enumerate(self.items):
+        self.lines, self._owner, self._styles, self._first_line = [], [], [], []
+        self._lay_out(0)
+        first, lines = self._first_line, self.lines
+        if self._at_end:
+            self._at_end = False
+            self.cursor = max(0, len(lines) - 1)
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+        elif first:
+            last_of_item = first[item_at_cursor + 1] - 1 if item_at_cursor + 1 < len(first) else len(lines) - 1
+            self.cursor = min(first[item_at_cursor] + lines_into, last_of_item)
+
+    def items_changed(self, first_changed: int) -> None:
+        """Items from `first_changed` on are new or changed (the session went on): lay out only
+        those. A cursor on the last line follows the end, as the conversation does."""
+        if self._laid_out_at < 0:
+            return  # not laid out yet: the first layout takes every item
+        following = self.cursor >= len(self.lines) - 1
+        cut = self._first_line[first_changed] if first_changed < len(self._first_line) else len(self.lines)
+        del self.lines[cut:], self._owner[cut:], self._styles[cut:], self._first_line[first_changed:]
+        self._lay_out(first_changed)
+        if following:
+            self.cursor = max(0, len(self.lines) - 1)
+        else:
+            self.cursor = min(self.cursor, len(self.lines) - 1)
+
+    def _lay_out(self, start: int) -> None:
+        """Append the lines of items[start:] at the laid-out width."""
+        width = self._laid_out_at
+        lines, owner, styles, first = self.lines, self._owner, self._styles, self._first_line
+        room = width - len(_INDENT)
+        for n in range(start, len(self.items)):
+            item = self.items[n]
             first.append(len(lines))
             head = _heading_class(item.kind)
             for part in _wrap(item.heading, width):
                 lines.append(part)
                 styles.append(head)
             body = "transcript--muted" if item.kind == "reasoning" else ""
-            room = width - len(_INDENT)
             for raw in item.body:
                 if len(raw) <= room and raw.isascii() and "\t" not in raw:  # the common case, inline
                     lines.append(_INDENT + raw)
@@ -108,16 +134,8 @@ class TranscriptView(ScrollView, can_focus=True):
             lines.append("")
             styles.append("")
             owner.extend([n] * (len(lines) - len(owner)))
-        self.lines, self._owner, self._styles, self._first_line = lines, owner, styles, first
         self.virtual_size = Size(width, len(lines))
         self._find()
-        if self._at_end:
-            self._at_end = False
-            self.cursor = max(0, len(lines) - 1)
-            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
-        elif first:
-            last_of_item = first[item_at_cursor + 1] - 1 if item_at_cursor + 1 < len(first) else len(lines) - 1
-            self.cursor = min(first[item_at_cursor] + lines_into, last_of_item)
         self.refresh()
 
     # ------------------------------------------------------------ drawing
