@@ -26,11 +26,11 @@ class MissingKeyClient(ModelClient):
         self.base_url = base_url
 
     async def stream(self, prompt: Prompt) -> AsyncGenerator[ModelEvent, None]:
-        raise ModelError(self.problem, retryable=False, kind="auth")
+        raise ModelError(self.problem, retryable=False)  # "other": shown as it is, no advice about a refused key
         yield  # an async generator, as the real clients' streams are
 
     async def compact(self, prompt: Prompt) -> list[dict[str, Any]]:
-        raise ModelError(self.problem, retryable=False, kind="auth")
+        raise ModelError(self.problem, retryable=False)  # "other": shown as it is, no advice about a refused key
 
 
 def configure_keyless(args: argparse.Namespace) -> tuple[ResolvedConfig, ProviderSettings, str | None] | None:

@@ -33,6 +33,9 @@ class ResumeScreen(ModalScreen[Path | None]):
     ResumeScreen OptionList { height: 1fr; margin-top: 1; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="resume.cancel")]
+    # Focused as the screen is shown (not in on_mount: an Enter typed at once may have dismissed
+    # the screen, its children gone, before on_mount ran).
+    AUTO_FOCUS = "OptionList"
 
     def __init__(self, sessions: list[SessionInfo], current: str) -> None:
         """`current`: the session shown, left out of the list; "" at `codeloop resume`'s start,
@@ -52,9 +55,6 @@ class ResumeScreen(ModalScreen[Path | None]):
                 )
                 for n, s in enumerate(self.sessions)
             ))
-
-    def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(self.sessions[int(event.option.id or 0)].path)
