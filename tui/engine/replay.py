@@ -107,6 +107,14 @@ def _stopped(began: ev.Event) -> ev.Event:
     return ev.ExecCommandEnded(began.call_id, -1, 0.0, INTERRUPTED_OUTPUT, interrupted=True)
 
 
+def history_events(history: list[dict[str, Any]]) -> list[ev.Event]:
+    """The messages of a history, as events: what a session resumed without its rollout's
+    events (`Session.replayed` 0) can still show."""
+    calls: dict[str, dict[str, Any]] = {}
+    note = prompt_text("summary_prefix.md").strip()
+    return [e for item in history for e in _item_events(item, calls, note) if not isinstance(e, ev.ToolCallEnded)]
+
+
 def replay_start(events: list[ev.Event], turns: int = 20, most: int = 400) -> int:
     """Where a face starts showing a resumed session again: at the `turns`-th last message of
     the user, and no more than `most` events back (the transcript has all of them)."""

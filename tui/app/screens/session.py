@@ -203,9 +203,9 @@ class SessionScreen(Screen[None]):
     async def show_resumed(self) -> None:
         """A resumed session's recorded events through the same handlers: its last turns in the
         conversation, the plan and the token budget from all of it (Ctrl+T shows everything)."""
-        from tui.engine.replay import replay_start  # the engine loads after the first frame
+        from tui.engine.replay import history_events, replay_start  # the engine loads after the first frame
 
-        recorded = self.session.log[: self.session.replayed]
+        recorded = self.session.log[: self.session.replayed] or history_events(self.session.history)
         start = replay_start(recorded)
         for n, event in enumerate(recorded):
             if isinstance(event, ev.UserMessageRecorded) and n >= start:  # live, shown as it was sent
