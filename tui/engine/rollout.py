@@ -2,7 +2,8 @@
 
 One JSON object per line, `{"timestamp", "type", "payload"}` with type `session_meta`,
 `response_item`, `turn_context`, `compacted`, `mcp_tools` (the MCP tool specs offered, once
-they are fixed) or `event_msg`. Each line is flushed when written, so
+they are fixed), `session_settings` (the effective model, effort, approvals and sandbox, at the
+start and on every change: tui/engine/replay.py) or `event_msg`. Each line is flushed when written, so
 a killed process loses nothing it had recorded; resume (tui/engine/resume.py) rebuilds the history
 from the `response_item`s and `compacted` lines and appends to the same file.
 """
