@@ -29,7 +29,20 @@ class Item:
 
     kind: Kind
     heading: str
-    body: list[str] = field(default_factory=list)
+    lines: list[str] | None = field(default_factory=list)
+    """The body's lines; None until `body` cleans `raw` (a command's output is cleaned once, as
+    the model got it, not first as the shorter tail its end event carries)."""
+    raw: str = ""
+    clean: Callable[[str], str] | None = None
+
+    @property
+    def body(self) -> list[str]:
+        if self.lines is None:
+            self.lines = _lines(self.clean(self.raw) if self.clean is not None else self.raw)
+        return self.lines
+
+    def set_output(self, raw: str, clean: Callable[[str], str]) -> None:
+        self.lines, self.raw, self.clean = None, raw, clean
 
     def text(self) -> str:
         """What `c` copies: the heading and the body, as shown."""
@@ -92,11 +105,11 @@ class TranscriptBuilder:
             item = self.items[n]
             item.heading += f"  [{wording.command_state(e.exit_code, e.timed_out, e.interrupted)}, {e.duration_s:.1f}s]"
             if e.call_id not in self._full_output:
-                item.body = _lines(red(e.output))
+                item.set_output(e.output, red)
             return n
         if isinstance(e, ev.ToolCallEnded) and e.call_id in self._calls:
             n = self._calls[e.call_id]
-            self.items[n].body = _lines(red(e.output))  # whole: what the model read
+            self.items[n].set_output(e.output, red)  # whole: what the model read
             self._full_output.add(e.call_id)
             return n
         if isinstance(e, ev.McpToolCallBegan):
@@ -106,7 +119,7 @@ class TranscriptBuilder:
             n = self._call(e.call_id, "tool")
             item = self.items[n]
             item.heading += f"  [{wording.mcp_call_state(e.success, e.timed_out)}, {e.duration_s:.1f}s]"
-            item.body = _lines(red(e.output))
+            item.set_output(e.output, red)
             return n
         if isinstance(e, ev.PatchApplyBegan):
             return self._append(_patch(displayable(e), self._redact))
