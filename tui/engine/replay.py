@@ -23,7 +23,7 @@ from typing import Any, Literal, Union
 
 from tui import protocol as ev
 from tui.engine.compact import is_real_user_message
-from tui.engine.resume import INTERRUPTED_OUTPUT
+from tui.engine.resume import INTERRUPTED_OUTPUT, _gc_paused
 from tui.engine.rollout import iter_rollout
 from tui.model.items import message_text
 from tui.model.types import Usage
@@ -73,6 +73,15 @@ def replay_rollout(path: Path) -> Replay:
     calls: dict[str, dict[str, Any]] = {}  # call_id → the call item, for outputs and old commands
     running: dict[str, ev.Event] = {}  # started, not (yet) ended: a killed session leaves some
     note = prompt_text("summary_prefix.md").strip()
+    with _gc_paused():  # as load_rollout: many objects that all live on
+        _read(path, out, calls, running, note)
+    out.events.extend(_stopped(e) for e in running.values())
+    return out
+
+
+def _read(
+    path: Path, out: Replay, calls: dict[str, dict[str, Any]], running: dict[str, ev.Event], note: str
+) -> None:
     for line in iter_rollout(path):
         kind, payload = line.get("type"), line.get("payload")
         if not isinstance(payload, dict):
@@ -95,8 +104,6 @@ def replay_rollout(path: Path) -> Replay:
             out.events.append(_compaction_marker(payload))
         elif kind == SETTINGS_RECORD:
             out.settings = payload
-    out.events.extend(_stopped(e) for e in running.values())
-    return out
 
 
 def _stopped(began: ev.Event) -> ev.Event:
