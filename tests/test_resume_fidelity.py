@@ -258,3 +258,26 @@ def test_a_command_the_session_was_killed_in_shows_as_interrupted(tmp_path: Path
     path.write_text("".join(json.dumps({"type": k, "payload": p}) + "\n" for k, p in lines) + '{"type": "event_msg", "payl')
     events = replay_rollout(path).events
     assert isinstance(events[-1], ev.ExecCommandEnded) and events[-1].interrupted and events[-1].call_id == "c"
+
+
+async def test_the_app_shows_a_resumed_session_with_its_commands_plan_and_budget(fake_openai: FakeOpenAI, ws: Path, tmp_path: Path) -> None:
+    from tui.app.app import CodeloopApp
+    from tui.app.widgets.conversation import NoticeCell, PatchCell, ToolCell
+
+    home = tmp_path / "home"
+    live = await _recorded_session(fake_openai, ws, home)
+    assert live.rollout is not None
+    rc, provider = _configure(fake_openai, ws, home)
+    sess = resume_session(rc, provider, live.rollout.path, interactive=True)
+    app = CodeloopApp(sess, resumed=True)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause(0.2)
+        tool = app.query_one(ToolCell)
+        assert tool.command == ["cat", "long.txt"] and "line 00599" in str(tool.render())
+        assert app.query(PatchCell), "the patch"
+        assert [(s.step, s.status) for s in app.main.plan.steps] == [("read calc.py", "completed"), ("fix add", "in_progress")]
+        budget = app.main.budget.model
+        assert budget.used > 0 and budget.session_total_tokens == live.total_usage.total_tokens, "not 0 / 272k"
+        notices = [str(n.render()) for n in app.query(NoticeCell)]
+        assert any("Resumed session" in n and "Ctrl+T" in n for n in notices)
+    await sess.submit(ev.Shutdown())
