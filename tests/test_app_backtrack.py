@@ -298,7 +298,6 @@ async def test_in_a_resumed_session_the_fork_reaches_messages_from_before_the_re
 
     from tui.config import load_config, resolve_provider
     from tui.engine.bootstrap import build_session, resume_session
-    from tui.engine.resume import transcript
 
     ws, home = tmp_path / "ws", tmp_path / "home"
     ws.mkdir()
@@ -314,7 +313,7 @@ async def test_in_a_resumed_session_the_fork_reaches_messages_from_before_the_re
     await live.submit(ev.Shutdown())
     assert live.rollout is not None
     sess = resume_session(rc, provider, live.rollout.path, interactive=True)
-    app = CodeloopApp(sess, transcript=transcript(sess.history))
+    app = CodeloopApp(sess, resumed=True)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: _users(app) == ["one", "two"])
         await pilot.press("escape", "escape", "down", "enter")

@@ -312,3 +312,23 @@ async def test_files_that_cannot_be_restored_fork_nothing_and_say_why(fake_opena
     assert "could not be restored" in warning.message and "Nothing was forked" in warning.message
     assert not of_type(events, ev.HistoryForked) and isinstance(events[-1], ev.TurnCompleted)
     assert _json(sess.history) == before and len(fake_openai.responses_bodies()) == requests
+
+
+async def test_a_resumed_forked_session_shows_the_fork_not_the_branch_it_left(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    """What resume and Ctrl+T show again (engine/replay.py) follows the fork: the messages and
+    the command of the abandoned branch are not replayed, the edited message and its answer are."""
+    from tui.engine.replay import replay_rollout
+
+    ws, home = tmp_path / "ws", tmp_path / "home"
+    ws.mkdir()
+    rc, provider = _configure(fake_openai, ws, home)
+    live = build_session(rc, provider, interactive=False)
+    await _three_turns(fake_openai, live)
+    fake_openai.queue_response(fe.turn(fe.message_item("forked answer")))
+    await _backtrack(live, 1, "two, edited")
+    await live.submit(ev.Shutdown())
+    assert live.rollout is not None
+    events = replay_rollout(live.rollout.path).events
+    said = [e.text for e in events if isinstance(e, (ev.UserMessageRecorded, ev.AgentMessage))]
+    assert said == ["one", "answer one", "two, edited", "forked answer"]
+    assert not [e for e in events if isinstance(e, (ev.ExecCommandBegan, ev.ExecCommandEnded))]

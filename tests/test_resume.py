@@ -373,7 +373,7 @@ async def test_the_app_opens_a_resumed_session_on_its_last_messages(fake_openai:
     rc, provider = _configure(fake_openai, ws, home)
     assert live.rollout is not None
     sess = resume_session(rc, provider, live.rollout.path, interactive=True)
-    app = CodeloopApp(sess, transcript=transcript(sess.history))
+    app = CodeloopApp(sess, resumed=True)
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.pause(0.1)
         assert [str(c.render()) for c in app.query(UserCell)] == ["add a notes file", "what does add do?"]

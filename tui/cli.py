@@ -114,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="the newest session started in this folder, else the newest of all",
     )
     rs.add_argument(
-        "session_id", nargs="?", metavar="SESSION_ID", help="id (or a unique prefix) of the session"
+        "session_id", nargs="?", metavar="SESSION_ID",
+        help="id (or a unique prefix) of the session; with neither it nor --last, the app opens on a picker",
     )
 
     sv = sub.add_parser(

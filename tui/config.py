@@ -313,6 +313,8 @@ class ResolvedConfig:
     home: Path
     config_file: Path | None
     instructions: str | None
+    given_on_command_line: frozenset[str] = frozenset()
+    """Top-level keys set by flags, `-c` or `-p` (a resume keeps what was recorded for the others)."""
 
 
 @dataclass(frozen=True)
@@ -368,7 +370,9 @@ def load_config(
         raw.update({k: v for k, v in profiles[name].items() if k not in overrides})
         raw["profile"] = name
 
-    raw.update(flag_values(args))
+    flags = flag_values(args)
+    raw.update(flags)
+    given = set(flags) | set(overrides) | (set(raw["profiles"][name]) if getattr(args, "profile", None) else set())
     if (theme := getattr(args, "theme", None)) is not None and isinstance(raw.get("tui", {}), dict):
         raw["tui"] = {**raw.get("tui", {}), "theme": theme}
     providers = dict(raw.get("model_providers", {}))
@@ -387,7 +391,7 @@ def load_config(
                 f"{where}: instructions_file: cannot read {str(config.instructions_file)!r}: "
                 f"{reason}"
             ) from None
-    return ResolvedConfig(config, cwd, home, config_file, instructions)
+    return ResolvedConfig(config, cwd, home, config_file, instructions, frozenset(given))
 
 
 def resolve_provider(rc: ResolvedConfig, env: Mapping[str, str] | None = None) -> ProviderSettings:

@@ -88,6 +88,7 @@ class CodeloopApp(PaneKeysApp):
         Binding("ctrl+c", "interrupt_or_quit", "Interrupt/quit", id="app.ctrl_c", priority=True),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
         Binding("f1", "pane_help", "Help", id="app.help"),
+        Binding("ctrl+t", "transcript", "Transcript", id="app.transcript", priority=True, show=False),
         Binding("f2", "maximize('conversation')", "Conversation", id="pane.conversation"),
         Binding("f3", "maximize('plan')", "Plan", id="pane.plan"),
         Binding("f4", "maximize('diff')", "Diff", id="pane.diff"),
@@ -105,19 +106,22 @@ class CodeloopApp(PaneKeysApp):
         tui: TuiSettings | None = None,
         home: Path | None = None,
         initial_text: str = "",
-        transcript: list[tuple[str, str]] | None = None,
+        resumed: bool = False,
         sessions: SessionFactory | None = None,
         preview: SessionPreview | None = None,
+        pick_first: bool = False,
     ) -> None:
-        """`session`, or None with a `preview` that says how to start one after the first frame."""
+        """`session`, or None with a `preview` that says how to start one after the first frame;
+        `pick_first`: the /resume picker comes first, and the preview's session only on its Esc."""
         super().__init__()
         if session is None and preview is None:
             raise ValueError("CodeloopApp needs a session or a preview to start one from")
         self.preview = preview
+        self.pick_first = pick_first
         self._early: list[str] = []  # what was sent before the session existed
         self.initial_text = initial_text
         self.initial_images: list[str] = []  # `-i FILE`: attached to the composer at start
-        self.transcript = transcript  # a resumed session: (role, text) of its last messages
+        self.resumed = resumed  # `session` was resumed: show what it showed
         self.sessions = sessions  # how /new and /resume make another session; None: unavailable
         self.demo = demo
         self.auto_compact_limit = auto_compact_limit
@@ -200,7 +204,9 @@ class CodeloopApp(PaneKeysApp):
         self._apply_keymap()
         self._set_narrow(self.size.width)
         await self._first_notices(cwd)
-        if self.session is None:
+        if self.pick_first and self.sessions is not None:
+            self.pick_session()
+        elif self.session is None:
             # A beat after the first frame, so it reaches the terminal before the engine loads.
             self.set_timer(STARTUP_BEAT_S, self._start_session)
         else:
@@ -226,14 +232,14 @@ class CodeloopApp(PaneKeysApp):
                 "Its context window is tiny on purpose, so you also see a compaction. "
                 "Press Enter to send the task below; approve with y."
             )
-        if self.transcript is not None:
-            await self.main.show_transcript(self.transcript)
+        if self.resumed:
+            await self.main.show_resumed()
         for note in self.startup_notes:
             await conv.add_notice(note, "warning")
 
     def _attach_session(self, session: Session) -> None:
         self.main.attach(session)
-        if not self.demo and self.transcript is None and not session.history:
+        if not self.demo and not self.resumed and not session.history:
             self.call_later(show_welcome, self.main.conversation, session)
         # After the first frame is on screen: the warm-up's imports would compete for the GIL.
         self.call_after_refresh(self.warm_up)
@@ -349,6 +355,15 @@ class CodeloopApp(PaneKeysApp):
             self.notify("Press Ctrl+C again to quit.", timeout=2)
             self.set_timer(2.0, self._disarm)
 
+    def action_transcript(self) -> None:
+        """Ctrl+T: the whole session in a pager (screens/transcript.py); again, it closes."""
+        from tui.app.screens.transcript import TranscriptScreen
+
+        if isinstance(self.screen, TranscriptScreen):
+            self.screen.dismiss(None)
+        elif self.screen is self.main and self.session is not None:
+            self.push_screen(TranscriptScreen(self.session.log, self.session.session_id))
+
     def _disarm(self) -> None:
         self._ctrl_c_armed = False
 
@@ -390,7 +405,7 @@ class CodeloopApp(PaneKeysApp):
         elif self.session.turn_running:
             await conv.add_notice(f"A turn is running; interrupt it (Esc) before {name}.", "warning")
         elif name == "/new":
-            await self._replace_session(self.sessions.new(), None)
+            await self._replace_session(self.sessions.new(), resumed=False)
         else:
             self.pick_session()
 
@@ -406,24 +421,35 @@ class CodeloopApp(PaneKeysApp):
     def _show_picker(self, found: list[Any]) -> None:
         from tui.app.screens.resume import ResumeScreen
 
-        self.push_screen(ResumeScreen(found, self.session.session_id), callback=self._resume_chosen)
+        current = self.session.session_id if self.session is not None else ""
+        self.push_screen(ResumeScreen(found, current), callback=self._resume_chosen)
 
     async def _resume_chosen(self, path: Path | None) -> None:
+        first = self.session is None  # `codeloop resume`: the picker came before any session
         if path is None or self.sessions is None:
+            if first:
+                await self._start_session()
             return
-        from tui.engine.resume import transcript
-
         try:
             session = self.sessions.resume(path)
         except Exception as e:  # a damaged rollout: say so, keep the current session
             await self.main.conversation.add_notice(redact(f"/resume: {e}"), "error")
+            if first:
+                await self._start_session()
             return
-        await self._replace_session(session, transcript(session.history))
+        if first:
+            self.main.session = session
+            self.main.show_settings()
+            self.main.status.set(cwd=str(session.settings.cwd))
+            await self.main.show_resumed()
+            self._attach_session(session)
+        else:
+            await self._replace_session(session, resumed=True)
 
-    async def _replace_session(self, session: Session, shown: list[tuple[str, str]] | None) -> None:
+    async def _replace_session(self, session: Session, *, resumed: bool) -> None:
         self._files_listed_at = None  # the new session may work in another folder
-        await self.main.switch_to(session, shown)
-        if shown is None:
+        await self.main.switch_to(session, resumed=resumed)
+        if not resumed:
             await show_welcome(self.main.conversation, session, fresh=True)
         self.warm_up()
 

@@ -67,6 +67,7 @@ def help_text() -> str:
         "Keys: Enter send · Ctrl+J newline · Up/Down recall · Esc interrupt · Ctrl+C interrupt, twice quit",
         "      Copy: select with the mouse, then Ctrl+C · c on a focused command (Tab to it) · /copy the last answer",
         "      Ctrl+Q quit · F1 help for the focused pane · F2–F5 maximize a pane · Ctrl+P palette",
+        "      Ctrl+T transcript: the whole session, every command's whole output (/ search, n/N, c copy, Esc)",
         "In an approval: y once · a for the session · n deny (the model is told) · Esc abort the turn",
         "!cmd runs cmd yourself, in the session's sandbox, no approval; the model sees its output next turn",
         "@ then part of a path: pick a file (Up/Down, Tab or Enter inserts its path, Esc closes; an image is attached)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -13,40 +14,24 @@ if TYPE_CHECKING:
 
 
 def run_resume(args: argparse.Namespace) -> int:
-    """`codeloop resume [--last | SESSION_ID]`; with neither, list the recorded sessions."""
+    """`codeloop resume [--last | SESSION_ID]`; with neither, the app opens on the picker.
+
+    No API key is needed to list, pick and read a session: a request made without one fails
+    with the missing key's message (tui/engine/keyless.py)."""
     session_id = getattr(args, "session_id", None)
     if getattr(args, "last", False) and session_id:
         print("codeloop: give --last or a SESSION_ID, not both", file=sys.stderr)
         return 2
     if not getattr(args, "last", False) and not session_id:
-        return list_recorded_sessions(args)
+        return run_app(args, pick=True)
     from tui.engine.resume import ResumeRequest
 
     return run_app(args, resume=ResumeRequest(session_id))
 
 
-def list_recorded_sessions(args: argparse.Namespace) -> int:
-    from tui.engine.bootstrap import configure_or_report
-    from tui.engine.resume import list_sessions
-
-    configured = configure_or_report(args)
-    if configured is None:
-        return 2
-    rc, _ = configured
-    sessions = list_sessions(rc.home)
-    for info in sessions[:20]:
-        first = " ".join((info.first_message or "(no message)").split())
-        print(f"{info.session_id}  {info.started.astimezone():%Y-%m-%d %H:%M}  {info.cwd}  {first[:60]}")
-    print(
-        "codeloop: resume which session? Pass --last or a SESSION_ID (a unique prefix will do)."
-        if sessions else f"codeloop: there is no recorded session in {rc.home / 'sessions'}",
-        file=sys.stderr,
-    )
-    return 2
-
-
-def run_app(args: argparse.Namespace, resume: ResumeRequest | None = None) -> int:
-    """The app on a new session, or on the recorded one `resume` designates."""
+def run_app(args: argparse.Namespace, resume: ResumeRequest | None = None, *, pick: bool = False) -> int:
+    """The app on a new session, on the recorded one `resume` designates, or (`pick`) on the
+    picker of recorded sessions (Esc there starts a new one)."""
     # No garbage collection until the first frame is up (the app's warm_up turns it back on):
     # start-up allocates a lot and frees almost nothing, and the collector's passes over it
     # cost ~40 ms of the first frame.
@@ -86,11 +71,27 @@ def run_app(args: argparse.Namespace, resume: ResumeRequest | None = None) -> in
         args.config = overrides
         args.cd = str(workspace)
     try:
-        configured = configure_or_report(args)
+        key_problem = None
+        if resume is None and not pick:
+            configured = configure_or_report(args)
+        else:
+            from tui.engine.keyless import configure_keyless
+
+            keyless = configure_keyless(args)
+            configured = None if keyless is None else keyless[:2]
+            key_problem = None if keyless is None else keyless[2]
         if configured is None:
             return 2
         rc, provider = configured
         cfg = rc.config
+        client = None
+        if key_problem is not None:
+            from tui.engine.keyless import MissingKeyClient
+
+            client = MissingKeyClient(key_problem, provider.base_url)
+        if pick and not _has_sessions(rc.home):
+            print(f"codeloop: there is no recorded session in {rc.home / 'sessions'}", file=sys.stderr)
+            return 2
         from tui.app.app import CodeloopApp, SessionFactory, SessionPreview
         from tui.app.startup import git_branch
         from tui.engine.models import auto_compact_limit, context_window
@@ -102,14 +103,14 @@ def run_app(args: argparse.Namespace, resume: ResumeRequest | None = None) -> in
                 window = cfg.model_context_window or context_window(cfg.model)
                 preview = SessionPreview(
                     cfg.model, rc.cwd, cfg.approval_policy, sandbox.mode, window,
-                    start=lambda: build_session(rc, provider, interactive=True),
+                    start=lambda: build_session(rc, provider, interactive=True, client=client),
                 )
                 limit = auto_compact_limit(cfg.model, cfg.model_auto_compact_token_limit, window)
             else:
                 from tui.engine.resume import RolloutError, SessionNotFound
 
                 try:
-                    session = resume_session(rc, provider, resume.locate(rc.home, rc.cwd), interactive=True)
+                    session = resume_session(rc, provider, resume.locate(rc.home, rc.cwd), interactive=True, client=client)
                 except (SessionNotFound, RolloutError) as e:
                     print(f"codeloop: {e}", file=sys.stderr)
                     return 2
@@ -117,10 +118,6 @@ def run_app(args: argparse.Namespace, resume: ResumeRequest | None = None) -> in
         except SandboxUnavailable as e:
             print(f"codeloop: {e}", file=sys.stderr)
             return 2
-        if session is not None:
-            from tui.engine.resume import transcript
-
-            shown = transcript(session.history)
         from tui.engine.images import ImageError, check_files
         from tui.safety.terminal_text import neutralize
 
@@ -132,15 +129,18 @@ def run_app(args: argparse.Namespace, resume: ResumeRequest | None = None) -> in
         app = CodeloopApp(
             session, demo=demo is not None, auto_compact_limit=limit, branch=git_branch(rc.cwd),
             tui=cfg.tui, home=rc.home, initial_text=initial_text,
-            transcript=shown if session is not None else None,
+            resumed=session is not None,
             sessions=SessionFactory(
                 home=rc.home,
-                new=lambda: build_session(rc, provider, interactive=True),
-                resume=lambda path: resume_session(rc, provider, path, interactive=True),
+                new=lambda: build_session(rc, provider, interactive=True, client=client),
+                resume=lambda path: resume_session(rc, provider, path, interactive=True, client=client),
             ),
             preview=preview,
+            pick_first=pick,
         )
         app.initial_images = images
+        if key_problem is not None:
+            app.startup_notes.append(f"{key_problem.splitlines()[0]} Recorded sessions can be opened and read (Ctrl+T shows one whole); sending needs the key.")
         try:
             from tui.app.escape_keys import install
 
@@ -163,6 +163,12 @@ def run_app(args: argparse.Namespace, resume: ResumeRequest | None = None) -> in
             kept = leave_workspace(workspace)
             if kept is not None:
                 print(kept, file=sys.stderr)
+
+
+def _has_sessions(home: Path) -> bool:
+    from tui.engine.resume import list_sessions
+
+    return bool(list_sessions(home))
 
 
 def exit_summary(session: Session | None) -> str:

@@ -253,26 +253,33 @@ def resume_session(
 
     The request prefix stays byte-identical to the session's last request: same id (so the same
     prompt_cache_key), the instructions it was started with, the tools it was offered, and the
-    history rebuilt item for item. The current configuration decides everything else (model,
-    approvals, sandbox, cwd); where it differs from what the model was last told, the difference
-    is appended as a settings diff, as after a mid-session change.
+    history rebuilt item for item. The model, reasoning effort, approvals and sandbox it
+    recorded are restored unless the command line sets them (tui/engine/restore.py); the
+    current configuration decides the rest (cwd, ...). Where the settings differ from what the
+    model was last told, the difference is appended as a settings diff, as after a mid-session
+    change. `session.log` gets what the
+    session showed (tui/engine/replay.py), for the faces to show again.
 
     Raises RolloutError for a file that is not a session, SandboxUnavailable as build_session.
     """
     from tui.engine.context import TurnSettings
     from tui.engine.private_files import tighten_home
     from tui.engine.images import restore as restore_images
+    from tui.engine.replay import replay_rollout
+    from tui.engine.restore import recorded_settings, restore_settings
     from tui.engine.resume import load_rollout, reference_settings
     from tui.engine.rollout import RolloutWriter
     from tui.engine.session import Session
     from tui.protocol import WarningIssued
     from tui.tools.specs import WEB_SEARCH_SPEC, prompt_text
 
-    cfg = rc.config
-    sandbox = sandbox_policy(rc)
     resumed = load_rollout(path)
     images = restore_images(resumed.history)  # read again from their files; see engine/images.py
     meta = resumed.meta
+    replayed = replay_rollout(path)
+    rc, restore_notes = restore_settings(rc, recorded_settings(replayed.settings, resumed.reference, meta))
+    cfg = rc.config
+    sandbox = sandbox_policy(rc)
     session_id = str(meta["id"])
     instructions = meta.get("instructions")
     if not isinstance(instructions, str):  # a rollout from before instructions were recorded
@@ -300,7 +307,10 @@ def resume_session(
     )
     seed_cache_watch(session, resumed)
     session.images = images.refs
-    for notice in [*notices, *images.warnings]:
+    session.log[:0] = replayed.events  # what the session showed, for the faces to show again
+    session.replayed = len(replayed.events)
+    session.total_usage = replayed.usage
+    for notice in [*restore_notes, *notices, *images.warnings]:
         session.emit(WarningIssued(notice))
     if web_search_warning:
         session.emit(WarningIssued(web_search_warning))

@@ -3,7 +3,9 @@
 One JSON object per line, `{"timestamp", "type", "payload"}` with type `session_meta`,
 `response_item`, `turn_context`, `compacted`, `mcp_tools` (the MCP tool specs offered, once
 they are fixed), `ghost_snapshot` (an undo snapshot), `history_forked` (a Backtrack: the history
-keeps its first `keep_items` items, tui/engine/fork.py) or `event_msg`. Each line is flushed when written, so
+keeps its first `keep_items` items, tui/engine/fork.py), `session_settings` (the effective model,
+effort, approvals and sandbox, at the start and on every change: tui/engine/replay.py) or
+`event_msg`. Each line is flushed when written, so
 a killed process loses nothing it had recorded; resume (tui/engine/resume.py) rebuilds the history
 from the `response_item`s and `compacted` lines and appends to the same file.
 """

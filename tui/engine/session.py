@@ -21,6 +21,7 @@ from tui.engine.fork import ForkLog, start_backtrack
 from tui.engine.images import ImageRefs
 from tui.engine.options import SessionOptions
 from tui.engine.review import run_review
+from tui.engine.replay import LOGGED_EVENTS, PERSISTED_FOR_REPLAY, SETTINGS_RECORD, settings_record
 from tui.engine.rollout import RolloutWriter
 from tui.engine.tokens import ContextMeter
 from tui.engine.undo_turn import run_undo, take_turn_snapshot
@@ -71,7 +72,7 @@ _PERSISTED_EVENTS = frozenset(
     {"token_usage", "plan_updated", "turn_completed", "turn_aborted", "turn_failed", "error",
      "approval_decided", "exec_command_ended", "patch_apply_ended", "stream_retrying", "warning",
      "mcp_server_status", "mcp_tool_call_ended", "cache_missed"}
-)
+) | PERSISTED_FOR_REPLAY
 
 
 class Session:
@@ -121,6 +122,8 @@ class Session:
         self.snapshots: list[Snapshot] = []  # one per user turn, newest last
         self.undo_available: bool | None = None  # None until the first snapshot tells
         self.history: list[dict[str, Any]] = list(history or [])
+        self.log: list[Event] = []  # what the transcript shows (tui/engine/replay.py LOGGED_EVENTS)
+        self.replayed = 0  # how many of `log`'s first events a resume read from the rollout
         self.approvals = ApprovalStore()
         self.total_usage = Usage()
         self.cache_watch = CacheWatch()  # explains each request that reads less from the cache
@@ -135,6 +138,7 @@ class Session:
         self._turn_seq = 0
         if history is None:
             self._write_session_meta(meta or {})
+        self._record_settings()
         self.emit(SessionConfigured(
             self.session_id, settings.model, str(settings.cwd), settings.approval_policy,
             settings.sandbox.mode, str(rollout.path) if rollout else None,
@@ -271,6 +275,11 @@ class Session:
         if self.settings.model != old or op.effort is not None:
             self.options = switched_options(self.options, old, self.settings.model, op.effort)
             self.meter.auto_compact_limit = self.options.auto_compact_limit
+        self._record_settings()
+
+    def _record_settings(self) -> None:
+        s, effort = self.settings, (self.options.reasoning or {}).get("effort")
+        self.persist(SETTINGS_RECORD, settings_record(s.model, effort, s.approval_policy, s.sandbox.mode, str(s.cwd)))
 
     # ------------------------------------------------------------ engine internals
 
@@ -280,6 +289,8 @@ class Session:
         elif isinstance(event, ApprovalDecided):
             self._awaiting.pop(event.call_id, None)
         self._events.put_nowait(event)
+        if event.type in LOGGED_EVENTS:
+            self.log.append(event)
         if event.type in _PERSISTED_EVENTS:
             self.persist("event_msg", event.to_json())
 

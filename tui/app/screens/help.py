@@ -19,7 +19,9 @@ PANE_HELP = {
         "more arrives, and Ctrl+End jumps back to it (and follows again). F2 maximizes it.\n"
         "Tab to a command, then c copies its command line and Enter shows all its output. "
         "Select text with the mouse and press Ctrl+C to copy it; /copy copies the last answer "
-        "(both through the terminal's clipboard, OSC 52, so they work over SSH)."
+        "(both through the terminal's clipboard, OSC 52, so they work over SSH).\n"
+        "Ctrl+T opens the transcript: the whole session, each command with all its output "
+        "(/ searches, n/N next/previous, c copies the item under the cursor, Esc closes)."
     ),
     "plan": "Plan\n\nThe steps the model posts with update_plan: ✔ done, ▶ in progress, ○ pending. F3 maximizes it.",
     "diff": (

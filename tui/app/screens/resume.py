@@ -33,14 +33,20 @@ class ResumeScreen(ModalScreen[Path | None]):
     ResumeScreen OptionList { height: 1fr; margin-top: 1; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="resume.cancel")]
+    # Focused as the screen is shown (not in on_mount: an Enter typed at once may have dismissed
+    # the screen, its children gone, before on_mount ran).
+    AUTO_FOCUS = "OptionList"
 
     def __init__(self, sessions: list[SessionInfo], current: str) -> None:
+        """`current`: the session shown, left out of the list; "" at `codeloop resume`'s start,
+        where Esc starts a new session instead."""
         super().__init__()
         self.sessions = [s for s in sessions if s.session_id != current]
+        self.esc = "Esc starts a new session" if not current else "Esc cancels"
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Resume which session? (Enter opens it, Esc cancels)" if self.sessions else "No other recorded session.")
+            yield Label(f"Resume which session? (Enter opens it, {self.esc})" if self.sessions else "No other recorded session.")
             yield OptionList(*(
                 Option(
                     f"{s.started.astimezone():%Y-%m-%d %H:%M}  {_size(s.size_bytes):>8}  {s.cwd}\n"
@@ -49,9 +55,6 @@ class ResumeScreen(ModalScreen[Path | None]):
                 )
                 for n, s in enumerate(self.sessions)
             ))
-
-    def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(self.sessions[int(event.option.id or 0)].path)

@@ -189,35 +189,40 @@ class SessionScreen(Screen[None]):
         self.session = session
         self.pump_events()
 
-    async def switch_to(self, session: Session, transcript: list[tuple[str, str]] | None) -> None:
+    async def switch_to(self, session: Session, *, resumed: bool) -> None:
         """Another session (/new, /resume): the old one is shut down and the panes start over,
-        with the last messages of a resumed one."""
+        with what a resumed one showed."""
         old, self.session = self.session, session
         await old.submit(ev.Shutdown())
         await self.conversation.remove_children()
         self.plan.update_plan([], None)
         self.diff.clear()
         self.budget.reset(session.context_window, session.auto_compact_limit)
-        s = session.settings
-        self.status.set(model=s.model, cwd=str(s.cwd), approval=s.approval_policy, sandbox=s.sandbox.mode)
+        self.show_settings()
+        self.status.set(cwd=str(session.settings.cwd))
         self.queued.clear()
         self.backtrack.reset()
-        if transcript is not None:
-            await self.show_transcript(transcript)
+        if resumed:
+            await self.show_resumed()
         else:
             await self.conversation.add_notice(f"New session {session.session_id}.")
         self.pump_events()  # exclusive: replaces the worker reading the old session
 
-    async def show_transcript(self, transcript: list[tuple[str, str]]) -> None:
-        conv = self.conversation
-        for role, text in transcript:
-            if role == "user":
-                await conv.add_user(text)
-            else:
-                await conv.finish_answer(text)
-        await conv.add_notice(
-            f"Resumed session {self.session.session_id} ({len(self.session.history)} items): "
-            "the model has the whole conversation; the last messages are shown above."
+    async def show_resumed(self) -> None:
+        """A resumed session's recorded events through the same handlers: its last turns in the
+        conversation, the plan and the token budget from all of it (Ctrl+T shows everything)."""
+        from tui.engine.replay import history_events, replay_start  # the engine loads after the first frame
+
+        recorded = self.session.log[: self.session.replayed] or history_events(self.session.history)
+        start = replay_start(recorded)
+        for n, event in enumerate(recorded):
+            if isinstance(event, ev.UserMessageRecorded) and n >= start:  # live, shown as it was sent
+                await self.conversation.add_user(_red(displayable(event).text))
+            elif n >= start or isinstance(event, (ev.PlanUpdated, ev.TokenUsage)):
+                await self.show_event(event)
+        await self.conversation.add_notice(
+            f"Resumed session {self.session.session_id} ({len(self.session.history)} items): the model "
+            f"has the whole conversation{'; the last turns are shown above' if start else ''}. Ctrl+T shows all of it."
         )
 
     # ------------------------------------------------------------------ user → engine
