@@ -83,7 +83,33 @@ def build_parser() -> argparse.ArgumentParser:
         usage="codeloop exec [options] PROMPT\n       codeloop exec [options] resume (--last | SESSION_ID) PROMPT",
     )
     _add_config_flags(ex)
-    ex.add_argument("--json", action="store_true", help="print every event as a JSON line")
+    ex.add_argument(
+        "--json",
+        action="store_true",
+        help="print Codex's `exec --json` event lines on stdout (thread.started, item.completed, …)",
+    )
+    ex.add_argument(
+        "--engine-events",
+        action="store_true",
+        help="print codeloop's own engine events as JSON lines instead (live command output included)",
+    )
+    ex.add_argument(
+        "-o",
+        "--output-last-message",
+        metavar="FILE",
+        help="also write the final message to FILE (empty when there is none)",
+    )
+    ex.add_argument(
+        "--output-schema",
+        metavar="FILE",
+        help="a JSON Schema (strict) the final answer must match; sent as structured output",
+    )
+    ex.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the progress lines: auto (a terminal without NO_COLOR), always or never",
+    )
     ex.add_argument(
         "--last",
         action="store_true",
