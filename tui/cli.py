@@ -11,6 +11,7 @@ import sys
 from typing import Sequence
 
 from tui import __version__
+from tui.cli_help import parser_help, summary
 
 APPROVAL_POLICIES = ("untrusted", "on-request", "on-failure", "never")
 SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
@@ -34,9 +35,21 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-p", "--profile", default=s, help="config profile to use")
     parser.add_argument(
-        "-a", "--ask-for-approval", choices=APPROVAL_POLICIES, default=s, dest="approval_policy"
+        "-a",
+        "--ask-for-approval",
+        choices=APPROVAL_POLICIES,
+        default=s,
+        dest="approval_policy",
+        help="when to ask before a command, edit or MCP call: %(choices)s (default: untrusted)",
     )
-    parser.add_argument("-s", "--sandbox", choices=SANDBOX_MODES, default=s, dest="sandbox_mode")
+    parser.add_argument(
+        "-s",
+        "--sandbox",
+        choices=SANDBOX_MODES,
+        default=s,
+        dest="sandbox_mode",
+        help="what commands may touch: %(choices)s (default: workspace-write)",
+    )
     parser.add_argument(
         "--full-auto",
         action="store_true",
@@ -51,7 +64,7 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         dest="yolo",
         help="run every command without approval and without a sandbox",
     )
-    parser.add_argument("-C", "--cd", default=s, metavar="DIR", help="working directory")
+    parser.add_argument("-C", "--cd", default=s, metavar="DIR", help="the folder to work in (default: the current one)")
 
 
 def _port(text: str) -> int:
@@ -65,11 +78,8 @@ def _port(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="codeloop",
-        description="A keyboard-driven coding agent for the terminal.",
-    )
-    parser.add_argument("--version", action="version", version=f"codeloop {__version__}")
+    parser = argparse.ArgumentParser(prog="codeloop", **parser_help("codeloop"))
+    parser.add_argument("--version", action="version", version=f"codeloop {__version__}", help="print the version and exit")
     parser.add_argument(
         "--demo", action="store_true", help="run the app against a built-in scripted model"
     )
@@ -79,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser(
         "exec",
-        help="run one task headless; the final message goes to stdout",
+        help=summary("exec"),
+        **parser_help("exec"),
         usage="codeloop exec [options] PROMPT\n       codeloop exec [options] resume (--last | SESSION_ID) PROMPT",
     )
     _add_config_flags(ex)
@@ -118,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     # `resume` as the first word continues a recorded session (see tui/exec_cmd.py).
     ex.add_argument("prompt", nargs="+", metavar="PROMPT", help="the task; '-' reads it from stdin")
 
-    rs = sub.add_parser("resume", help="continue a recorded session in the app")
+    rs = sub.add_parser("resume", help=summary("resume"), **parser_help("resume"))
     _add_config_flags(rs)
     rs.add_argument(
         "--last",
@@ -129,12 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         "session_id", nargs="?", metavar="SESSION_ID", help="id (or a unique prefix) of the session"
     )
 
-    sv = sub.add_parser(
-        "serve",
-        help="serve the app to a web browser (one session per browser tab)",
-        description="Serve the app to a web browser through textual-serve: every tab that opens "
-        "the printed URL runs its own codeloop with the flags given here.",
-    )
+    sv = sub.add_parser("serve", help=summary("serve"), **parser_help("serve"))
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     sv.add_argument(
         "--port", type=_port, default=8000, help="port to listen on; 0 picks a free one (default: %(default)s)"
@@ -151,21 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--theme", default=argparse.SUPPRESS, help="theme of the app")
     _add_config_flags(sv)
 
-    sub.add_parser(
-        "apply-patch",
-        help="apply an apply_patch-format patch read from stdin in the current directory",
-    )
+    sub.add_parser("apply-patch", help=summary("apply-patch"), **parser_help("apply-patch"))
 
     from tui.mcp_cli import add_subcommands
 
-    add_subcommands(
-        sub.add_parser(
-            "mcp",
-            help="add, list, show or remove MCP servers in config.toml",
-            description="Manage the MCP servers of $CODELOOP_HOME/config.toml ([mcp_servers.NAME]), "
-            "keeping the file's comments and layout.",
-        )
-    )
+    add_subcommands(sub.add_parser("mcp", help=summary("mcp"), **parser_help("mcp")))
     return parser
 
 
