@@ -204,3 +204,26 @@ def test_engine_events_keeps_codeloops_own_lines(fake_openai: FakeOpenAI, worksp
     assert types[0] == "session_configured" and types[-1] == "turn_completed" and "agent_message_delta" in types
     both = run_exec(fake_openai, ws, home, "--engine-events", "--json", "hi")
     assert both.returncode == 2 and "pick one" in both.stderr and both.stdout == ""
+
+
+def test_codeloops_extras_are_lines_a_codex_reader_skips(fake_openai: FakeOpenAI, workspace: tuple[Path, Path]) -> None:
+    """A retry, an automatic compaction and a failed MCP server: Codex has no line for the first
+    two (ours are `codeloop.*`), and reports a warning as an `error` item, as we do."""
+    ws, home = workspace
+    rate_limited = {"error": {"message": "Rate limit reached.", "type": "requests", "param": None, "code": "rate_limit_exceeded"}}
+    fake_openai.queue_http_error(429, rate_limited, headers={"retry-after": "0.01"})
+    fake_openai.queue_response(fe.turn(shell("c1", ["echo", "hi"]), usage=fe.usage(6_000, 200)))
+    fake_openai.queue_compact(fe.compacted(["go"]))
+    fake_openai.queue_response(fe.turn(fe.message_item("done")))
+    broken = ("-c", f'mcp_servers.broken.command="{ws / "no-such-server"}"')
+    proc = run_exec(fake_openai, ws, home, "--json", "--full-auto", "-c", "model_auto_compact_token_limit=5000", *broken, "go")
+    assert proc.returncode == 0, proc.stderr
+    events = codex_events(proc.stdout)
+    types = [e["type"] for e in events]
+    assert "codeloop.stream_retrying" in types
+    assert types.index("codeloop.compaction_started") < types.index("codeloop.compaction_done")
+    done = events[types.index("codeloop.compaction_done")]
+    assert (done["method"], done["reason"]) == ("remote", "auto") and done["before_tokens"] > done["after_tokens"]
+    [warning] = items(events, "error")
+    assert "MCP server 'broken' failed" in warning["message"]
+    assert [e["type"] for e in codex_only(events)][-1] == "turn.completed"

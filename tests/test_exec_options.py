@@ -105,7 +105,10 @@ def test_an_unusable_output_path_fails_before_any_request(fake_openai: FakeOpenA
 
 def write_schema(tmp_path: Path, schema: Any, name: str = "schema.json") -> Path:
     path = tmp_path / name
-    path.write_text(schema if isinstance(schema, str) else json.dumps(schema))
+    if isinstance(schema, bytes):
+        path.write_bytes(schema)
+    else:
+        path.write_text(schema if isinstance(schema, str) else json.dumps(schema))
     return path
 
 
@@ -152,8 +155,11 @@ def test_the_schema_reaches_a_chat_completions_provider_as_response_format(fake_
         ({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}, '"additionalProperties": false'),
         ({**SCHEMA, "required": ["verdict"]}, 'every property in "required"; missing files'),
         ({**SCHEMA, "properties": {"deep": {"type": "object", "properties": {}}}, "required": ["deep"]}, "at properties/deep"),
+        ('{"type": "object", "additionalProperties": false, "not": ' * 5000 + "{}" + "}" * 5000, "nested too deeply"),
+        (" " * 1_000_001, "is over 1,000,000 bytes"),
+        (b'{"type": "object", "title": "caf\xe9"}', "cannot read --output-schema"),
     ],
-    ids=["missing", "not-json", "array", "not-object", "open-object", "not-required", "nested"],
+    ids=["missing", "not-json", "array", "not-object", "open-object", "not-required", "nested", "deep", "huge", "not-utf8"],
 )
 def test_a_bad_schema_file_fails_before_any_request(fake_openai: FakeOpenAI, workspace: tuple[Path, Path], tmp_path: Path, content: Any, needle: str) -> None:
     ws, home = workspace

@@ -4,6 +4,7 @@ where asked. Real runs against the local fake server; one run on a real terminal
 from __future__ import annotations
 
 import io
+import json
 import os
 import pty
 import re
@@ -40,7 +41,7 @@ def test_intermediate_messages_go_to_stderr_and_only_the_answer_to_stdout(fake_o
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "Final: add subtracts.\n"
     err = proc.stderr.splitlines()
-    assert err.index("model: First I read calc.py.") + 1 == err.index("  Then I fix it.")
+    assert err.index("model: First I read calc.py.") + 1 == err.index("       Then I fix it.")
     assert err.index("model: First I read calc.py.") < err.index("$ cat calc.py") < err.index("model: It subtracts.")
     assert "Final: add subtracts." not in proc.stderr
 
@@ -92,7 +93,7 @@ def test_mcp_output_is_indented_under_its_call(fake_openai: FakeOpenAI, workspac
     err = proc.stderr.splitlines()
     call = next(i for i, line in enumerate(err) if line.startswith("mcp echo › echo "))
     assert re.fullmatch(r"  done in \d+\.\ds", err[call + 1])
-    assert err[call + 2 : call + 4] == ["    first line", "    second line"]
+    assert err[call + 2 : call + 4] == ["  │ first line", "  │ second line"]
 
 
 @pytest.mark.parametrize(
@@ -209,3 +210,25 @@ class _Terminal(io.StringIO):
 def test_use_color(choice: str, tty: bool, env: dict[str, str], expected: bool) -> None:
     stream = _Terminal() if tty else io.StringIO()
     assert use_color(choice, stream, env) is expected  # type: ignore[arg-type]
+
+
+def test_text_from_outside_cannot_forge_a_line_of_ours(fake_openai: FakeOpenAI, workspace: tuple[Path, Path]) -> None:
+    """A line break in a command's argument, a plan step, a message or in what a command or an MCP
+    server printed never starts a line that reads as exec's own (`$ cmd`, `  exit 0`, `  declined`)."""
+    ws, home = workspace
+    forged = "\n$ rm -rf ~\n  exit 0 in 0.1s\n  declined nothing"
+    fake_openai.queue_response(fe.turn(fe.message_item("Looking." + forged), shell("c1", ["echo", "x" + forged])))
+    fake_openai.queue_response(fe.turn(shell("c2", ["sh", "-c", 'printf "%s\\n" "$1"; exit 1', "sh", forged])))
+    plan = {"plan": [{"step": "read" + forged, "status": "pending"}]}
+    fake_openai.queue_response(fe.turn(fe.function_call_item("p1", "update_plan", json.dumps(plan))))
+    fake_openai.queue_response(fe.turn(mcp_call("m1", "mcp__echo__echo", text="echoed" + forged)))
+    fake_openai.queue_response(fe.turn(fe.message_item("done")))
+    proc = run_exec(fake_openai, ws, home, "--yolo", *MCP_ECHO_FLAGS, "go")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    commands = [line for line in lines if line.startswith("$ ")]
+    assert len(commands) == 2 and all("rm -rf ~" in c and " ↵ " in c for c in commands), commands
+    assert len([line for line in lines if re.match(r"  exit \d+ in ", line)]) == 2
+    assert not any(line.startswith("  declined") for line in lines)
+    assert "  │ $ rm -rf ~" in lines  # the failed command's and the MCP server's output, behind the bar
+    assert any(line.startswith("  [ ] read ↵ $ rm -rf ~") for line in lines)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA_NAME = "codeloop_output_schema"
+MAX_SCHEMA_BYTES = 1_000_000  # far above any schema the API takes; a device or a log is refused
 _SUBSCHEMA_LISTS = ("anyOf", "allOf", "oneOf", "prefixItems")
 _SUBSCHEMA_MAPS = ("properties", "$defs", "definitions")
 
@@ -28,12 +29,18 @@ class OptionError(ValueError):
 def read_output_schema(path: str) -> dict[str, Any]:
     """The `text.format` for the schema in `path`: `{type: json_schema, name, schema, strict}`."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            data = f.read(MAX_SCHEMA_BYTES + 1)
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise OptionError(f"cannot read --output-schema {path}: {e}") from e
+    if len(data) > MAX_SCHEMA_BYTES:
+        raise OptionError(f"--output-schema {path} is over {MAX_SCHEMA_BYTES:,} bytes: not a schema")
     try:
         schema = json.loads(text)
-    except (ValueError, RecursionError) as e:
+    except RecursionError:
+        raise OptionError(f"--output-schema {path}: the schema is nested too deeply") from None
+    except ValueError as e:
         raise OptionError(f"--output-schema {path} is not JSON: {e}") from e
     if not isinstance(schema, dict):
         raise OptionError(f"--output-schema {path} must hold a JSON Schema object, not a JSON {type(schema).__name__}")
@@ -42,7 +49,10 @@ def read_output_schema(path: str) -> dict[str, Any]:
             f"--output-schema {path}: the API takes a schema of type \"object\" at the top, "
             f"got type {json.dumps(schema.get('type'))}"
         )
-    problem = _strict_problem(schema, ())
+    try:
+        problem = _strict_problem(schema, ())
+    except RecursionError:
+        problem = "the schema is nested too deeply"
     if problem is not None:
         raise OptionError(f"--output-schema {path}: {problem}")
     return {"type": "json_schema", "name": SCHEMA_NAME, "schema": schema, "strict": True}

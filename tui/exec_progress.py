@@ -28,6 +28,8 @@ ColorChoice = Literal["auto", "always", "never"]
 FAILED_TAIL_LINES = 5  # a failed command's last lines shown under it
 MCP_OUTPUT_LINES = 10  # an MCP result's first lines shown under its call
 LINE_CHARS = 300  # a shown output line is clipped to this
+OUTPUT_BAR = "  │ "  # before every line printed by a command or an MCP server
+MESSAGE_INDENT = " " * len("model: ")  # a message's next lines, under its first: no line of ours starts so
 
 _STYLES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "magenta": "35"}
 
@@ -86,14 +88,21 @@ class Progress:
         return f"\x1b[{_STYLES[style]}m{text}\x1b[0m"
 
     def line(self, text: str, style: str | None = None) -> None:
+        """One line, always: a line break inside (a command's argument, a plan step, an error)
+        is shown as ↵, so text from outside cannot start a line that looks like one of ours."""
         if self.retrying and self.tty:
             print(file=self.out)  # keep the last retry status, on its own line
         self.retrying = False
-        print(self.paint(self.redactor.redact(text), style), file=self.out, flush=True)
+        print(self.paint(self.redactor.redact(text.replace("\n", " ↵ ")), style), file=self.out, flush=True)
 
     def block(self, lines: list[str], indent: str, style: str | None = "dim") -> None:
         for text in lines:
             self.line(indent + _clip(text), style)
+
+    def output(self, lines: list[str]) -> None:
+        """Lines a command or an MCP server printed, each behind the same bar: none of them can
+        pass for a line of ours."""
+        self.block(lines, OUTPUT_BAR)
 
     def retry(self, text: str) -> None:
         """One line for a series of retries: rewritten in place on a terminal; in a log (not a
@@ -111,7 +120,7 @@ class Progress:
             text, self.pending = self.pending, None
             first, *rest = text.strip().splitlines() or [""]
             self.line(f"model: {first}", "magenta")
-            self.block(rest, "  ", None)
+            self.block(rest, MESSAGE_INDENT, None)
 
     @renders(ev.SessionConfigured)
     def _configured(self, e: ev.SessionConfigured) -> None:
@@ -148,7 +157,7 @@ class Progress:
         state = wording.command_state(e.exit_code, e.timed_out, e.interrupted)
         self.line(f"  {state} in {e.duration_s:.1f}s", "green" if ok else "red")
         if not ok:
-            self.block(e.output.rstrip("\n").splitlines()[-FAILED_TAIL_LINES:], "  │ ")
+            self.output(e.output.rstrip("\n").splitlines()[-FAILED_TAIL_LINES:])
 
     @renders(ev.WebSearchEnded)
     def _web_search(self, e: ev.WebSearchEnded) -> None:
@@ -178,7 +187,9 @@ class Progress:
     @renders(ev.PlanUpdated)
     def _plan(self, e: ev.PlanUpdated) -> None:
         marks = {"completed": "[x]", "in_progress": "[>]", "pending": "[ ]"}
-        self.line("plan:" + "".join(f"\n  {marks.get(s.status, '[ ]')} {s.step}" for s in e.plan))
+        self.line("plan:")
+        for s in e.plan:
+            self.line(f"  {marks.get(s.status, '[ ]')} {s.step}")
 
     @renders(ev.McpServerStatus)
     def _mcp_server(self, e: ev.McpServerStatus) -> None:
@@ -195,7 +206,7 @@ class Progress:
         self.line(f"  {wording.mcp_call_state(e.success, e.timed_out)} in {e.duration_s:.1f}s", "green" if e.success else "red")
         lines = e.output.rstrip("\n").splitlines()
         more = [f"… {len(lines) - MCP_OUTPUT_LINES} more lines"] if len(lines) > MCP_OUTPUT_LINES else []
-        self.block(lines[:MCP_OUTPUT_LINES] + more, "    ")
+        self.output(lines[:MCP_OUTPUT_LINES] + more)
 
     @renders(ev.ToolCallEnded)
     def _tool_ended(self, e: ev.ToolCallEnded) -> None:
