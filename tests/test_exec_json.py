@@ -227,3 +227,17 @@ def test_codeloops_extras_are_lines_a_codex_reader_skips(fake_openai: FakeOpenAI
     [warning] = items(events, "error")
     assert "MCP server 'broken' failed" in warning["message"]
     assert [e["type"] for e in codex_only(events)][-1] == "turn.completed"
+
+
+def test_a_codex_exec_command_line_runs_as_written(fake_openai: FakeOpenAI, workspace: tuple[Path, Path], tmp_path: Path) -> None:
+    """The flags scripts pass to `codex exec` (outside a git repository, as here) work unchanged."""
+    ws, home = workspace
+    fake_openai.queue_response(fe.turn(fe.message_item("ok")))
+    out = tmp_path / "last.txt"
+    proc = run_exec(
+        fake_openai, ws, home,
+        "--skip-git-repo-check", "--json", "--color", "never", "-s", "workspace-write", "--full-auto",
+        "-m", "gpt-5.5", "-C", str(ws), "--output-last-message", str(out), "say ok",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert items(codex_events(proc.stdout), "agent_message")[0]["text"] == "ok" and out.read_text() == "ok"

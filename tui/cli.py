@@ -122,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="colour the progress lines: auto (a terminal without NO_COLOR), always or never",
     )
     ex.add_argument(
+        "--skip-git-repo-check",
+        action="store_true",
+        help="accepted for scripts written for `codex exec`: codeloop runs outside git repositories anyway",
+    )
+    ex.add_argument(
         "--last",
         action="store_true",
         help="with `resume`: the newest session started in this folder, else the newest of all",
