@@ -25,7 +25,7 @@ import signal
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TextIO
 
 from tui import protocol as ev
 from tui import wording
@@ -42,6 +42,9 @@ class Face(Protocol):
     """One of exec's outputs: it shows each event as it comes."""
 
     def show(self, event: ev.Event) -> None: ...
+
+if TYPE_CHECKING:
+    from tui.config import ProviderSettings, ResolvedConfig
 
 EXEC_USAGE = "codeloop exec PROMPT, or codeloop exec resume (--last | SESSION_ID) PROMPT"
 
@@ -134,7 +137,9 @@ class ExecOutputs:
         return Progress(sys.stderr, redactor, color=use_color(self.color, sys.stderr))
 
 
-async def _exec(rc: Any, provider: Any, prompt: str, outputs: ExecOutputs, *, resume: Path | None = None) -> int:
+async def _exec(
+    rc: ResolvedConfig, provider: ProviderSettings, prompt: str, outputs: ExecOutputs, *, resume: Path | None = None
+) -> int:
     from tui.engine.bootstrap import build_session, resume_session
 
     if resume is not None:
