@@ -156,7 +156,8 @@ def test_an_interrupted_turn_ends_its_command_item_and_says_why(fake_openai: Fak
     """Codex prints no turn line for an interrupt; ours ends the running item (failed) and adds
     `codeloop.turn_aborted`, and exec exits 130."""
     ws, home = workspace
-    fake_openai.queue_response(fe.turn(shell("c1", "echo started; sleep 120")))
+    flag = ws / "started"
+    fake_openai.queue_response(fe.turn(shell("c1", f"echo started; touch {flag}; sleep 120")))
     proc = start_exec(fake_openai, ws, home, "--json", "--yolo", "wait")
     try:
         assert proc.stdout is not None
@@ -165,7 +166,10 @@ def test_an_interrupted_turn_ends_its_command_item_and_says_why(fake_openai: Fak
             lines.append(line)
             if json.loads(line)["type"] == "item.started":
                 break
-        time.sleep(0.3)  # let it print (the signal ends it either way)
+        deadline = time.monotonic() + 30
+        while not flag.exists():  # the command runs: the signal interrupts it, not its start
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     finally:
@@ -173,7 +177,7 @@ def test_an_interrupted_turn_ends_its_command_item_and_says_why(fake_openai: Fak
     assert proc.returncode == 130, err
     events = codex_events("".join(lines) + out)
     [command] = items(events, "command_execution")
-    assert command["status"] == "failed" and command["id"] == "item_0"
+    assert command["status"] == "failed" and command["id"] == "item_0" and command["aggregated_output"].startswith("started\n")
     assert events[-1]["type"] == "codeloop.turn_aborted" and not any(e["type"].startswith("turn.") and e["type"] != "turn.started" for e in events)
 
 
