@@ -1,5 +1,5 @@
 """What codeloop says about the engine's events, worded here once for both faces: the app's
-notices and cells (tui/app) and exec's progress lines (tui/exec_cmd.py). Where the faces say a
+notices and cells (tui/app) and exec's progress lines (tui/exec_progress.py). Where the faces say a
 thing differently (a notice in the conversation, a terse line on stderr), both forms sit side by
 side, so a change of wording is made in one place. Text only: the caller neutralizes and redacts
 (the faces' choke points), and no Textual is imported, so exec loads none of it.
