@@ -255,7 +255,7 @@ async def test_the_picker_shows_control_sequences_in_a_message_as_text(fake_open
 def test_exec_prints_the_fork_as_one_neutralized_line() -> None:
     import io
 
-    from tui.exec_cmd import _Progress
+    from tui.exec_progress import Progress as _Progress
     from tui.safety.redact import default_redactor
 
     out = io.StringIO()

@@ -260,7 +260,7 @@ def test_exec_json_output_stays_exact(fake_openai: FakeOpenAI, tmp_path: Path) -
     fake_openai.queue_response(fe.turn(fe.message_item(text)))
     proc = run_exec(fake_openai, ws, home, "--json", "go")
     assert raw_controls(proc.stdout) == [] and "\\u001b" in proc.stdout and "\\u009d" in proc.stdout
-    assert text in [e.get("last_agent_message") for e in map(json.loads, proc.stdout.splitlines())]
+    assert text in [e["item"].get("text") for e in map(json.loads, proc.stdout.splitlines()) if "item" in e]
 
 
 def test_provider_error_message_cannot_drive_the_terminal(fake_openai: FakeOpenAI, tmp_path: Path) -> None:

@@ -152,8 +152,9 @@ def test_exec_json_lines_stay_valid_utf8_when_a_patched_file_is_not(fake_openai:
     fake_openai.queue_response(fe.turn(fe.message_item("patched")))
     proc = run_exec(fake_openai, ws, home, "--json", "--yolo", "patch the menu")
     assert proc.returncode == 0, proc.stderr
-    types = [json.loads(line)["type"] for line in proc.stdout.splitlines()]  # text=True: strict UTF-8
-    assert "patch_apply_began" in types and types[-1] == "turn_completed"
+    events = [json.loads(line) for line in proc.stdout.splitlines()]  # text=True: strict UTF-8
+    changes = [e["item"] for e in events if e["type"] == "item.completed" and e["item"]["type"] == "file_change"]
+    assert changes[0]["status"] == "completed" and events[-1]["type"] == "turn.completed"
     assert (ws / "menu.txt").read_bytes() == b"caf\xe9\n2nd\n"  # the file keeps its own bytes
 
 

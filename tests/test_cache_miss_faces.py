@@ -8,6 +8,8 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.app_support import idle, type_text, until
 from tests.engine_support import make_session, shell_call
 from tests.exec_support import run_exec
@@ -17,7 +19,7 @@ from tui import protocol as ev
 from tui.app.app import CodeloopApp
 from tui.app.widgets.budget import BudgetView
 from tui.app.widgets.conversation import NoticeCell, PanelCell
-from tui.exec_cmd import _Progress
+from tui.exec_progress import Progress as _Progress
 from tui.safety.redact import Redactor
 
 HOSTILE = "gpt-5.4 → \x1b]52;c;cHduZWQ=\x07\x1b[2Jgpt\x9b31m"
@@ -30,17 +32,20 @@ def _evicted_within_one_turn(fake: FakeOpenAI) -> None:
     fake.queue_response(fe.turn(fe.message_item("done"), usage=fe.usage(5_400, 20)))
 
 
-def test_exec_json_prints_the_miss_as_an_event(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("flag", "prefix"), [("--json", "codeloop."), ("--engine-events", "")])
+def test_exec_json_prints_the_miss_as_an_event(fake_openai: FakeOpenAI, tmp_path: Path, flag: str, prefix: str) -> None:
+    """Codex's `--json` carries it as a `codeloop.` extra (Codex readers skip it), right after the
+    response's usage; `--engine-events` as the engine's own event."""
     _evicted_within_one_turn(fake_openai)
-    proc = run_exec(fake_openai, tmp_path, tmp_path / "home", "--full-auto", "--json", "go")
+    proc = run_exec(fake_openai, tmp_path, tmp_path / "home", "--full-auto", flag, "go")
     assert proc.returncode == 0, proc.stderr
     events = [json.loads(line) for line in proc.stdout.splitlines()]
-    [miss] = [e for e in events if e["type"] == "cache_missed"]
+    [miss] = [e for e in events if e["type"] == prefix + "cache_missed"]
     assert miss == {
-        "type": "cache_missed", "reason": "provider_evicted", "detail": "the prefix was sent unchanged",
+        "type": prefix + "cache_missed", "reason": "provider_evicted", "detail": "the prefix was sent unchanged",
         "expected_cached_tokens": 5_120, "cached_input_tokens": 0, "request": 3,
     }  # fmt: skip
-    usages = [i for i, e in enumerate(events) if e["type"] == "token_usage"]
+    usages = [i for i, e in enumerate(events) if e["type"] == prefix + "token_usage"]
     assert events.index(miss) == usages[-1] + 1
 
 

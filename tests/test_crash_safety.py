@@ -82,7 +82,7 @@ def test_killed_while_the_answer_streams(fake_openai: FakeOpenAI, workspace: tup
     fake_openai.queue_response(
         fe.turn(shell_call("c1", ["touch", "ran"]), fe.message_item("word " * 500)), delay=0.02
     )
-    proc = start_exec(fake_openai, ws, home, "--json", "--yolo", "stream something")
+    proc = start_exec(fake_openai, ws, home, "--engine-events", "--yolo", "stream something")
     try:
         rollout = rollout_file(home)
         assert proc.stdout is not None

@@ -19,13 +19,15 @@ from tui.app.commands import SLASH_COMMANDS
 from tui.app.screens.session import SessionScreen
 from tui.app.slash import SlashCommands
 from tui.dispatch import handler, renders, table
-from tui.exec_cmd import _JsonLines, _Progress
+from tui.exec_cmd import _JsonLines
+from tui.exec_json import CodexJsonLines
+from tui.exec_progress import Progress
 
 EVENTS = sorted(
     (c for c in vars(ev).values() if inspect.isclass(c) and issubclass(c, ev.Event) and c is not ev.Event),
     key=lambda c: c.__name__,
 )
-FACES = [SessionScreen, _Progress, _JsonLines]
+FACES = [SessionScreen, Progress, CodexJsonLines, _JsonLines]
 
 
 def test_the_protocol_has_events_to_check() -> None:
@@ -45,9 +47,9 @@ def test_each_face_renders_or_ignores_every_event(face: type) -> None:
 
 def test_the_app_and_human_exec_have_a_handler_of_their_own_per_event() -> None:
     """Not one catch-all: each rendered event class is named in a handler's mark."""
-    for face in (SessionScreen, _Progress):
+    for face in (SessionScreen, Progress, CodexJsonLines):
         assert ev.Event not in table(face)
-    assert table(_JsonLines)[ev.Event] == "_line"  # --json prints every event alike
+    assert table(_JsonLines)[ev.Event] == "_line"  # --engine-events prints every event alike
 
 
 def test_handler_picks_the_marked_method_and_a_subclass_falls_back_to_its_base() -> None:

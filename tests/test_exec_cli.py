@@ -64,9 +64,8 @@ def test_exec_reads_the_prompt_from_stdin_and_prints_json_events(fake_openai: Fa
     assert proc.returncode == 0, proc.stderr
     events = [json.loads(line) for line in proc.stdout.splitlines()]
     types = [e["type"] for e in events]
-    assert types[0] == "session_configured" and types[-1] == "turn_completed"
-    assert "agent_message_delta" in types and "token_usage" in types
-    assert events[-1]["last_agent_message"] == "hello there"
+    assert types[:2] == ["thread.started", "turn.started"] and types[-1] == "turn.completed"
+    assert {"type": "item.completed", "item": {"id": "item_0", "type": "agent_message", "text": "hello there"}} in events
     user = fake_openai.responses_bodies()[0]["input"][-1]
     assert user["content"][0]["text"] == "say hello"
 

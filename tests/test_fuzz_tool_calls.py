@@ -140,7 +140,7 @@ def assert_answers(call: ToolCall) -> ToolResult:
     result, events = dispatch(call)
     assert isinstance(result, ToolResult) and isinstance(result.success, bool)
     result.output.encode("utf-8")  # no lone surrogates: the next request could not be sent
-    for emitted in events:  # as the rollout and `exec --json` write them
+    for emitted in events:  # as the rollout and `exec --engine-events` write them
         json.dumps(emitted.to_json(), ensure_ascii=False).encode("utf-8")
     return result
 

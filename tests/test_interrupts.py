@@ -95,7 +95,7 @@ def test_signal_while_the_model_streams_aborts_without_recording_the_partial_ans
 ) -> None:
     ws, home = workspace
     fake_openai.queue_response(fe.turn(fe.message_item("word " * 400)), delay=0.02)
-    proc = start_exec(fake_openai, ws, home, "--json", "--yolo", "talk")
+    proc = start_exec(fake_openai, ws, home, "--engine-events", "--yolo", "talk")
     try:
         assert proc.stdout is not None
         for line in proc.stdout:

@@ -181,7 +181,7 @@ async def test_a_burst_keeps_only_its_tail(size: int) -> None:
     assert len(event.chunk) <= live_output.FLUSH_CAP_CHARS + 100
 
 
-# ---------------------------------------------------------------- exec --json
+# ---------------------------------------------------------------- exec --engine-events
 
 
 def test_exec_json_carries_the_live_output_redacted(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
@@ -191,7 +191,7 @@ def test_exec_json_carries_the_live_output_redacted(fake_openai: FakeOpenAI, tmp
     script = f"echo one; sleep 0.3; printf '{SHAPED[:half]}'; sleep 0.3; printf '{SHAPED[half:]}\\n'"
     fake_openai.queue_response(fe.turn(shell_call("c1", ["bash", "-c", script])))
     fake_openai.queue_response(fe.turn(fe.message_item("done")))
-    proc = run_exec(fake_openai, ws, home, "--json", "--yolo", "go")
+    proc = run_exec(fake_openai, ws, home, "--engine-events", "--yolo", "go")
     assert proc.returncode == 0, proc.stderr
     events = [json.loads(line) for line in proc.stdout.splitlines()]
     types = [e["type"] for e in events]

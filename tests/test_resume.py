@@ -322,7 +322,9 @@ def test_exec_resume_last_continues_the_newest_session_of_this_folder(fake_opena
     assert run_exec(fake_openai, there, home, "--yolo", "task there").returncode == 0
     proc = run_exec(fake_openai, here, home, "--json", "resume", "--last", "go on", "--yolo")
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout.splitlines()[-1])["last_agent_message"] == "continued here"
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert lines[0] == {"type": "thread.started", "thread_id": fake_openai.responses_bodies()[0]["prompt_cache_key"]}
+    assert [e["item"] for e in lines if e["type"] == "item.completed"] == [{"id": "item_0", "type": "agent_message", "text": "continued here"}]
     first, _, resumed = fake_openai.responses_bodies()
     assert resumed["prompt_cache_key"] == first["prompt_cache_key"]
     assert resumed["input"][: len(first["input"])] == first["input"]

@@ -16,7 +16,7 @@ from tests.fakeopenai import events as fe
 from tui import protocol as ev
 from tui.app.app import CodeloopApp
 from tui.app.widgets.conversation import NoticeCell
-from tui.exec_cmd import _Progress
+from tui.exec_progress import Progress
 from tui.model.responses import ResponsesClient
 from tui.safety.redact import Redactor
 
@@ -124,7 +124,7 @@ class _Terminal(io.StringIO):
 
 def test_exec_rewrites_the_retry_line_in_place_on_a_terminal() -> None:
     out = _Terminal()
-    progress = _Progress(out, Redactor())
+    progress = Progress(out, Redactor())
     for attempt in (1, 2, 3):
         progress.show(ev.StreamRetrying(attempt, 5, 0.5, "server error 500: boom", "server", "http://x/v1"))
     progress.show(ev.TokenUsage(1, 0, 1, 0, 2, 2))

@@ -163,8 +163,9 @@ def test_exec_prints_and_records_no_secret(fake_openai: FakeOpenAI, tmp_path: Pa
     assert SECRET not in proc.stdout + proc.stderr and SHAPED not in proc.stdout + proc.stderr
     assert f"Your key is {REDACTED} and {REDACTED}." in proc.stdout
     if json_mode:
-        ended = [e for e in map(json.loads, proc.stdout.splitlines()) if e["type"] == "exec_command_ended"]
-        assert ended and REDACTED in ended[0]["output"]
+        done = [e["item"] for e in map(json.loads, proc.stdout.splitlines()) if e["type"] == "item.completed"]
+        ran = [i for i in done if i["type"] == "command_execution"]
+        assert ran and REDACTED in ran[0]["aggregated_output"]
     [rollout] = list((home / "sessions").rglob("rollout-*.jsonl"))
     text = rollout.read_text()
     assert SECRET not in text and SHAPED not in text and REDACTED in text

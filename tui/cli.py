@@ -11,6 +11,7 @@ import sys
 from typing import Sequence
 
 from tui import __version__
+from tui.cli_help import parser_help, summary
 
 APPROVAL_POLICIES = ("untrusted", "on-request", "on-failure", "never")
 SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
@@ -34,9 +35,21 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-p", "--profile", default=s, help="config profile to use")
     parser.add_argument(
-        "-a", "--ask-for-approval", choices=APPROVAL_POLICIES, default=s, dest="approval_policy"
+        "-a",
+        "--ask-for-approval",
+        choices=APPROVAL_POLICIES,
+        default=s,
+        dest="approval_policy",
+        help="when to ask before a command, edit or MCP call: %(choices)s (default: untrusted)",
     )
-    parser.add_argument("-s", "--sandbox", choices=SANDBOX_MODES, default=s, dest="sandbox_mode")
+    parser.add_argument(
+        "-s",
+        "--sandbox",
+        choices=SANDBOX_MODES,
+        default=s,
+        dest="sandbox_mode",
+        help="what commands may touch: %(choices)s (default: workspace-write)",
+    )
     parser.add_argument(
         "--full-auto",
         action="store_true",
@@ -51,7 +64,7 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         dest="yolo",
         help="run every command without approval and without a sandbox",
     )
-    parser.add_argument("-C", "--cd", default=s, metavar="DIR", help="working directory")
+    parser.add_argument("-C", "--cd", default=s, metavar="DIR", help="the folder to work in (default: the current one)")
 
 
 def _add_image_flag(parser: argparse.ArgumentParser) -> None:
@@ -77,11 +90,8 @@ def _port(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="codeloop",
-        description="A keyboard-driven coding agent for the terminal.",
-    )
-    parser.add_argument("--version", action="version", version=f"codeloop {__version__}")
+    parser = argparse.ArgumentParser(prog="codeloop", **parser_help("codeloop"))
+    parser.add_argument("--version", action="version", version=f"codeloop {__version__}", help="print the version and exit")
     parser.add_argument(
         "--demo", action="store_true", help="run the app against a built-in scripted model"
     )
@@ -92,12 +102,44 @@ def build_parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser(
         "exec",
-        help="run one task headless; the final message goes to stdout",
+        help=summary("exec"),
+        **parser_help("exec"),
         usage="codeloop exec [options] PROMPT\n       codeloop exec [options] resume (--last | SESSION_ID) PROMPT",
     )
     _add_config_flags(ex)
     _add_image_flag(ex)
-    ex.add_argument("--json", action="store_true", help="print every event as a JSON line")
+    ex.add_argument(
+        "--json",
+        action="store_true",
+        help="print Codex's `exec --json` event lines on stdout (thread.started, item.completed, …)",
+    )
+    ex.add_argument(
+        "--engine-events",
+        action="store_true",
+        help="print codeloop's own engine events as JSON lines instead (live command output included)",
+    )
+    ex.add_argument(
+        "-o",
+        "--output-last-message",
+        metavar="FILE",
+        help="also write the final message to FILE (empty when there is none)",
+    )
+    ex.add_argument(
+        "--output-schema",
+        metavar="FILE",
+        help="a JSON Schema (strict) the final answer must match; sent as structured output",
+    )
+    ex.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the progress lines: auto (a terminal without NO_COLOR), always or never",
+    )
+    ex.add_argument(
+        "--skip-git-repo-check",
+        action="store_true",
+        help="accepted for scripts written for `codex exec`: codeloop runs outside git repositories anyway",
+    )
     ex.add_argument(
         "--last",
         action="store_true",
@@ -106,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     # `resume` as the first word continues a recorded session (see tui/exec_cmd.py).
     ex.add_argument("prompt", nargs="+", metavar="PROMPT", help="the task; '-' reads it from stdin")
 
-    rs = sub.add_parser("resume", help="continue a recorded session in the app")
+    rs = sub.add_parser("resume", help=summary("resume"), **parser_help("resume"))
     _add_config_flags(rs)
     rs.add_argument(
         "--last",
@@ -118,12 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="id (or a unique prefix) of the session; with neither it nor --last, the app opens on a picker",
     )
 
-    sv = sub.add_parser(
-        "serve",
-        help="serve the app to a web browser (one session per browser tab)",
-        description="Serve the app to a web browser through textual-serve: every tab that opens "
-        "the printed URL runs its own codeloop with the flags given here.",
-    )
+    sv = sub.add_parser("serve", help=summary("serve"), **parser_help("serve"))
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     sv.add_argument(
         "--port", type=_port, default=8000, help="port to listen on; 0 picks a free one (default: %(default)s)"
@@ -140,21 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--theme", default=argparse.SUPPRESS, help="theme of the app")
     _add_config_flags(sv)
 
-    sub.add_parser(
-        "apply-patch",
-        help="apply an apply_patch-format patch read from stdin in the current directory",
-    )
+    sub.add_parser("apply-patch", help=summary("apply-patch"), **parser_help("apply-patch"))
 
     from tui.mcp_cli import add_subcommands
 
-    add_subcommands(
-        sub.add_parser(
-            "mcp",
-            help="add, list, show or remove MCP servers in config.toml",
-            description="Manage the MCP servers of $CODELOOP_HOME/config.toml ([mcp_servers.NAME]), "
-            "keeping the file's comments and layout.",
-        )
-    )
+    add_subcommands(sub.add_parser("mcp", help=summary("mcp"), **parser_help("mcp")))
     return parser
 
 

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tui.cli_help import parser_help, summary
 from tui.config_edit import ConfigEditError, load_document, write_document
 
 if TYPE_CHECKING:
@@ -32,14 +33,10 @@ def add_subcommands(mcp: argparse.ArgumentParser) -> None:
     sub = mcp.add_subparsers(dest="mcp_command", metavar="SUBCOMMAND", required=True)
     add = sub.add_parser(
         "add",
-        help="add a server to config.toml (replaces one of the same name)",
+        help=summary("mcp add"),
         usage="codeloop mcp add [--env KEY=VALUE]... NAME -- COMMAND [ARGS...]\n"
         "       codeloop mcp add [--bearer-token-env-var VAR] NAME --url URL",
-        description="Add [mcp_servers.NAME] to $CODELOOP_HOME/config.toml: a server started over stdio "
-        "(everything after `--`), or a remote one (--url). An entry of the same name is replaced.",
-        epilog="examples:\n  codeloop mcp add docs -- npx -y @upstash/context7-mcp\n"
-        "  codeloop mcp add figma --url https://mcp.figma.com/mcp --bearer-token-env-var FIGMA_TOKEN",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **parser_help("mcp add"),
     )
     add.add_argument("name", metavar="NAME", help="server name: letters, digits, '_' and '-'")
     add.add_argument(
@@ -50,13 +47,13 @@ def add_subcommands(mcp: argparse.ArgumentParser) -> None:
         "--bearer-token-env-var", default=None, metavar="VAR", help="variable holding a remote server's bearer token"
     )
     add.add_argument("server_command", nargs="*", metavar="COMMAND", help="after `--`: the command starting the server")
-    ls = sub.add_parser("list", help="list the configured servers")
+    ls = sub.add_parser("list", help=summary("mcp list"), **parser_help("mcp list"))
     ls.add_argument("--json", action="store_true", help="print them as JSON")
-    get = sub.add_parser("get", help="show one server's settings")
-    get.add_argument("name", metavar="NAME")
+    get = sub.add_parser("get", help=summary("mcp get"), **parser_help("mcp get"))
+    get.add_argument("name", metavar="NAME", help="the server's name")
     get.add_argument("--json", action="store_true", help="print it as JSON")
-    rm = sub.add_parser("remove", help="remove a server from config.toml")
-    rm.add_argument("name", metavar="NAME")
+    rm = sub.add_parser("remove", help=summary("mcp remove"), **parser_help("mcp remove"))
+    rm.add_argument("name", metavar="NAME", help="the server's name")
 
 
 def run_mcp(args: argparse.Namespace) -> int:

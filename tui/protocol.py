@@ -193,7 +193,8 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {k: _jsonable(v) for k, v in dataclasses.asdict(value).items()}
+        fields = (f for f in dataclasses.fields(value) if f.metadata.get("json", True))
+        return {f.name: _jsonable(getattr(value, f.name)) for f in fields}
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     if isinstance(value, dict):
@@ -550,6 +551,9 @@ class ApprovalDecided(Event):
     """by "policy": codeloop's reason the call needed approval (exec prints it)."""
     justification: str | None = None
     """by "policy": the model's words, as in the ApprovalRequested it would have shown."""
+    request: ApprovalRequested | None = None
+    """by "policy": the request nobody could answer (the command, the files, the MCP tool), so
+    exec can say what it declined."""
 
 
 @dataclass

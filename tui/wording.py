@@ -1,5 +1,5 @@
 """What codeloop says about the engine's events, worded here once for both faces: the app's
-notices and cells (tui/app) and exec's progress lines (tui/exec_cmd.py). Where the faces say a
+notices and cells (tui/app) and exec's progress lines (tui/exec_progress.py). Where the faces say a
 thing differently (a notice in the conversation, a terse line on stderr), both forms sit side by
 side, so a change of wording is made in one place. Text only: the caller neutralizes and redacts
 (the faces' choke points), and no Textual is imported, so exec loads none of it.
@@ -83,9 +83,22 @@ def denied_notice(e: ev.ApprovalDecided) -> str:
     return f"Denied ({e.by}); the model was told."
 
 
+def requested_action(request: ev.ApprovalRequested) -> str:
+    """What a call asking for approval would do, on one line: the command, the files, the tool."""
+    if request.kind == "exec":
+        where = "" if request.sandboxed else " (outside the sandbox)"
+        return f"$ {shlex.join(request.command or [])}{where}"
+    if request.kind == "patch":
+        files = ", ".join(f"{c.kind} {c.path}" for c in request.changes or [])
+        return f"apply_patch: {files or 'no files'}"
+    arguments = " ".join((request.arguments or "").split())
+    return f"mcp {request.server} › {request.tool} {arguments[:200]}".rstrip()
+
+
 def declined_lines(e: ev.ApprovalDecided) -> list[str]:
     """exec: a call that needed approval was declined, since nobody is there to give it."""
-    lines = [f"  declined {e.call_id}: {NOBODY_TO_ASK}"]
+    what = requested_action(e.request) if e.request is not None else e.call_id
+    lines = [f"  declined {what} — {NOBODY_TO_ASK}"]
     if e.reason:
         lines.append(f"    reason: {e.reason}")
     if e.justification:
@@ -175,3 +188,28 @@ def cache_miss_line(e: ev.CacheMissed) -> str:
 def cache_miss_status(misses: Sequence[ev.CacheMissed]) -> list[str]:
     """`/status`'s lines about the prompt cache: the last misses, newest last (none: no lines)."""
     return [cache_miss_line(m) for m in misses]
+
+
+def exec_policy_line(policy: ev.ApprovalPolicy, sandbox: ev.SandboxMode) -> str:
+    """exec's first line on stderr: what runs under this policy and sandbox, and, since nobody
+    can approve in exec, what is declined and which flag would let it run."""
+    head = f"approvals: {policy} · sandbox: {sandbox} · "
+    if sandbox == "danger-full-access" and policy != "untrusted":
+        return head + "nothing is declined: every command, edit and MCP call runs, without a sandbox"
+    if policy == "never":
+        return head + "nothing asks: what the sandbox forbids fails, MCP calls are refused (--yolo lifts both)"
+    if policy == "untrusted":
+        return head + (
+            "exec has nobody to ask, so only known read-only commands run; other commands, edits and "
+            "MCP calls are declined (--full-auto lets commands and edits in the workspace run)"
+        )
+    if sandbox == "read-only":
+        return head + (
+            "commands run sandboxed, read-only; exec has nobody to ask, so edits, commands that need "
+            "more than the sandbox, and MCP calls are declined (--full-auto lets edits in the workspace run)"
+        )
+    return head + (
+        "commands run sandboxed and edits in the workspace apply; exec has nobody to ask, so a "
+        "command that needs more than the sandbox, an edit outside the workspace, and MCP calls are "
+        "declined (--yolo runs everything without a sandbox)"
+    )

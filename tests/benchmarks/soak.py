@@ -6,7 +6,7 @@ request's size / 4, so the engine's auto-compaction (90% of the model's window) 
 dozen calls, as it would in a long live session; `/responses/compact` answers are scripted too.
 
 Measured from the server side: each request's arrival and size, the moment the server started
-answering it, and exec's VmRSS/VmHWM (/proc/<pid>/status) at each arrival; from exec's `--json`
+answering it, and exec's VmRSS/VmHWM (/proc/<pid>/status) at each arrival; from exec's `--engine-events`
 events: each command's own duration.
 """
 
@@ -41,7 +41,7 @@ EXEC_TIMEOUT_S = 900
 REPO = Path(__file__).resolve().parents[2]
 
 NOTE = f"""\
-- soak: `codeloop exec --json --yolo` against the fake server: {CALLS} requests answered with a
+- soak: `codeloop exec --engine-events --yolo` against the fake server: {CALLS} requests answered with a
   shell call (`cat` of a {OUTPUT_BYTES // 1000} KB file, cut to the 10k-token tool limit for the model), then an answer
   (the same with --quick). Overhead of request n = arrival of request n+1 − the moment the
   server began answering request n − the command's own duration (from exec's events); requests
@@ -166,7 +166,7 @@ def run_soak(calls: int) -> SoakRun:
         _script(fake, calls)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CODELOOP_"))}
         env.update({"CODELOOP_HOME": str(home), "OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "test-key"})
-        argv = [sys.executable, "-m", "tui", "exec", "--json", "--yolo", "Run the build until it passes."]
+        argv = [sys.executable, "-m", "tui", "exec", "--engine-events", "--yolo", "Run the build until it passes."]
         started = time.monotonic()
         proc = subprocess.Popen(argv, cwd=ws, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         fake.recorder.pid = proc.pid

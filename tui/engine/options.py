@@ -35,3 +35,6 @@ class SessionOptions:
     stream_max_retries: int = 5
     """How many times a broken stream is retried before the turn fails."""
     shell_environment_policy: ShellEnvironmentPolicy | None = None
+    text_format: dict[str, Any] | None = None
+    """Structured output for every sampling request (the Responses API's `text.format`, e.g. a
+    JSON Schema from `codeloop exec --output-schema`); None: plain text."""

@@ -353,6 +353,7 @@ class Session:
             parallel_tool_calls=self.options.parallel_tool_calls,
             prompt_cache_key=self.session_id,
             reasoning=self.options.reasoning,
+            text_format=self.options.text_format,
         )
 
     def tool_context(self) -> ToolContext:

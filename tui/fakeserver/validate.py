@@ -110,8 +110,11 @@ def validate_responses(body: object) -> Refusal | None:
             param="previous_response_id",
             code="previous_response_not_found",
         )
+    from tui.fakeserver.text_format import check_text  # it builds on this module's helpers
+
     return (
         _check_reasoning(body.get("reasoning"))
+        or check_text(body.get("text"))
         or check_input(body.get("input"), store_false=store_false)
         or _check_tools(body.get("tools"), body.get("tool_choice"))
     )

@@ -97,6 +97,13 @@ def to_chat_messages(prompt: Prompt) -> list[dict[str, Any]]:
     return messages
 
 
+def chat_response_format(text_format: dict[str, Any]) -> dict[str, Any]:
+    """The Responses API's `text.format` as Chat Completions' `response_format`: the schema's
+    fields move under `json_schema`."""
+    fields = {k: v for k, v in text_format.items() if k != "type"}
+    return {"type": text_format["type"], "json_schema": fields} if fields else {"type": text_format["type"]}
+
+
 def to_chat_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for t in tools:
@@ -149,6 +156,8 @@ class ChatClient(ModelClient):
             body["tools"] = tools
             body["tool_choice"] = "auto"
             body["parallel_tool_calls"] = prompt.parallel_tool_calls
+        if prompt.text_format is not None:
+            body["response_format"] = chat_response_format(prompt.text_format)
         text: list[str] = []
         calls: dict[Any, _PendingCall] = {}
         usage: Usage | None = None

@@ -51,6 +51,8 @@ def request_body(prompt: Prompt) -> dict[str, Any]:
         body["reasoning"] = prompt.reasoning
         # Without storage, reasoning can only be replayed from its encrypted content.
         body["include"] = ["reasoning.encrypted_content"]
+    if prompt.text_format is not None:
+        body["text"] = {"format": prompt.text_format}
     return body
 
 

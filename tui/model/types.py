@@ -21,6 +21,8 @@ class Prompt:
     parallel_tool_calls: bool
     prompt_cache_key: str
     reasoning: dict[str, Any] | None = None
+    text_format: dict[str, Any] | None = None
+    """The Responses API's `text.format` (structured output); None: plain text."""
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,7 @@ class ToolContext:
             self.emit(
                 ApprovalDecided(
                     request.call_id, ReviewDecision.DENIED, "policy",
-                    reason=request.reason, justification=request.justification,
+                    reason=request.reason, justification=request.justification, request=request,
                 )
             )  # fmt: skip
             return ReviewDecision.DENIED
