@@ -1,6 +1,6 @@
 """Every face renders every event, or says it ignores it: the app's session screen and exec's two
 outputs each have one handler per event class (tui/dispatch.py), and a new event class in
-tui/protocol.py that a face neither handles nor lists in its IGNORED fails here. Likewise every
+tui/protocol/ that a face neither handles nor lists in its IGNORED fails here. Likewise every
 slash command that app/commands.py lists has its action."""
 
 from __future__ import annotations
@@ -98,3 +98,18 @@ def test_the_shared_parts_need_only_the_standard_library_and_the_protocol(module
             imported |= {f"{node.module}.{alias.name}" for alias in node.names}
     outside = [n for n in imported if n.split(".")[0] not in sys.stdlib_module_names and not n.startswith("tui.protocol")]
     assert not outside, outside
+
+
+def test_every_event_of_the_protocol_package_is_exported_and_so_checked_above() -> None:
+    """The checks above read `tui.protocol`'s names: an event written in one of its modules but
+    left out of its `__all__` would escape them."""
+    import importlib
+    import pkgutil
+
+    defined = {
+        c
+        for info in pkgutil.iter_modules(ev.__path__)
+        for c in vars(importlib.import_module(f"tui.protocol.{info.name}")).values()
+        if inspect.isclass(c) and issubclass(c, ev.Event) and c is not ev.Event
+    }
+    assert len(defined) > 30 and defined == set(EVENTS), sorted(c.__name__ for c in defined ^ set(EVENTS))

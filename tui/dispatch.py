@@ -4,7 +4,7 @@ A face marks each of its handlers with `@renders(EventClass)` (mypy checks that 
 that class) and lists the events it shows nothing for in its `IGNORED`; `handler(face, event)`
 finds the handler for an event, or None. A handler marked for a base class takes its subclasses
 too (exec's JSON output renders every `Event` alike). tests/test_event_coverage.py holds each
-face to every event class of tui/protocol.py: an event that a face neither renders nor ignores
+face to every event class of tui/protocol/: an event that a face neither renders nor ignores
 on purpose fails there, not silently on screen.
 
 Standard library and the protocol only: exec loads no Textual for it.

@@ -6,7 +6,7 @@ side, so a change of wording is made in one place. Text only: the caller neutral
 
 The retry line and a web search's line are the events' own (`StreamRetrying.describe`,
 `WebSearchEnded.describe`, with `failing` that the engine's failed-turn message shares): they
-live in tui/protocol.py, which may import nothing of ours.
+live in tui/protocol/, which may import nothing of ours.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 and, once it is given up, a message naming the address and what to check.
 
 Kept apart from the loop (turn.py) so both faces word it the same: the app updates one notice in
-place, exec rewrites one progress line (`StreamRetrying.describe`, with `failing` in tui/protocol.py).
+place, exec rewrites one progress line (`StreamRetrying.describe`, with `failing` in tui/protocol/).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ It composes the conversation, the side panes (plan, diff, budget: tabs under the
 the narrow layout), the status line and the composer, each with a typed getter; it sends what the
 user typed (`take`, `send`, the queue while a turn runs) and pumps the session's events, rendering
 each event class with one short handler (`@renders`, tui/dispatch.py) or listing it in `IGNORED`
-(tests/test_dispatch.py holds it to every event of tui/protocol.py). The app around it keeps the
+(tests/test_dispatch.py holds it to every event of tui/protocol/). The app around it keeps the
 themes, the keys, start-up and switching sessions; the slash commands are their own object
 (tui/app/slash.py). Its layout is in session.tcss beside this file.
 
