@@ -32,10 +32,10 @@ def _users(app: CodeloopApp) -> list[str]:
 
 
 async def _send(pilot: Any, app: CodeloopApp, text: str) -> None:
-    turns = app.session._turn_seq
+    turns = app.session.tasks.count
     await type_text(pilot, text)
     await pilot.press("enter")
-    await until(pilot, lambda: app.session._turn_seq > turns and not app.session.turn_running)
+    await until(pilot, lambda: app.session.tasks.count > turns and not app.session.turn_running)
 
 
 async def _three_messages(pilot: Any, app: CodeloopApp, fake: FakeOpenAI) -> None:

@@ -230,7 +230,9 @@ def event_from_json(payload: dict[str, Any]) -> ev.Event | None:
 
 @functools.cache
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls, vars(ev))
+    # Resolved in the class's own module (tui.protocol's events live in several), where the
+    # names its annotations use are imported.
+    return typing.get_type_hints(cls)
 
 
 def _build(cls: type, raw: Any) -> Any:

@@ -10,30 +10,40 @@ import asyncio
 import datetime as _dt
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from tui.engine.cache_miss import CacheWatch
-from tui.engine.cache_miss import json_bytes as json_bytes  # its home was here: importers keep working
+from tui.engine.cache_miss import (
+    json_bytes as json_bytes,  # its home was here: importers keep working
+)
 from tui.engine.compact import run_manual_compaction
-from tui.engine.context import TurnSettings, initial_context, message, settings_diff
+from tui.engine.context import TurnSettings, initial_context, settings_diff
 from tui.engine.fork import ForkLog, start_backtrack
 from tui.engine.images import ImageRefs
 from tui.engine.options import SessionOptions
+from tui.engine.replay import (
+    LOGGED_EVENTS,
+    PERSISTED_FOR_REPLAY,
+    SETTINGS_RECORD,
+    settings_record,
+)
 from tui.engine.review import run_review
-from tui.engine.replay import LOGGED_EVENTS, PERSISTED_FOR_REPLAY, SETTINGS_RECORD, settings_record
 from tui.engine.rollout import RolloutWriter
 from tui.engine.tokens import ContextMeter
+from tui.engine.turn_task import (
+    TURN_ABORTED_NOTE as TURN_ABORTED_NOTE,  # importers keep working
+)
+from tui.engine.turn_task import TurnTasks
 from tui.engine.undo_turn import run_undo, take_turn_snapshot
-from tui.model.types import ModelClient, ModelError, Prompt, Usage
+from tui.model.types import ModelClient, Prompt, Usage
 from tui.protocol import (
-    ABORTED_BY_USER,
     ApprovalDecided,
     ApprovalRequested,
     Approve,
     Backtrack,
     Compact,
-    Error,
     Event,
     Interrupt,
     Op,
@@ -43,29 +53,19 @@ from tui.protocol import (
     SessionConfigured,
     Shutdown,
     TokenUsage,
-    TurnAborted,
-    TurnCompleted,
-    TurnFailed,
-    TurnStarted,
     Undo,
     UserInput,
     WarningIssued,
 )
 from tui.safety.approvals import ApprovalStore
-from tui.tools.base import ToolContext, TurnAbortRequested
+from tui.tools.base import ToolContext
 from tui.tools.mcp import McpManager
-from tui.tools.registry import ToolRouter, call_from_item
+from tui.tools.registry import ToolRouter
 from tui.tools.shell import prepare_shell_snapshot
 from tui.tools.shell_snapshot import SnapshotCache
 
 if TYPE_CHECKING:
     from tui.engine.undo import Snapshot
-
-TURN_ABORTED_NOTE = (
-    "<turn_aborted>\nThe user interrupted the previous turn on purpose. Commands that were "
-    "running were stopped; anything aborted may have partly run, so check the current state "
-    "before retrying.\n</turn_aborted>"
-)
 
 # Events worth keeping in the rollout (deltas are not: the items they build are recorded).
 _PERSISTED_EVENTS = frozenset(
@@ -134,8 +134,7 @@ class Session:
         self.images = ImageRefs()  # the inline images sent, recorded in the rollout by reference
         # call_id → the request the engine awaits, so an `Approve` op can answer it as data.
         self._awaiting: dict[str, ApprovalRequested] = {}
-        self._task: asyncio.Task[None] | None = None
-        self._turn_seq = 0
+        self.tasks = TurnTasks(self)  # the one task at a time: a turn, a `!cmd`, /compact, /undo…
         if history is None:
             self._write_session_meta(meta or {})
         self._record_settings()
@@ -149,7 +148,7 @@ class Session:
         if self.rollout is not None:
             self.rollout.write("session_meta", {
                 "id": self.session_id,
-                "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(),
+                "timestamp": _dt.datetime.now(_dt.UTC).isoformat(),
                 "cwd": str(self.settings.cwd),
                 "model": self.settings.model,
                 "instructions": self.instructions,
@@ -183,7 +182,7 @@ class Session:
             if self.turn_running:
                 self.emit(WarningIssued("A turn is running; /compact waits for it to end."))
                 await self.wait_idle()
-            self._start_task(partial(run_manual_compaction, self))
+            self.tasks.start(partial(run_manual_compaction, self))
         elif isinstance(op, RunUserShell):
             if self.turn_running:
                 self.emit(WarningIssued(f"A turn is running; `!{op.command}` was not run. Run it once the turn ends."))
@@ -200,12 +199,12 @@ class Session:
             if self.turn_running:
                 self.emit(WarningIssued("A turn is running; run /review once it ends."))
             else:
-                self._start_task(partial(run_review, self, op))
+                self.tasks.start(partial(run_review, self, op))
         elif isinstance(op, Undo):
             if self.turn_running:
                 self.emit(WarningIssued("A turn is running; interrupt it (Esc) before /undo."))
             else:
-                self._start_task(partial(run_undo, self))
+                self.tasks.start(partial(run_undo, self))
         elif isinstance(op, Backtrack):
             start_backtrack(self, op)
         elif isinstance(op, Shutdown):
@@ -255,17 +254,17 @@ class Session:
 
     @property
     def turn_running(self) -> bool:
-        return self._task is not None and not self._task.done()
+        return self.tasks.running
 
     async def interrupt(self) -> None:
-        task = self._task
-        if task is not None and not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await self.tasks.interrupt()
 
     async def wait_idle(self) -> None:
-        if self._task is not None:
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self.tasks.wait_idle()
+
+    def forget_approvals(self) -> None:
+        """The requests a stopped task was awaiting: nobody will answer them now."""
+        self._awaiting.clear()
 
     def override(self, op: OverrideSettings) -> None:
         from tui.engine.model_switch import switched_options
@@ -429,7 +428,7 @@ class Session:
                 await snapshot
             return await run_turn(self, op)
 
-        self._start_task(user_turn)
+        self.tasks.start(user_turn)
 
     def _start_user_shell(self, command: str) -> None:
         from tui.engine.user_shell import run_user_shell
@@ -437,44 +436,4 @@ class Session:
         async def user_shell(turn_id: str) -> str | None:
             return await run_user_shell(self, command, f"user-shell-{turn_id}")
 
-        self._start_task(user_shell)
-
-    def _start_task(self, body: Callable[[str], Awaitable[str | None]]) -> None:
-        self._turn_seq += 1
-        turn_id = f"turn-{self._turn_seq}"
-        self._task = asyncio.create_task(self._run_turn_task(turn_id, body), name=turn_id)
-
-    async def _run_turn_task(self, turn_id: str, body: Callable[[str], Awaitable[str | None]]) -> None:
-        self.emit(TurnStarted(turn_id, self.options.context_window))
-        try:
-            last = await body(turn_id)
-        except asyncio.CancelledError:
-            self._finish_aborted(turn_id, "interrupted")
-            return
-        except TurnAbortRequested:
-            self._finish_aborted(turn_id, "aborted at an approval")
-            return
-        except ModelError as e:
-            self.emit(Error(str(e)))
-            self.emit(TurnFailed(turn_id, str(e)))
-            return
-        except Exception as e:  # keep the session alive; the user can go on
-            self.emit(Error(f"internal error: {type(e).__name__}: {e}"))
-            self.emit(TurnFailed(turn_id, f"{type(e).__name__}: {e}"))
-            return
-        self.emit(TurnCompleted(turn_id, last))
-
-    def _finish_aborted(self, turn_id: str, reason: str) -> None:
-        self._awaiting.clear()  # an interrupted request was never decided; nothing waits on it now
-        self._answer_open_calls()
-        self.record(message("user", TURN_ABORTED_NOTE))
-        self.emit(TurnAborted(turn_id, reason))
-
-    def _answer_open_calls(self) -> None:
-        """A call recorded without an output would make every later request invalid."""
-        answered = {i.get("call_id") for i in self.history if i.get("type", "").endswith("_output")}
-        for item in list(self.history):
-            call = call_from_item(item)
-            if call is not None and call.call_id not in answered:
-                self.record(call.output_item(ABORTED_BY_USER))
-                answered.add(call.call_id)
+        self.tasks.start(user_shell)
