@@ -20,6 +20,16 @@ from tests.fakeopenai import events as fe
 
 Item = list[dict[str, Any]]
 
+BUGGY_CALC = "def add(a, b):\n    return a - b\n"
+
+
+def exec_workspace(tmp_path: Path, calc: str = BUGGY_CALC) -> tuple[Path, Path]:
+    """A folder holding `calc.py` for exec to work in, and a CODELOOP_HOME beside it (not made)."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "calc.py").write_text(calc)
+    return ws, tmp_path / "home"
+
 
 def run_exec(
     fake: FakeOpenAI,

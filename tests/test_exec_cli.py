@@ -17,7 +17,7 @@ from tests.engine_support import (
     process_gone,
     shell_call,
 )
-from tests.exec_support import run_exec
+from tests.exec_support import exec_workspace, run_exec
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
 from tui.engine.rollout import read_rollout
@@ -27,10 +27,7 @@ PATCH = "*** Begin Patch\n*** Update File: calc.py\n@@\n-    return a - b\n+    
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> tuple[Path, Path]:
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    (ws / "calc.py").write_text("def add(a, b):\n    return a - b\n")
-    return ws, tmp_path / "home"
+    return exec_workspace(tmp_path)
 
 
 def test_exec_runs_a_task_end_to_end(fake_openai: FakeOpenAI, workspace: tuple[Path, Path]) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from tests.engine_support import mcp_call, outputs_by_call
 from tests.exec_json_support import MCP_ECHO_FLAGS, codex_events, codex_only, items
-from tests.exec_support import patch, run_exec, shell, start_exec
+from tests.exec_support import exec_workspace, patch, run_exec, shell, start_exec
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
 from tests.leaks_support import raw_controls
@@ -23,10 +23,7 @@ FIX = "*** Update File: calc.py\n@@\n-    return a - b\n+    return a + b"
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> tuple[Path, Path]:
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    (ws / "calc.py").write_text(CALC)
-    return ws, tmp_path / "home"
+    return exec_workspace(tmp_path, CALC)
 
 
 def plan(call_id: str, *steps: tuple[str, str]) -> list[dict]:

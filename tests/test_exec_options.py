@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.exec_json_support import codex_events, items
-from tests.exec_support import run_exec, shell
+from tests.exec_support import exec_workspace, run_exec, shell
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
 from tui.fakeserver.validate import validate_responses
@@ -26,10 +26,7 @@ ANSWER = '{"verdict": "pass", "files": ["calc.py"]}'
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> tuple[Path, Path]:
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    (ws / "calc.py").write_text("x = 1\n")
-    return ws, tmp_path / "home"
+    return exec_workspace(tmp_path, "x = 1\n")
 
 
 # ---------------------------------------------------------------- -o / --output-last-message

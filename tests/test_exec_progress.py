@@ -16,7 +16,7 @@ import pytest
 
 from tests.engine_support import mcp_call
 from tests.exec_json_support import MCP_ECHO_FLAGS
-from tests.exec_support import patch, run_exec, shell
+from tests.exec_support import exec_workspace, patch, run_exec, shell
 from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
 from tests.leaks_support import raw_controls
@@ -27,10 +27,7 @@ SGR = re.compile(r"\x1b\[[0-9;]*m")
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> tuple[Path, Path]:
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    (ws / "calc.py").write_text("def add(a, b):\n    return a - b\n")
-    return ws, tmp_path / "home"
+    return exec_workspace(tmp_path)
 
 
 def test_intermediate_messages_go_to_stderr_and_only_the_answer_to_stdout(fake_openai: FakeOpenAI, workspace: tuple[Path, Path]) -> None:
