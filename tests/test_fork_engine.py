@@ -16,7 +16,7 @@ from tests.fakeopenai import FakeOpenAI
 from tests.fakeopenai import events as fe
 from tests.git_support import one_file_repo
 from tui import protocol as ev
-from tui.config import load_config, resolve_provider
+from tui.config import ProviderSettings, ResolvedConfig, load_config, resolve_provider
 from tui.engine.bootstrap import build_session, resume_session
 from tui.engine.fork import fork_points
 from tui.engine.resume import RolloutError, load_rollout
@@ -177,15 +177,22 @@ def _configure(fake: FakeOpenAI, cwd: Path, home: Path) -> Any:
     return rc, resolve_provider(rc, env)
 
 
-async def test_resume_rebuilds_the_forked_history_byte_for_byte(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+async def _forked_and_closed(fake: FakeOpenAI, tmp_path: Path) -> tuple[ResolvedConfig, ProviderSettings, Session]:
+    """Three turns, a fork at the second message ("two, edited"), then shut down: its rollout is whole."""
     ws, home = tmp_path / "ws", tmp_path / "home"
     ws.mkdir()
-    rc, provider = _configure(fake_openai, ws, home)
+    rc, provider = _configure(fake, ws, home)
     live = build_session(rc, provider, interactive=False)
-    await _three_turns(fake_openai, live)
-    fake_openai.queue_response(fe.turn(fe.message_item("forked answer")))
+    await _three_turns(fake, live)
+    fake.queue_response(fe.turn(fe.message_item("forked answer")))
     await _backtrack(live, 1, "two, edited")
     await live.submit(ev.Shutdown())
+    assert live.rollout is not None
+    return rc, provider, live
+
+
+async def test_resume_rebuilds_the_forked_history_byte_for_byte(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    rc, provider, live = await _forked_and_closed(fake_openai, tmp_path)
     assert live.rollout is not None
     path = live.rollout.path
     lines = read_rollout(path)
@@ -319,14 +326,7 @@ async def test_a_resumed_forked_session_shows_the_fork_not_the_branch_it_left(fa
     the command of the abandoned branch are not replayed, the edited message and its answer are."""
     from tui.engine.replay import replay_rollout
 
-    ws, home = tmp_path / "ws", tmp_path / "home"
-    ws.mkdir()
-    rc, provider = _configure(fake_openai, ws, home)
-    live = build_session(rc, provider, interactive=False)
-    await _three_turns(fake_openai, live)
-    fake_openai.queue_response(fe.turn(fe.message_item("forked answer")))
-    await _backtrack(live, 1, "two, edited")
-    await live.submit(ev.Shutdown())
+    _, _, live = await _forked_and_closed(fake_openai, tmp_path)
     assert live.rollout is not None
     events = replay_rollout(live.rollout.path).events
     said = [e.text for e in events if isinstance(e, (ev.UserMessageRecorded, ev.AgentMessage))]
