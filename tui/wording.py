@@ -12,7 +12,6 @@ live in tui/protocol/, which may import nothing of ours.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
 
 from tui import protocol as ev
 
@@ -181,13 +180,8 @@ def cache_miss_figures(e: ev.CacheMissed) -> str:
 
 
 def cache_miss_line(e: ev.CacheMissed) -> str:
-    """exec's progress line and `/status`'s."""
+    """exec's progress line (`/status` shows the reason and the figures in its own columns)."""
     return f"cache miss on request {e.request}: {cache_miss_reason(e)} ({cache_miss_figures(e)})"
-
-
-def cache_miss_status(misses: Sequence[ev.CacheMissed]) -> list[str]:
-    """`/status`'s lines about the prompt cache: the last misses, newest last (none: no lines)."""
-    return [cache_miss_line(m) for m in misses]
 
 
 def exec_policy_line(policy: ev.ApprovalPolicy, sandbox: ev.SandboxMode) -> str:
